@@ -298,6 +298,10 @@ def refuse_repeats(strategies: Sequence[str], option: str = "strategies") -> Non
         first[factory] = name
 
 
+MAX_WORKERS = 2**22
+"""The most processes a system can run at once (Linux's PID_MAX_LIMIT): a larger ``workers`` is no process count."""
+
+
 def check_strategy_kwargs(strategies: Sequence[str], strategy_kwargs: Any) -> dict[str, dict[str, Any]]:
     """``strategy_kwargs`` (strategy name -> its settings) checked: a dict whose keys are among ``strategies`` and
     whose values are dicts; a UsageError names the first key that is not (settings keyed by a misspelt name would
@@ -492,6 +496,8 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     name with a part "loss" or "error", else maximize).
     ``secondary``: the metric reported for each run's incumbent; "auto" (the default, as ``nasforge bench``): the
     first of :func:`default_secondaries` the table has (``cifar100-test`` for ``cifar100-val``), else none.
+    ``workers``: the processes the runs share (None or 0, the default: one per core), never more than there are runs;
+    at most :data:`MAX_WORKERS`.
     """
     strategies = check_names("strategies", strategies)
     refuse_repeats(strategies)
@@ -500,7 +506,7 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     if secondary == "auto":  # as nasforge bench
         secondary = next((m for m in default_secondaries(objective) if m in benchmark.metrics), None)
     if workers is not None:
-        workers = check_int("workers", workers, 0)  # 0: every core, as None
+        workers = check_int("workers", workers, 0, MAX_WORKERS)  # 0: every core, as None
     benchmark.values(objective)
     if secondary is not None:
         benchmark.values(secondary)
@@ -555,6 +561,9 @@ order the strategies are given in."""
 
 
 def _map(tasks: list[tuple], benchmark: TabularBenchmark, workers: int) -> list[RunTrace]:
+    """``_run_shared`` of each task, in ``workers`` forked processes, never more than there are tasks (a pool forks
+    all its processes at once)."""
+    workers = min(workers, len(tasks))
     _SHARED["benchmark"] = benchmark
     for strategy, seed, budget, *rest in {task[0]: task for task in tasks}.values():  # untimed, before the forks
         _run_shared((strategy, seed, min(budget, WARM_UP_BUDGET), *rest))

@@ -389,11 +389,14 @@ def _unrecognized(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str
 def _near_misses(parser: argparse.ArgumentParser, extras: Sequence[str]) -> list[str]:
     """``"did you mean --seeds?"`` for each option in ``extras`` close to one of ``parser`` (``_`` read as ``-``:
     ``--search_epochs``; singular and plural: ``--seed``, ``--strategy``); renamed options left out. An option
-    ``parser`` has (given after ``--``, or before the command name) is said to be out of place instead."""
+    ``parser`` has (given after ``--``, or before the command name) is said to be out of place instead, also when an
+    argument took it (``status -- --storage URL``: ``--storage`` read as the study, only ``URL`` left over)."""
     known = [o for o, action in parser._option_string_actions.items()
              if o.startswith("--") and action.help != argparse.SUPPRESS]
+    after = _ARGV[_ARGV.index("--") + 1:] if "--" in _ARGV else []
+    moved = [text for text in after if text.partition("=")[0] in known]
     hints: list[str] = []
-    for option in (text.partition("=")[0] for text in extras if text.startswith("--")):
+    for option in (text.partition("=")[0] for text in [*moved, *extras] if text.startswith("--")):
         close = difflib.get_close_matches(option.replace("_", "-"), known, n=1, cutoff=0.8)
         hint = f"{option}: did you mean {close[0]}?" if close else ""
         if option in known:  # the command has it: given where options are not read

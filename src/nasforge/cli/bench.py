@@ -12,8 +12,8 @@ from typing import Any
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
-                      installed_defaults, load_table, not_a_file, note_skipped, out_dir, parse_pruner, positive_int,
-                      pruner_name, read_table_arg, table_dataset)
+                      installed_defaults, load_table, not_a_file, note_inferred, note_skipped, out_dir, parse_pruner,
+                      positive_int, pruner_name, read_table_arg, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
                         "it; none for a test column objective; '' for none; not with --workers-simulated)")
     p.add_argument("--workers", type=positive_int, default=None,
-                   help="processes (default: all cores; not with --workers-simulated, which runs in this process)")
+                   help="processes (default: all cores; never more than the runs, strategies x seeds; not with "
+                        "--workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
                         "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
@@ -60,10 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import (check_bench_folder, check_strategies, default_secondaries, refuse_multi_fidelity,
-                                    refuse_repeats)
+    from ..analysis.harness import (MAX_WORKERS, check_bench_folder, check_strategies, default_secondaries,
+                                    refuse_multi_fidelity, refuse_repeats)
     from ..analysis.simulate import why_not_a_metric
     from ..benchmarks.tabular import objective_direction
+    from ..checks import check_int
     from ..registry import did_you_mean
     from ..strategies import STRATEGIES, available_strategies, get_strategy
 
@@ -77,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
                          f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
     refuse_repeats(strategies, "--strategies")
+    if args.workers is not None:  # a process count (no more than the runs are started)
+        check_int("--workers", args.workers, 1, MAX_WORKERS)
     if args.workers_simulated and args.secondary:
         raise UsageError("--secondary: not used with --workers-simulated (the simulated report follows the objective "
                          "only); leave it out")
@@ -94,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
                                and (frame is None or m == args.secondary)), "")
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
-        if metric and metric not in benchmark.metrics:
+        if metric is None or (option == "--secondary" and not metric):  # not given; --secondary '': none
+            continue
+        if metric not in benchmark.metrics:  # '' too: no column is named so
             why = why_not_a_metric(benchmark, metric, arch_column(args), "--arch-column")
             raise UsageError(f"{option}: metric {metric!r} {why}; "
                              f"available: {benchmark.metrics}")
@@ -126,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)
         note_skipped(skipped, "bench", "strategy")  # now that nothing refuses the run
+        note_inferred(args, benchmark.space)
         if note:
             print(note, file=sys.stdout if args.format == "table" else sys.stderr)
         return _run(benchmark, simulated, strategies, args, skipped)

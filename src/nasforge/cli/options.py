@@ -222,6 +222,14 @@ def announce_inferred(space) -> None:
           "--space chain --space-config layers.json", file=sys.stderr)
 
 
+def note_inferred(args: argparse.Namespace, space) -> None:
+    """Announce ``space`` (:func:`announce_inferred`) where the space options left it to be inferred from --table
+    (``--space chain`` alone); called once nothing refuses the run, as :func:`note_skipped`, so that a refusal is
+    one line."""
+    if args.space == "chain" and not getattr(args, "space_config", None) and not getattr(args, "space_module", None):
+        announce_inferred(space)
+
+
 def _factory_params(name: str) -> list[str] | None:
     from ..spaces import SPACES
 
@@ -417,8 +425,14 @@ def direction_note(metric: str, direction: str | None, option: str) -> str:
 
 
 def arch_column(args: argparse.Namespace) -> str:
-    """The table column of architecture strings: ``--arch-column`` or ``arch``."""
-    return args.arch_column or "arch"
+    """The table column of architecture strings: ``--arch-column`` or ``arch``; an empty (or blank) one, usually an
+    unset shell variable, is a UsageError, not the default."""
+    if args.arch_column is None:
+        return "arch"
+    if not args.arch_column.strip():
+        raise UsageError(f"--arch-column must name a column of --table, got {args.arch_column!r} (an unset shell "
+                         "variable?)")
+    return args.arch_column
 
 
 def built_predictor(name: str, space: Any, params: dict[str, Any]) -> Any:
@@ -515,10 +529,7 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
                          f"columns: {list(map(str, frame.columns))[:20]}")
     if reads is not None:
         frame = unread_gaps_dropped(args, frame, reads)
-    inferred = False
-    if own_space:
-        inferred = args.space == "chain" and not getattr(args, "space_config", None) and not getattr(
-            args, "space_module", None)
+    if own_space:  # an inferred chain space is announced by the command (note_inferred), once nothing refuses it
         space = load_space(args, table_archs=frame[column].astype(str), announce=False)
         nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     name = Path(args.table).name
@@ -534,8 +545,6 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
         if not chosen or (form := foreign_form_space(str(exc))) is None:
             raise
         raise UsageError(f"{str(exc)[:-1]} (--space {form})?") from None
-    if inferred:  # only once the table is known to be good
-        announce_inferred(space)
     return table
 
 

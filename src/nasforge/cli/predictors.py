@@ -16,7 +16,7 @@ from ..predictors.evaluation import SPLITS
 from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
 from .options import (Default, add_table_arguments, direction_note, installed_defaults, int_list, load_table,
-                      not_a_file, note_skipped, out_dir, parse_json, positive_int, refuse_repeated,
+                      not_a_file, note_inferred, note_skipped, out_dir, parse_json, positive_int, refuse_repeated,
                       registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
@@ -106,6 +106,7 @@ def run_eval(args: argparse.Namespace) -> int:
         def started() -> None:  # every input is checked: nothing refuses the run now
             log = sys.stdout if args.format == "table" else sys.stderr
             note_skipped(skipped, "predictors eval", "predictor")
+            note_inferred(args, table.space)
             if note:
                 print(note, file=log)
             print(f"{table.name}: {counted(len(specs), 'predictor')} x sizes {sizes} x {counted(args.seeds, 'seed')}, "

@@ -13,8 +13,8 @@ from typing import Any
 from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
-                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, read_table_arg,
-                      refuse_repeated, registered_names)
+                      load_space, load_table, non_negative_int, not_a_file, note_inferred, out_dir, positive_int,
+                      read_table_arg, refuse_repeated, registered_names)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = {"fidelity.json": json_starting(rb'"surrogate":'), "fidelity_regret.png": is_matplotlib_png}
@@ -178,7 +178,7 @@ def run_fit(args: argparse.Namespace) -> int:
         column = arch_column(args)
         if column not in frame.columns:
             raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}")
-        space, data = load_space(args, table_archs=frame[column].astype(str)), frame
+        space, data = load_space(args, table_archs=frame[column].astype(str), announce=False), frame
         available = [str(c) for c in frame.columns]
     else:
         data = load_table(args, frame=frame, reads=metrics)
@@ -196,6 +196,7 @@ def run_fit(args: argparse.Namespace) -> int:
     place = staging_place(Path(os.path.realpath(args.out)), replacing)  # --out (a link's target), or beside it
     with new_folders_removed_on_failure(place):  # a failed run leaves no folder it made; nothing else is touched
         check_folder(place, f"--out {args.out}")
+        note_inferred(args, space)  # now that nothing refuses the fit
         surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                            noise_model=noise, holdout=args.holdout, seed=args.seed,
                                            version=args.artifact_version, arch_column=arch_column(args),
@@ -247,7 +248,7 @@ def _refuse_unsaveable(model: str, members: list[str] | None = None) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_strategies, check_trials, coverage
+    from ..analysis.harness import check_strategies, check_trials, coverage, refuse_repeats
     from ..analysis.surrogate_fidelity import (check_same_space, fidelity_report, plot_regret_fidelity,
                                                refuse_multi_fidelity_strategies)
     from ..benchmarks import SurrogateBenchmark
@@ -261,6 +262,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.direction is not None:  # given: max/min spelled out now; left out, --metric's name decides below
         args.direction = as_direction(args.direction)
     strategies = registered_names(args.strategies, "--strategies", "strategy", "strategies", available_strategies())
+    refuse_repeats(strategies, "--strategies")  # as bench: one row each
     refuse_multi_fidelity_strategies(strategies, "--strategies")  # as the library, named as the option
     # a user's own space (--space-module) is registered nowhere: it stands for the manifest's space of its name
     surrogate = SurrogateBenchmark.load(args.artifact, load_space(args, announce=False) if args.space_module else None)
@@ -320,6 +322,7 @@ def run_eval(args: argparse.Namespace) -> int:
         print(note)
     with new_folders_removed_on_failure(args.out):
         out = out_dir(args.out)
+        note_inferred(args, table.space)  # now that nothing refuses the run
         report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy,
                                  args.direction)
         written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out", follow=False)]
