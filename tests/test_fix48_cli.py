@@ -158,3 +158,10 @@ def test_an_option_taken_as_the_study_after_dashes_gets_the_put_it_before_hint(c
     err = capsys.readouterr().err
     assert len(lines(err)) == 1
     assert "; --storage: an option after '--' is read as an argument; put it before '--'" in err
+
+
+def test_the_python_fidelity_report_refuses_a_repeated_strategy_before_any_work():
+    from nasforge.analysis.surrogate_fidelity import fidelity_report
+
+    with pytest.raises(harness.UsageError, match="evolution and re .the same strategy. given more than once"):
+        fidelity_report(None, None, strategies=["evolution", "re"])

@@ -26,7 +26,7 @@ from ..predictors.metrics import kendall_tau, mae, r2, spearman
 from ..spaces import Architecture, space_record
 from ..strategies import get_strategy
 from ..writes import write_figure
-from .harness import check_trials, coverage, holds_of, refuse_multi_fidelity, run_trace
+from .harness import check_trials, coverage, holds_of, refuse_multi_fidelity, refuse_repeats, run_trace
 from .regret import RunTrace, regret_matrix, summarize
 
 
@@ -167,10 +167,12 @@ def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     covers the whole space (``direction`` of ``metric``: "maximize" or "minimize", None: from its name as
     :func:`~nasforge.benchmarks.tabular.objective_direction` says; ``budget`` at most the distinct
     architectures); ``skipped`` says why a check was left out. Multi-fidelity strategies are refused
-    before any work (a table holds final values only). One strategy name alone is a list of one."""
+    before any work (a table holds final values only), and so is a strategy named twice (also under another
+    name of it). One strategy name alone is a list of one."""
     strategies = check_names("strategies", strategies)
     runs, budget = check_int("runs", runs, 1), check_int("budget", budget, 1)
     refuse_multi_fidelity_strategies(strategies)
+    refuse_repeats(strategies)  # one entry each: a repeat would run twice and replace its own row
     metric = metric or surrogate.metrics[0]
     direction = objective_direction(metric, direction)
     distinct, total = coverage(table)
