@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from nasforge import Result, Study
+from nasforge.exceptions import TrialFailedWarning
 from nasforge.spaces import NASBench201Space
 
 SPACE = NASBench201Space()
@@ -175,7 +176,7 @@ def test_a_failed_trial_keeps_where_it_failed_and_the_first_failure_warns(tmp_pa
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = Study(SPACE, "random", objectives="acc", seed=0, storage=url, name="s")
     outcomes = iter([evaluator, _divide, evaluator, _divide])
-    with pytest.warns(RuntimeWarning, match="trial 1 FAILED: ZeroDivisionError: division by zero, raised at") as got:
+    with pytest.warns(TrialFailedWarning, match="trial 1 FAILED: ZeroDivisionError: division by zero, raised at") as got:
         study.optimize(lambda arch: next(outcomes)(arch), n_trials=4, progress=False)
     assert len([w for w in got if "FAILED" in str(w.message)]) == 1  # once a run
     assert "_divide" in str(got[0].message) and "len(arch.genotype) - 6" in str(got[0].message)
@@ -226,3 +227,32 @@ def test_numpy_trial_numbers_are_taken():
     assert study.get_trial(np.int32(0)) is study.trials[0]
     with pytest.raises(Exception, match="a trial is a Trial or its number"):
         study.get_trial(np.bool_(True))
+
+
+@pytest.mark.parametrize("metrics", [{"val_acc": None}, {"val_acc": "n/a"}])
+def test_a_result_failed_by_the_evaluator_with_a_placeholder_metric_does_not_stop_the_run(metrics):
+    """Would fail: the first-result check read the placeholder as a misused objective and stopped the run (the
+    evaluator itself said the trial failed); the trial keeps the evaluator's own error."""
+    calls = []
+
+    def evaluate(arch):
+        calls.append(arch)
+        return Result(status="failed", error="diverged", metrics=metrics) if len(calls) == 1 else {"val_acc": 1.0}
+
+    study = Study(NASBench201Space(), "random", objectives="val_acc", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrialFailedWarning)
+        study.optimize(evaluate, n_trials=4)
+    assert [t.state.name for t in study.trials] == ["FAILED"] + ["COMPLETE"] * 3
+    assert study.trials[0].error == "diverged" and study.trials[0].metrics == {}
+
+
+def test_the_stored_traceback_leaves_out_the_marker_lines():
+    def evaluate(arch):
+        return {"val_acc": 1 / 0 + 1}
+
+    study = Study(NASBench201Space(), "random", objectives="val_acc", seed=0)
+    with pytest.warns(TrialFailedWarning):
+        study.optimize(evaluate, n_trials=1)
+    where = study.trials[0].user_attrs["traceback"]
+    assert "1 / 0" in where and "^" not in where and "~" not in where

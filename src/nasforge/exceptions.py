@@ -105,6 +105,11 @@ class AllTrialsFailedWarning(UserWarning):
     """Every trial of a run FAILED (the warning names the first error), so a wasted run never passes silently."""
 
 
+class TrialFailedWarning(UserWarning):
+    """The first trial of a run that FAILED (the warning names its error and where the evaluator raised); the run
+    goes on, and later failures are not warned of."""
+
+
 class SpaceExhaustedWarning(UserWarning):
     """A run stopped before its target because the strategy found no new architecture to propose (the warning
     names the strategy, its seed and the proposals made)."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
+from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError, TrialFailedWarning
 from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
 from ..experiment.storage.urls import (check_not_run_folder, check_stored_storage, sqlite_path, sqlite_url,
                                        storage_errors_as_usage)
@@ -759,6 +759,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with warnings.catch_warnings():  # the last line below names the failures: not twice
         warnings.filterwarnings("ignore", category=AllTrialsFailedWarning)
+        warnings.filterwarnings("ignore", category=TrialFailedWarning)
         study.resume(evaluator, **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "

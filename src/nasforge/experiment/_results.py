@@ -66,7 +66,7 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
         attrs = _json_values(user_attrs, "user_attrs")
         status = result.status if result.status in STATUSES else _fail(
             f"status {result.status!r} is not one of {list(STATUSES)}")
-        metrics = _metrics(result.metrics)
+        metrics = _metrics(result.metrics, numbers_only=status != "ok")
         curve = _curve(result.intermediate)
         if cost is None:
             _fail(f"cost {_short(result.cost)} is not a finite number of seconds >= 0")
@@ -137,7 +137,9 @@ def _cost(value: Any) -> float | None:
     return 0.0 if math.isnan(number) else number
 
 
-def _metrics(metrics: Any) -> dict[str, float]:
+def _metrics(metrics: Any, numbers_only: bool = False) -> dict[str, float]:
+    """The metrics as numbers; a value that is no number fails the result, or with ``numbers_only`` (a result
+    that failed or was pruned anyway, its own error saying why) is left out."""
     if not isinstance(metrics, Mapping):
         _fail(f"metrics must be a dict of numbers, got {type(metrics).__name__}")
     out = {}
@@ -145,6 +147,8 @@ def _metrics(metrics: Any) -> dict[str, float]:
         if not isinstance(name, str):
             _fail(f"metric name {name!r} is not a string")
         number = _number(value)
+        if number is None and numbers_only:
+            continue
         if number is None:
             _fail(f"metric {name!r} is {_short(value)} ({type(value).__name__}), {_not_a_number(value)}")
         out[name] = number

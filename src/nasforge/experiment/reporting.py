@@ -122,13 +122,15 @@ def failed_result(exc: BaseException) -> Result:
 
 
 def _raised_at(exc: BaseException) -> str:
-    """The last frames of ``exc``'s traceback below the engine's (the evaluator's and what it called), formatted
-    as Python prints them and cut at the start to :data:`TRACEBACK_CHARS`; "" when there are none."""
+    """The last frames of ``exc``'s traceback below the engine's (the evaluator's and what it called), each as
+    Python prints it without the ``^^^`` marker lines, cut at the start to :data:`TRACEBACK_CHARS`; "" when there
+    are none."""
     import traceback
 
     frames = list(itertools.dropwhile(lambda frame: frame.filename.startswith(_ENGINE),
                                       traceback.extract_tb(exc.__traceback__)))
-    text = "".join(traceback.format_list(frames[-TRACEBACK_FRAMES:]))
+    text = "".join(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
+                   + (f"    {frame.line.strip()}\n" if frame.line else "") for frame in frames[-TRACEBACK_FRAMES:])
     return text if len(text) <= TRACEBACK_CHARS else "..." + text[-(TRACEBACK_CHARS - 3):]
 
 

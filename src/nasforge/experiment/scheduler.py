@@ -22,7 +22,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
-from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError, user_stacklevel
+from ..exceptions import (AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, TrialFailedWarning, UsageError,
+                          user_stacklevel)
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints, violation_of
@@ -380,7 +381,7 @@ class _Loop:
         at = f", raised at:\n{where}" if isinstance(where, str) and where else "\n"
         warnings.warn(f"study {self.study.name!r}: trial {trial.number} FAILED: {error_line(trial):.300}{at}(the run "
                       f"goes on; its later failures are not warned of: see trial.error and "
-                      f"trial.user_attrs[{TRACEBACK!r}])", RuntimeWarning, stacklevel=user_stacklevel())
+                      f"trial.user_attrs[{TRACEBACK!r}])", TrialFailedWarning, stacklevel=user_stacklevel())
 
     def warn_all_failed(self) -> None:
         """A run in which every trial FAILED says so once, with the first error (no abort bound may have stopped it)."""
