@@ -165,3 +165,31 @@ def test_a_printed_command_names_the_real_study(tmp_path, monkeypatch):
     assert shown_on("nasforge resume 'é中\\🎉' --storage x", stream) == \
         "nasforge resume $'é\\u4e2d\\\\\\U0001f389' --storage x"
     assert shown_on("resume 'é-run'", io.StringIO()) == "resume 'é-run'"
+
+
+def test_two_password_keys_side_by_side_are_both_dropped():
+    """Would fail: the first match took the '&' the next key needed, so sslpassword= stayed recorded."""
+    from nasforge.experiment.storage.display import without_password
+
+    url = "postgresql+psycopg://bob@db.example/nas?password=pw&sslpassword=KeyPass9&sslmode=require"
+    assert without_password(url) == "postgresql+psycopg://bob@db.example/nas?sslmode=require"
+    assert without_password("postgresql://h/d?sslpassword=A&sslpassword=B") == "postgresql://h/d"
+    assert without_password("postgresql://h/d?a=1&password=x") == "postgresql://h/d?a=1"
+
+
+def test_a_table_rendered_into_a_buffer_takes_standard_outputs_encoding(monkeypatch):
+    """Would fail: `trials` renders its table into a StringIO (no encoding), so an ASCII terminal got '\\u2500'."""
+    import io
+
+    from nasforge.cli import output
+
+    monkeypatch.setattr(output.sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
+    assert output._rule(io.StringIO()) == "-"
+
+
+def test_a_plain_storage_path_has_its_tilde_expanded(monkeypatch, tmp_path):
+    from nasforge.cli import _home_expanded
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert _home_expanded("~/s.db", storage=True) == str(tmp_path / "s.db")
+    assert _home_expanded("postgresql://u@h/~db", storage=True) == "postgresql://u@h/~db"

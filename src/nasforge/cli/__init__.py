@@ -311,8 +311,8 @@ def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 def _home_expanded(given: str, storage: bool) -> str:
     """A path option's value with a leading ``~`` or ``~user`` expanded; for a ``--storage`` (``storage``), that of
-    a SQLite URL's file (``sqlite:///~/runs/s.db``), other URLs as given."""
-    if not storage:
+    a plain path or of a SQLite URL's file (``sqlite:///~/runs/s.db``), other URLs as given."""
+    if not storage or "://" not in given:
         return os.path.expanduser(given)
     from ..experiment.storage.urls import SQLITE_PREFIXES, sqlite_url
 

@@ -137,8 +137,10 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
 
 def _rule(out: TextIO) -> str:
     """The character of the line under a table's header: '─', or '-' where ``out``'s encoding has no '─' (an ASCII
-    or Latin-1 terminal, a cp1252 redirect)."""
-    return "─" if _encodes("─", getattr(out, "encoding", None) or "utf-8") else "-"
+    or Latin-1 terminal, a cp1252 redirect); a buffer without an encoding (a table rendered first, then printed)
+    takes standard output's."""
+    encoding = getattr(out, "encoding", None) or getattr(sys.stdout, "encoding", None) or "utf-8"
+    return "─" if _encodes("─", encoding) else "-"
 
 
 def _titled_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], headers: Mapping[str, str] | None,

@@ -51,7 +51,7 @@ def without_password(url: str) -> str:
     found = _userinfo(url)
     if found:
         url = f"{found[0]}@{url[found[1]:].replace('@', '%40')}"
-    url = re.sub(r"([?&])\w*password=[^&]*(&|$)", r"\1", url, flags=re.I)
+    url = re.sub(r"(?<=[?&])\w*password=[^&]*(&|$)", "", url, flags=re.I)  # each such key, side by side too
     return url[:-1] if url.endswith(("?", "&")) else url
 
 
