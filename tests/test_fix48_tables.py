@@ -41,3 +41,15 @@ def test_a_noisy_evaluator_on_a_table_without_seed_columns_warns_once_when_made(
         TableEvaluator(_table(seeds=True), noisy=True, seed=0)  # a table with seed columns: no warning
         TableEvaluator(_table(seeds=False))  # not noisy: no warning
     assert repr(evaluator) == "TableEvaluator('mine', noisy=True, seed=0)"  # still made: a stored study resumes
+
+
+def test_a_json_table_with_a_number_beyond_the_precise_parsers_range_is_still_read(tmp_path):
+    """Would fail: the precise parser refused the whole table over one subnormal cell ("Range error")."""
+    import json
+
+    from nasforge.benchmarks.tabular import read_table
+
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps([{"arch": "a", "acc": 5.73333, "loss": 4e-320}, {"arch": "b", "acc": 1.5, "loss": 1.0}]))
+    frame = read_table(path, text_columns=("arch",))
+    assert frame["loss"].tolist() == [4e-320, 1.0] and frame["acc"].tolist() == [5.73333, 1.5]

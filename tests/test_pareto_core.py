@@ -169,3 +169,7 @@ def test_strategies_do_not_import_analysis():
     offenders = [p.name for p in folder.rglob("*.py") if "analysis" in
                  "".join(line for line in p.read_text().splitlines() if line.lstrip().startswith(("from", "import")))]
     assert offenders == []
+
+
+def test_no_objective_leaves_every_point_non_dominated():
+    assert pareto.non_dominated_mask(np.empty((3, 0))).tolist() == [True, True, True]

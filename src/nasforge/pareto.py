@@ -19,6 +19,7 @@ import numpy as np
 from .exceptions import UsageError
 
 _CHUNK = 1024  # rows per block in pairwise comparisons (bounds memory at _CHUNK * n * d booleans)
+_FEW = 64  # up to this many points, one pairwise comparison is quicker than the sweep's Python loop
 
 Points = np.ndarray | Sequence[Sequence[float]]
 Directions = str | Sequence[str]
@@ -81,9 +82,12 @@ def non_dominated_mask(points: Points, directions: Directions | None = None,
 
 
 def _front_mask(p: np.ndarray) -> np.ndarray:
-    """Non-dominated mask of maximized points without constraints."""
+    """Non-dominated mask of maximized points without constraints: a few points (or no objective) compared
+    pairwise at once, else by a sweep."""
     if p.shape[1] == 2:
         return _non_dominated_2d(p)
+    if len(p) <= _FEW or p.shape[1] == 0:
+        return ~_dominates(p, 0, None).any(0)
     return _sweep_non_dominated(p)
 
 
@@ -235,7 +239,7 @@ def _hv_inputs(points: Points, reference: Sequence[float],
 def _kept(p: np.ndarray) -> np.ndarray:
     """The points :func:`_hv` needs: all of them in 1-D and 2-D (its sweep ignores dominated points), else the
     non-dominated ones (in input order, duplicates kept)."""
-    return p if p.shape[1] <= 2 else p[_sweep_non_dominated(p)]
+    return p if p.shape[1] <= 2 or len(p) <= 1 else p[_sweep_non_dominated(p)]
 
 
 def _hv(p: np.ndarray) -> float:

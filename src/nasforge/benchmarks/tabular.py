@@ -39,6 +39,27 @@ def read_table(source: Any, text_columns: Sequence[str] = ("arch",)):
                      "or a list of records (dicts)")
 
 
+def _read_json(path: Path, lines: bool, text: dict[str, type]) -> pd.DataFrame:
+    """A JSON (or JSON lines) table with every number as the file writes it: pandas' precise parser (its default
+    one is off by an ulp on some decimals, 5.73333 -> 5.7333300000000005), or where a number lies beyond its range
+    (a subnormal such as 4e-320, or 1e400) Python's own, exact for every double (1e400 as inf)."""
+    import gzip
+
+    import pandas as pd
+
+    from ..jsonfiles import loads
+
+    try:
+        return pd.read_json(path, lines=lines, dtype=text, precise_float=True)
+    except ValueError as exc:
+        if "Range error" not in str(exc):
+            raise
+    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rt", encoding="utf-8") as file:
+        records = [loads(line) for line in file if line.strip()] if lines else loads(file.read())
+    frame = pd.DataFrame(records)
+    return frame.astype({column: str for column in text if column in frame.columns})
+
+
 def _read_file(path: Path, text_columns: Sequence[str] = ("arch",)):
     import gzip
     import zlib
@@ -61,8 +82,7 @@ def _read_file(path: Path, text_columns: Sequence[str] = ("arch",)):
             return pd.read_parquet(path)
         text = {column: str for column in text_columns}
         if ".json" in name:
-            # precise_float: pandas' default parser is off by an ulp on some decimals (5.73333 -> 5.7333300000000005)
-            return pd.read_json(path, lines=name.endswith(".jsonl"), dtype=text, precise_float=True)
+            return _read_json(path, name.endswith(".jsonl"), text)
         return pd.read_csv(path, sep="\t" if ".tsv" in name else ",", dtype=text)
     except pd.errors.EmptyDataError:
         raise UsageError(f"benchmark table {path} has no header and no rows") from None
