@@ -168,8 +168,9 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     database or a SQLite file other than its own study.db (its summary.json names it, or before there is one the
     lock file a running or stopped run keeps there): name the study and its storage (the password, never recorded,
     left out). ``named``: the STUDY argument that named the folder as it is; when :data:`DEFAULT_STORAGE` holds a
-    study so named, the error gives the command for each. A study deleted from its storage is said to be so, with
-    no command (it would find no study)."""
+    study so named, the error gives the command for each, unless the folder records that very study in that very
+    file (nothing to tell apart: it is read there). A study deleted from its storage is said to be so, with no
+    command (it would find no study)."""
     from ..pipelines.search import LOCK, RUN_DATABASE, _summary_record, recorded_study, still_stored
 
     if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
@@ -187,6 +188,8 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     if url == "memory" or path == ":memory:" or path is not None and Path(path).absolute() == (
             folder / RUN_DATABASE).absolute():  # no study left (memory), or the folder's own study.db, missing
         return
+    if named == study and path is not None and _is_default_storage_file(path) and _default_storage_holds(study):
+        return  # the very study that ``named`` reads in ./nasforge.db (search --storage sqlite:///nasforge.db)
     kind = "database server" if path is None else "SQLite file"
     note = (PASSWORD_NOT_RECORDED if path is None else None if os.path.isabs(path)
             else "from the folder the run was started in: the path is relative to it")
@@ -275,6 +278,15 @@ def check_default_storage(storage: str, commands: str) -> None:
 def _default_storage_file() -> Path:
     """The SQLite file of :data:`DEFAULT_STORAGE` (in the working directory)."""
     return Path(DEFAULT_STORAGE.removeprefix("sqlite:///"))
+
+
+def _is_default_storage_file(path: str) -> bool:
+    """Whether the SQLite file ``path`` (a relative one read from the working directory, as opening it reads it) is
+    :data:`DEFAULT_STORAGE`'s own file; False when either is missing or cannot be looked at."""
+    try:
+        return os.path.samefile(path, _default_storage_file())
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return False
 
 
 def _default_storage_holds(name: str) -> bool | None:

@@ -1184,7 +1184,7 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                                same_database: tuple[str | None, str | None] = (None, None)) -> SearchConfig:
     """``config`` for resuming study ``name`` from ``storage``: a study resumed from the storage it was created in
     writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
-    the folder holding the copy, never into the original run's. A recorded ``out`` other than the database's own
+    the folder holding the copy, never into the original run's, and records the copy's path absolute. A recorded ``out`` other than the database's own
     folder is written only when it records this run (:func:`_records_the_run`): the database alone never names
     where a run writes. ``UsageError`` when that folder is the original run's, or holds another study's run, and
     for a copy in another kind of storage (no folder of its own). A server storage (PostgreSQL) is the database it
@@ -1208,8 +1208,9 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                          f"{display_url(storage)} reaches; resumed from this copy it would write into the original "
                          f"run's folder {config.out}: resume it with a URL of the database it was created in, or "
                          "from a SQLite copy, whose outputs go beside it")
-    out = here.parent
-    ours = {resume_command(name, storage), resume_command(name, config.storage)}  # this copy, or the run it copies
+    out, copy = here.parent, absolute_sqlite_url(storage)  # recorded absolute: its resume command works from anywhere
+    # this copy (also as an earlier resume of it recorded a relative path), or the run it copies
+    ours = {resume_command(name, copy), resume_command(name, storage), resume_command(name, config.storage)}
     summary, record = out / "summary.json", _summary_record(out)  # one that cannot be read ("") names another run
     command = record.get("resume_command") if record is not None else "" if os.path.isfile(summary) else None
     if out == Path(config.out).resolve() or (command is not None and not _resumes(command, *ours)):
@@ -1229,7 +1230,7 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                           f"stay stored) and resume from the folder the run started in, to write into {config.out}: "
                           f"cd {shlex.quote(str(started))} && {resume_command(name, config.storage)}",
                           highlight=False)
-    return replace(config, out=str(out), storage=storage)
+    return replace(config, out=str(out), storage=copy)
 
 
 def _started_in(file: Path, recorded: str) -> Path | None:
