@@ -1,5 +1,5 @@
-"""Review 48 (algos): REINFORCE's advantage without the objective's units, and the older rule kept for the studies
-and states stored by it."""
+"""Review 48 (algos): REINFORCE's advantage without the objective's units, ParEGO's scalarization as Knowles'
+(from the ideal point), and the older rules kept for the studies and states stored by them."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ import pytest
 from nasforge import Study
 from nasforge.spaces import get_space
 from nasforge.strategies import Strategy, get_strategy
+from nasforge.strategies.mobo import augmented_chebyshev, chebyshev
 
 NB201 = get_space("nb201")
 CHAIN = get_space("chain", layers=[["a", "b", "c", "d"]] * 4)
 OPS = {"nor_conv_3x3": 0.03, "nor_conv_1x1": 0.02, "avg_pool_3x3": 0.01, "b": 0.01, "c": 0.02, "d": 0.03}
 # the proposals of nasforge before 2026-12-07 (its code run on _acc / _two), as _digest writes them
 OLD_REINFORCE = "f6b78daaab708453"  # reinforce, seed 0, 40 asks on NB201
+OLD_PAREGO = "485fd69a277ffe49"  # parego, seed 0, n_initial 4, 10 asks on CHAIN
 
 
 def _acc(arch) -> float:
@@ -45,6 +47,10 @@ def _digest(archs: list) -> str:
     return hashlib.sha1("|".join(str(a.genotype) for a in archs).encode()).hexdigest()[:16]
 
 
+def _parego(**kwargs) -> Strategy:
+    return get_strategy("parego", CHAIN, seed=0, n_initial=4, **kwargs)
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"baseline_decay": 1.0}, {"baseline_decay": 0.0},
                                     {"algorithm": "ppo", "batch_size": 5}])
 def test_reinforce_proposes_the_same_whatever_the_objectives_units(kwargs):
@@ -58,6 +64,18 @@ def test_reinforce_proposes_the_same_whatever_the_objectives_units(kwargs):
 def test_the_older_reinforce_rule_proposes_as_before():
     assert _digest(_trace(get_strategy("reinforce", NB201, seed=0, std_start="one"), 40, _acc)) == OLD_REINFORCE
     assert _digest(_trace(get_strategy("reinforce", NB201, seed=0), 40, _acc)) != OLD_REINFORCE
+
+
+def test_parego_scalarizes_from_the_ideal_point():
+    """Would fail: min_i w_i z_i (from the worst point) scored every point with a 0 component about 0, and a weight
+    mostly on accuracy aimed at the cheap end of the front."""
+    points = np.array([[90.0, -10.0], [88.0, -6.0], [85.0, -4.0], [80.0, -2.0], [60.0, -1.0], [70.0, -8.0]])
+    weights = np.array([0.9, 0.1])
+    assert int(np.argmax(augmented_chebyshev(points, weights))) == 1  # the accurate end: (88, -6)
+    assert int(np.argmax(chebyshev(points, weights))) == 3  # the worst-point form: (80, -2)
+    assert int(np.argmax(augmented_chebyshev(points, np.array([1.0, 0.0])))) == 0  # a front's extreme is reachable
+    assert _digest(_trace(_parego(scalarization="worst"), 10, _two)) == OLD_PAREGO
+    assert _digest(_trace(_parego(), 10, _two)) != OLD_PAREGO
 
 
 def _stored_by_older_nasforge(path, strategy: str, space, objectives: list[str], directions: list[str],
@@ -77,6 +95,8 @@ def _stored_by_older_nasforge(path, strategy: str, space, objectives: list[str],
 
 @pytest.mark.parametrize("name, space, objectives, directions, rule, score, kwargs", [
     ("reinforce", CHAIN, ["acc"], ["maximize"], {"std_start": "one"}, lambda a: [_acc(a)], {}),
+    ("parego", CHAIN, ["acc", "cost"], ["maximize", "minimize"], {"scalarization": "worst"},
+     lambda a: [_two(a)[0], -_two(a)[1]], {"n_initial": 4}),
 ])
 def test_a_study_stored_before_the_fix_replays_and_goes_on_by_its_rule(tmp_path, name, space, objectives,
                                                                         directions, rule, score, kwargs):
@@ -104,7 +124,8 @@ def test_a_new_study_records_the_new_rule(tmp_path):
     study.close()
 
 
-@pytest.mark.parametrize("build, key, older", [(lambda: get_strategy("reinforce", NB201, seed=0), "std_start", "one")])
+@pytest.mark.parametrize("build, key, older", [(lambda: get_strategy("reinforce", NB201, seed=0), "std_start", "one"),
+                                               (_parego, "scalarization", "worst")])
 def test_a_state_saved_before_the_rule_loads_with_the_older_rule(build, key, older):
     saved = build()
     state = saved.state_dict()
@@ -115,7 +136,8 @@ def test_a_state_saved_before_the_rule_loads_with_the_older_rule(build, key, old
 
 
 @pytest.mark.parametrize("strategy, kwargs, match", [
-    ("reinforce", {"std_start": "zero"}, r"std_start must be one of \['data', 'one'\], got 'zero'")])
+    ("reinforce", {"std_start": "zero"}, r"std_start must be one of \['data', 'one'\], got 'zero'"),
+    ("parego", {"scalarization": "min"}, r"scalarization must be one of \['ideal', 'worst'\], got 'min'")])
 def test_an_unknown_rule_is_refused(strategy, kwargs, match):
     from nasforge.exceptions import UsageError
 
