@@ -33,15 +33,22 @@ def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> di
 
 
 def replay(study: Study, stored: list[Trial]) -> None:
-    """Re-ask and re-tell the strategy in the stored event order; relearn if it proposes otherwise. A population
-    strategy whose study does not record its warm-up rule, and whose replay diverges, is replayed once more with
-    the rule of nasforge before 2026-12 (``warmup="proposals"``): such a study may have been stored by it."""
+    """Re-ask and re-tell the strategy in the stored event order; relearn if it proposes otherwise. A study that does
+    not record a rule setting of its strategy (:attr:`~nasforge.strategies.Strategy.older_rules`) may have been
+    stored by the older rule: its replay is tried by both rules, today's first (e.g. ``warmup``: a study created by
+    name before 2026-12-06 did not record ``"asks"``), or the older first where the strategy says so
+    (:attr:`~nasforge.strategies.Strategy.older_rules_first`), and the strategy goes on by the one that was exact."""
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     edited = _edited_module(study)
     fresh_state = state_or_none(study.strategy)
+    older = _unrecorded_older_rules(study, fresh_state)
+    second = {**fresh_state, **older} if older and fresh_state is not None else None  # the rules to try next
+    if second is not None and study.strategy.older_rules_first:
+        study.strategy.load_state_dict(second)
+        second = fresh_state
     diverged_at = _diverges_at(study, events)
-    if diverged_at is not None and not _replays_by_older_rule(study, events, fresh_state, diverged_at):
+    if diverged_at is not None and not _replays_again(study, events, second, diverged_at):
         _relearn(study, stored, fresh_state, warn=not edited)
         return
     if not edited:
@@ -59,6 +66,15 @@ def restart(study: Study, base_state: dict[str, Any] | None) -> None:
         study.strategy.load_state_dict(base_state)
     with restoring_stored_settings():
         replay(study, study.trials)
+
+
+def _unrecorded_older_rules(study: Study, fresh_state: dict[str, Any] | None) -> dict[str, Any]:
+    """The older rules of the settings of :attr:`~nasforge.strategies.Strategy.older_rules` that the study does not
+    record and the strategy does not follow already (none for a strategy without a state)."""
+    if fresh_state is None:
+        return {}
+    strategy, recorded = study.strategy, study.record.strategy_config or {}
+    return {k: v for k, v in strategy.older_rules.items() if k not in recorded and getattr(strategy, k) != v}
 
 
 def _edited_module(study: Study) -> bool:
@@ -91,21 +107,17 @@ def _diverges_at(study: Study, events: list[tuple[int, int, Trial]]) -> int | No
     return None
 
 
-def _replays_by_older_rule(study: Study, events: list[tuple[int, int, Trial]],
-                           fresh_state: dict[str, Any] | None, diverged_at: int) -> bool:
-    """Replay again with the older warm-up rule (:data:`~nasforge.strategies.base.WARMUP_RULES`) when the study may
-    have been stored by it: the older rule ends the warm-up no later than the newer, so the two first differ within
-    the first ``population_size`` asks, and only a replay that diverged there is tried again. The strategy keeps
-    that rule when the replay is exact, else it is left fresh."""
+def _replays_again(study: Study, events: list[tuple[int, int, Trial]], state: dict[str, Any] | None,
+                   diverged_at: int) -> bool:
+    """Replay once more from ``state`` (the other rules of :func:`replay`; None: none to try); whether that was
+    exact. The older warm-up rule (:data:`~nasforge.strategies.base.WARMUP_RULES`) ends the warm-up no later than
+    the newer, so the two first differ within the first ``population_size`` asks, and only a replay that diverged
+    there is tried again."""
     strategy = study.strategy
-    if (fresh_state is None or not isinstance(strategy, RandomWarmUp) or strategy.warmup == "proposals"
-            or "warmup" in (study.record.strategy_config or {}) or diverged_at >= strategy.population_size):
+    if state is None or (isinstance(strategy, RandomWarmUp) and diverged_at >= strategy.population_size):
         return False
-    strategy.load_state_dict({**fresh_state, "warmup": "proposals"})
-    if _diverges_at(study, events) is None:
-        return True
-    strategy.load_state_dict(fresh_state)
-    return False
+    strategy.load_state_dict(state)
+    return _diverges_at(study, events) is None
 
 
 def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None, warn: bool = True) -> None:

@@ -34,7 +34,7 @@ from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, check_initialised, get_strategy
-from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, RandomWarmUp, beyond_limit, proposal_error
+from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, beyond_limit, proposal_error
 from ..strategies.base import restoring_stored_settings
 from ..strategies.constraints import check_satisfiable, constrain, parse_constraints, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
@@ -135,8 +135,9 @@ class Study:
                 seed = secrets.randbelow(DRAWN_SEEDS)
             _check_strategy_keywords(strategy, strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
-            if isinstance(strategy, RandomWarmUp) and _takes_keyword(given, "warmup"):
-                strategy_config.setdefault("warmup", strategy.warmup)  # recorded: a replay uses this rule alone
+            for rule in strategy.older_rules:
+                if _takes_keyword(given, rule):
+                    strategy_config.setdefault(rule, getattr(strategy, rule))  # recorded: a replay uses it alone
         else:
             check_initialised(strategy)
             if seed is not None and strategy.seed != seed:

@@ -103,6 +103,14 @@ class Strategy(ABC):
     stuck_tries: int = 20  # the same, while the last ask needed uniform samples
     objective_counts: tuple[int, int | None] = (1, 1)  # how many objectives it handles: (least, most; None: any)
     transient: tuple[str, ...] = ()  # attributes rebuilt from the settings, left out of state_dict
+    older_rules: dict[str, Any] = {}
+    """Settings that choose a rule the strategy changed, mapped to the rule of before the change: a study records
+    the setting, and a stored study that does not is replayed by both rules (:mod:`nasforge.experiment._replay`); a
+    state without the setting loads with the older rule, and a loaded state need not share it (its rule is taken
+    over)."""
+    older_rules_first: bool = False
+    """Whether such a study is replayed by the older rules first: those recorded by every study since they changed,
+    so a study without them was most likely stored before."""
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
@@ -228,6 +236,8 @@ class Strategy(ABC):
         if not isinstance(state, dict):
             raise UsageError(f"{self.name}: a strategy state is the dict state_dict() returns, got "
                              f"{type(state).__name__} {state!r:.60}")
+        if isinstance(state.get(ORIGIN), dict):  # a state saved before a rule was recorded followed the older one
+            state = {**self.older_rules, **state}
         origin, mine = state.get(ORIGIN), self._origin()
         if not isinstance(origin, dict) or origin.keys() != mine.keys():
             raise UsageError(f"{self.name}: not a strategy state from state_dict() (it has no {ORIGIN!r} record)")
@@ -259,8 +269,9 @@ class Strategy(ABC):
 
     def _settings(self, values: dict[str, Any]) -> dict[str, Any]:
         """The settings a loaded state must share, read from ``values`` (``vars(self)`` or a state): by default
-        the constructor arguments kept under their own names (:func:`constructor_settings`)."""
-        return {k: values[k] for k in constructor_settings(self)[0] if k in values}
+        the constructor arguments kept under their own names (:func:`constructor_settings`), but not the
+        :attr:`older_rules`."""
+        return {k: values[k] for k in constructor_settings(self)[0] if k in values and k not in self.older_rules}
 
     def _origin(self) -> dict[str, Any]:
         space = {k: v for k, v in vars(self.space).items() if not k.startswith("_") and is_plain(v)}
@@ -285,6 +296,7 @@ class RandomWarmUp(Strategy):
     ``warmup="proposals"`` counts every uniform proposal instead, rejected duplicates included: the rule of
     nasforge before 2026-12, which a study stored by it is replayed with (:data:`WARMUP_RULES`)."""
 
+    older_rules = {"warmup": "proposals"}
     population_size: int
     population: list[Any]
     n_random: int
@@ -314,16 +326,6 @@ class RandomWarmUp(Strategy):
         if not self.population:  # no population yet (every member failed): keep sampling
             return self.space.sample(self.rng)
         return self._child()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """As :meth:`Strategy.load_state_dict`; the state's warm-up rule is taken over, and a state saved before
-        the rule was recorded counted proposals."""
-        if isinstance(state, dict) and isinstance(state.get(ORIGIN), dict) and "warmup" not in state:
-            state = {**state, "warmup": "proposals"}
-        super().load_state_dict(state)
-
-    def _settings(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in super()._settings(values).items() if k != "warmup"}
 
     @abstractmethod
     def _child(self) -> Architecture:

@@ -5,9 +5,10 @@ most hypervolume to the observed front (a one-sample, NumPy relative of BoTorch'
 ``gain="pnd"`` the candidate most likely not to be dominated by it.
 
 :class:`ParEGO` (Knowles 2006): each ask draws random weights, scalarizes every result with the
-augmented Chebyshev function of the normalized objectives, fits the single-objective surrogate to
-those values and maximizes the acquisition over the discrete space. Successive asks aim at
-different parts of the front; constraints make infeasible results score below every feasible one.
+augmented Chebyshev function of the normalized objectives (:func:`augmented_chebyshev`), fits the
+single-objective surrogate to those values and maximizes the acquisition over the discrete space.
+Successive asks aim at different parts of the front; constraints make infeasible results score below
+every feasible one.
 """
 
 from __future__ import annotations
@@ -31,13 +32,32 @@ from .model_based.surrogates import KnownSurrogate, known_metrics
 from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
-def chebyshev(points: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
-    """Augmented Chebyshev scalarization of higher-is-better ``points`` (normalized to [0, 1] per
-    column over the given points): ``min_i w_i z_i + rho * sum_i w_i z_i``, higher is better."""
+def _normalized(points: np.ndarray) -> np.ndarray:
+    """``points`` scaled to [0, 1] per column over the given points (a constant column to 0)."""
     low, span = points.min(0), np.ptp(points, axis=0)
-    z = (points - low) / np.where(span > 0, span, 1.0)
-    weighted = z * weights
+    return (points - low) / np.where(span > 0, span, 1.0)
+
+
+def chebyshev(points: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
+    """A Chebyshev scalarization of higher-is-better ``points`` measured from the worst point (normalized
+    ``z``, see :func:`_normalized`): ``min_i w_i z_i + rho * sum_i w_i z_i``, higher is better. Any point with a
+    0 component (a front's extremes) scores about 0, and a large weight aims at the end the objective is worst
+    at. ``ts_hvi`` ranks with it; ``parego`` used it before 2026-12-07 (``scalarization="worst"``)."""
+    weighted = _normalized(points) * weights
     return weighted.min(1) + rho * weighted.sum(1)
+
+
+def augmented_chebyshev(points: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
+    """Knowles' (2006) augmented Chebyshev scalarization of higher-is-better ``points``: the weighted distance
+    of the normalized ``z`` (:func:`_normalized`) from the ideal point, negated so that higher is better:
+    ``-(max_i w_i (1 - z_i) + rho * sum_i w_i (1 - z_i))``. A large weight aims at the end the objective is
+    best at."""
+    gap = (1.0 - _normalized(points)) * weights
+    return -(gap.max(1) + rho * gap.sum(1))
+
+
+SCALARIZATIONS = {"ideal": augmented_chebyshev, "worst": chebyshev}
+"""ParEGO's scalarizations: Knowles' (since 2026-12-07), and the worst-point form of the studies stored before."""
 
 
 class ParEGO(PendingAware, MultiObjectiveStrategy):
@@ -47,22 +67,28 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
 
     The first ``n_initial`` proposals are random. The model is refitted at every ask (the weights
     change), on every result told; the state is the history and the random generator, so a resumed
-    strategy refits the same models and continues exactly.
+    strategy refits the same models and continues exactly. ``scalarization="ideal"`` is Knowles'
+    (:func:`augmented_chebyshev`); ``"worst"`` (:func:`chebyshev`) is the rule before 2026-12-07, kept for the
+    studies stored by it.
     """
 
     name = "parego"
     transient = ("_surrogate", "_acquisition", "_optimizer")
+    older_rules = {"scalarization": "worst"}
+    older_rules_first = True  # recorded since the change: a study without the setting was stored before
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, acquisition: str | dict[str, Any] = "ei",
                  optimizer: str | dict[str, Any] = "auto", n_initial: int = 10, rho: float = 0.05,
-                 constraints: Sequence[str] | None = None) -> None:
+                 constraints: Sequence[str] | None = None, scalarization: str = "ideal") -> None:
         check_int("n_initial", n_initial, 2)
         check_real("rho", rho, lambda v: v >= 0, ">= 0")
+        if scalarization not in SCALARIZATIONS:
+            raise UsageError(f"parego: scalarization must be one of {list(SCALARIZATIONS)}, got {scalarization!r}")
         super().__init__(space, seed, dedup, constraints)
         self.surrogate = surrogate or {"name": "gp", "kernel": "hamming"}
         self.acquisition, self.optimizer = acquisition, optimizer
-        self.n_initial, self.rho = n_initial, rho
+        self.n_initial, self.rho, self.scalarization = n_initial, rho, scalarization
         self.n_fits = 0
         self._parts()
         warn_no_uncertainty(self._surrogate, self._acquisition)
@@ -75,7 +101,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
     def scalarized(self, weights: np.ndarray) -> np.ndarray:
         """Chebyshev values of the archive for ``weights``; infeasible results rank below all feasible ones."""
         points, violation = self._points(self.archive)
-        values = chebyshev(points, weights, self.rho)
+        values = SCALARIZATIONS[self.scalarization](points, weights, self.rho)
         if violation is not None:
             finite = violation[np.isfinite(violation)]
             ceiling = (finite.max() if finite.size else 0.0) + 1.0  # an infinite violation ranks last, finitely

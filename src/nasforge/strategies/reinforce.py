@@ -108,10 +108,13 @@ class Reinforce(Strategy):
 
     Each told result moves the policy by ``lr * A * grad log pi(a)`` where the advantage ``A`` is
     the score minus a moving-average baseline (``baseline_decay``), divided by a moving standard
-    deviation; ``entropy_coef`` adds the entropy's gradient to keep exploring. Sampled assignments
-    the space rejects are skipped. With ``algorithm="ppo"`` results are collected into batches of
-    ``batch_size`` and the policy takes ``ppo_epochs`` clipped steps (``clip``) on each batch (other
-    values of these three without it are refused: plain REINFORCE would ignore them).
+    deviation that starts from the first nonzero deviation (``std_start="data"``), so the search is the same
+    whatever the objective's units; ``std_start="one"`` starts it at 1.0 in the score's units, the rule before
+    2026-12-07 (:attr:`STD_STARTS`), kept for the studies stored by it. ``entropy_coef`` adds the entropy's
+    gradient to keep exploring. Sampled assignments the space rejects are skipped. With ``algorithm="ppo"``
+    results are collected into batches of ``batch_size`` and the policy takes ``ppo_epochs`` clipped steps
+    (``clip``) on each batch (other values of these three without it are refused: plain REINFORCE would
+    ignore them).
     Draws of already-proposed architectures are rejected (de-duplication) without teaching anything;
     each rejection within one ask raises the sampling temperature (:meth:`temperature`: a little at first,
     then geometrically), so a converged policy explores around its mode instead of stalling, at a bounded
@@ -122,15 +125,20 @@ class Reinforce(Strategy):
     transient = ("_names", "_choices", "_last", "_rejected")
     PPO_DEFAULTS = {"batch_size": 10, "ppo_epochs": 4, "clip": 0.2}  # the settings only algorithm="ppo" uses
     WARM_STEPS, WARM_FACTOR = 20, 1.25  # see temperature()
+    STD_STARTS = ("data", "one")  # where the moving standard deviation starts: see _advantage()
+    older_rules = {"std_start": "one"}
+    older_rules_first = True  # recorded since the change: a study without the setting was stored before
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, lr: float = 0.3,
                  baseline_decay: float = 0.9, entropy_coef: float = 0.01, algorithm: str = "reinforce",
                  batch_size: int = 10, ppo_epochs: int = 4, clip: float = 0.2,
-                 controller: str = "factorized") -> None:
+                 controller: str = "factorized", std_start: str = "data") -> None:
         if algorithm not in ("reinforce", "ppo"):
             raise UsageError(f"algorithm must be 'reinforce' or 'ppo', got {algorithm!r}")
         if controller not in ("factorized", "lstm"):
             raise UsageError(f"controller must be 'factorized' or 'lstm', got {controller!r}")
+        if std_start not in self.STD_STARTS:
+            raise UsageError(f"std_start must be one of {list(self.STD_STARTS)}, got {std_start!r}")
         for name, value in (("lr", lr), ("clip", clip)):
             check_real(name, value, lambda v: v > 0, "> 0")
         check_real("baseline_decay", baseline_decay, lambda v: 0 <= v <= 1, "in [0, 1]")
@@ -148,11 +156,11 @@ class Reinforce(Strategy):
         params = space.categorical_params()
         self._names = list(params)
         self._choices = [list(c) for c in params.values()]
-        self.controller = controller
+        self.controller, self.std_start = controller, std_start
         sizes = [len(c) for c in self._choices]
         self.policy = FactorizedPolicy(sizes, lr) if controller == "factorized" else LSTMPolicy(sizes, lr, seed or 0)
         self.baseline: float | None = None
-        self.reward_var = 1.0
+        self.reward_var: float | None = 1.0  # std_start="one"'s start; "data" replaces it (see _advantage)
         self.actions: dict[Hashable, tuple[list[int], float]] = {}  # pending: codes and log-prob at sampling
         self.batch: list[tuple[list[int], float, float]] = []  # PPO: (codes, old log-prob, advantage)
         self._last: tuple[list[int], float] | None = None  # the draw being proposed
@@ -196,13 +204,24 @@ class Reinforce(Strategy):
 
     # -- learning --------------------------------------------------------------------------------
     def _advantage(self, reward: float) -> float:
+        """The reward minus the baseline, over the moving standard deviation of these deviations. With
+        ``std_start="data"`` the variance starts as the first nonzero squared deviation, so the advantage has no
+        units (scaling every score by ``c > 0`` leaves it unchanged, with ``baseline_decay=1`` too); with
+        ``"one"`` it starts at 1.0 in the score's units."""
         if self.baseline is None:
             self.baseline = reward
+            if self.std_start == "data":
+                self.reward_var = None  # until a result deviates from the baseline
             return 0.0
         delta = reward - self.baseline
         self.baseline += (1.0 - self.baseline_decay) * delta
-        self.reward_var = self.baseline_decay * self.reward_var + (1.0 - self.baseline_decay) * delta * delta
-        return delta / (np.sqrt(self.reward_var) + 1e-8)
+        if self.reward_var is None:
+            self.reward_var = delta * delta or None
+        else:
+            self.reward_var = self.baseline_decay * self.reward_var + (1.0 - self.baseline_decay) * delta * delta
+        if self.std_start == "one":
+            return delta / (np.sqrt(self.reward_var) + 1e-8)
+        return delta / np.sqrt(self.reward_var) if self.reward_var else 0.0
 
     def _step(self, codes: list[int], weight: float) -> None:
         self.policy.step(codes, weight, self.entropy_coef)
