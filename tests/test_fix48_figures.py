@@ -77,3 +77,16 @@ def test_isomorph_noise_keeps_the_old_rule_file(bench_main, tmp_path):
     path.write_text(json.dumps({"min_acc": 80.0, "groups": 117}))  # stored before the rule was recorded
     message = _refused(bench_main, path, "nb201_isomorph_noise", "--out", str(path))
     assert "canonical_rule 'functional', not 'network'" in message
+
+
+def test_main_job_scripts_record_and_say_the_validation_pick(bench_main):
+    results = importlib.import_module("_results")
+    summary = {"best_test_acc": 98.61, "best_selected_by": "search val_acc",
+               "front": [{"test_acc": 99.44}, {"test_acc": 98.61}, {"test_acc": None}]}
+    pick = results.validation_pick(summary)
+    assert pick == {"best_test_acc": 98.61, "best_selected_by": "search val_acc", "highest_retrained_test_acc": 99.44}
+    assert results.validation_pick_line(pick) == ("test accuracy of the network picked by validation 98.61% "
+                                                  "(highest retrained 99.44%)")
+    for name in ("training_mainjob", "model_space_mainjob"):
+        source = (BENCHMARKS / f"{name}.py").read_text()
+        assert "best retrained test accuracy" not in source and "validation_pick(summary)" in source
