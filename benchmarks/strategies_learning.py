@@ -332,16 +332,16 @@ def main() -> None:
     path = out / f"strategies_learning_{args.dataset}.json"
     results = read_json(path, {})
     if not args.plot_only:
-        refusal = rule_refusal(path, results, args.canonical_rule)  # checked before any work, as the merges below
-        if refusal:
-            raise SystemExit(refusal)
-        if args.seed_start:  # nothing stored is replaced by a mismatched merge
+        if args.seed_start:  # checked before any work: nothing stored is replaced by a mismatched merge
             for spec in specs:
                 row = spec[0] + args.suffix
                 refusal = merge_refusal(row, results.get(row), args.trials,
                                         strategy_kwargs_for(spec[0], args.strategy_kwargs), args.canonical_rule)
                 if refusal:
                     parser.error(refusal)
+        refusal = rule_refusal(path, results, args.canonical_rule)  # nor is one table given rows of two rules
+        if refusal:
+            raise SystemExit(refusal)
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
