@@ -49,3 +49,29 @@ def write_file(path: str | Path, data: str | bytes) -> Path:
 def write_json(path: str | Path, data: Any, indent: int = 1, **dumps: Any) -> Path:
     """``data`` as JSON at ``path``, written as :func:`write_file` does."""
     return write_file(path, json.dumps(data, indent=indent, **dumps) + "\n")
+
+
+def refuse_other_run(path: str | Path, stored: dict, run: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+    """Stop with one line when ``stored`` (the results at ``path``, empty when there are none) was measured with other
+    ``run`` settings, which the results written there would then mix with or replace. A setting ``stored`` does not
+    record counts as its value in ``before``: what runs measured before the option existed used."""
+    for key, value in run.items() if stored else ():
+        theirs = stored.get(key, (before or {}).get(key))
+        if theirs != value:
+            raise SystemExit(f"{path} holds results of a run with {key} {theirs!r}, not {value!r}; nothing replaced "
+                             "(choose another --out to keep both)")
+
+
+def validation_pick(summary: dict) -> dict[str, Any]:
+    """The best network of a ``nasforge search`` summary as recorded: ``best_test_acc`` is the test accuracy of the
+    retrained network the search's validation picked (``best_selected_by``), not the highest one, which is kept
+    beside it (``highest_retrained_test_acc``)."""
+    retrained = [row["test_acc"] for row in summary["front"] if row.get("test_acc") is not None]
+    return {"best_test_acc": summary.get("best_test_acc"), "best_selected_by": summary.get("best_selected_by"),
+            "highest_retrained_test_acc": max(retrained, default=None)}
+
+
+def validation_pick_line(pick: dict[str, Any]) -> str:
+    """:func:`validation_pick` in words, for a script's printed summary."""
+    return (f"test accuracy of the network picked by validation {pick['best_test_acc']:.2f}% (highest retrained "
+            f"{pick['highest_retrained_test_acc']:.2f}%)")

@@ -5,13 +5,19 @@ canonical cell of the same conv cost: the resolution a surrogate would need to f
     python benchmarks/nb201_isomorph_noise.py [--min-acc 80] [--canonical-rule network]
 
 Writes benchmarks/results/nb201_isomorph_noise.json (``--out`` to change). ``--canonical-rule`` picks which cells
-count as one canonical form (``load_nb201``'s rule: network, the default, functional or nb201); the stored figures
-were measured with ``--canonical-rule functional``.
+count as one canonical form (``load_nb201``'s rule: network, the default, functional or nb201). A stored file of
+another ``--canonical-rule`` or ``--min-acc`` is not replaced: the run stops with one line before any work (a file
+recording no rule is of the old ``functional`` one). The stored figures reproduce with::
+
+    python benchmarks/nb201_isomorph_noise.py --canonical-rule functional
+    python benchmarks/nb201_isomorph_noise.py --out benchmarks/results/network/nb201_isomorph_noise.json
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from collections import defaultdict
 
 import numpy as np
@@ -21,7 +27,7 @@ from nasforge.benchmarks import load_nb201
 from nasforge.spaces.nb201 import conv_proxy
 from nasforge.strategies.model_based import unique_architectures
 
-from _results import RESULTS, write_json
+from _results import RESULTS, read_json, refuse_other_run, write_json
 
 
 def main() -> None:
@@ -32,6 +38,9 @@ def main() -> None:
                         help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), "
                              "nb201")
     args = parser.parse_args()
+    start, load_before = time.perf_counter(), os.getloadavg()
+    run = {"canonical_rule": args.canonical_rule, "min_acc": args.min_acc}
+    refuse_other_run(args.out, read_json(args.out, {}), run, before={"canonical_rule": "functional"})
     table = load_nb201(canonical_rule=args.canonical_rule)
     space = table.space
     groups: dict = defaultdict(list)
@@ -49,7 +58,8 @@ def main() -> None:
                                       "margin": float(level[0] - level[1]) if len(level) > 1 else None,
                                       "cells_at_cost": int(len(level))}
     result = {"min_acc": args.min_acc, "canonical_rule": args.canonical_rule, "groups": len(sds),
-              "median_sd": float(np.median(sds)), "mean_sd": float(np.mean(sds)), "front_margins": margins}
+              "median_sd": float(np.median(sds)), "mean_sd": float(np.mean(sds)), "front_margins": margins,
+              "wall_seconds": time.perf_counter() - start, "load_before": load_before, "load_after": os.getloadavg()}
     print(f"{len(sds)} canonical forms with several cells and mean accuracy > {args.min_acc}: median sd "
           f"{result['median_sd']:.3f}, mean sd {result['mean_sd']:.3f} points")
     for c, m in margins.items():

@@ -4,12 +4,15 @@ Every predictor at 100, 1,000 and 5,000 training architectures, 3 seeds, 5,000 h
 architectures per seed, whole canonical classes (``--split class``, the default: no held-out cell has
 an isomorph in training; ``--split row`` is the earlier split by table row, which lets isomorphs
 leak): Kendall tau, sparse Kendall tau, Spearman, R2, MAE, fit and predict seconds; the JSON records
-the split and the library versions. ``xgb_onehot`` is the naive reference (XGBoost's default settings
+the split and the library versions. The run writes ``--out`` whole, so it stops with one line before any work when
+the stored file holds a run it would not reproduce: another split (a file recording none is of the row split of
+before 2026-12-06), seeds or test size, rows of other predictor settings, or entries this script does not write
+(``predictors_nb201.json``'s ``rerun``). ``xgb_onehot`` is the naive reference (XGBoost's default settings
 on the one-hot encoding). The neural models train for fewer epochs at 5,000 architectures to
 bound CPU time (their step count still grows with the data). Usage::
 
-    python benchmarks/predictors_eval.py [--seeds 3] [--sizes 100,1000,5000]
-        [--out benchmarks/results/predictors_nb201.json]
+    python benchmarks/predictors_eval.py [--seeds 3] [--sizes 100,1000,5000] --out FILE.json
+        # the default --out, benchmarks/results/predictors_nb201.json, is the row-split reference: kept
     python benchmarks/predictors_eval.py --predictors '{"lgb": {}, "lgb_functional": {"predictor": "lgb",
         "encoding": "functional"}}' --out benchmarks/results/predictors_encodings.json   # your own rows
 """
@@ -25,7 +28,7 @@ from nasforge.benchmarks import load_nb201
 from nasforge.benchmarks.surrogate import library_versions
 from nasforge.predictors.evaluation import LIBRARIES, SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
 
-from _results import RESULTS, write_json
+from _results import RESULTS, read_json, refuse_other_run, write_json
 
 NAIVE_XGB = {"predictor": "xgb", "encoding": "onehot", "n_estimators": 100, "learning_rate": 0.3, "max_depth": 6,
              "subsample": 1.0, "colsample_bytree": 1.0, "min_child_weight": 1.0}
@@ -53,6 +56,24 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+WRITTEN = {"table", "metric", "seeds", "test_size", "split", "libraries", "settings", "summary", "runs", "wall_seconds"}
+"""The entries of a results file this script writes."""
+
+
+def refuse_to_replace(out: Path, run: dict, settings: dict[str, dict]) -> None:
+    """Stop with one line when the results stored at ``out`` are of a run that this one, of ``run`` settings and
+    ``settings`` (predictor specs by training size), would replace by other results: the file is written whole."""
+    stored = read_json(out, {})
+    refuse_other_run(out, stored, run, before={"split": "row"})
+    for size, specs_then in stored.get("settings", {}).items():
+        if settings.get(size) != specs_then:
+            raise SystemExit(f"{out} holds rows at {size} architectures of other predictor settings "
+                             f"({', '.join(specs_then)}); nothing replaced (choose another --out to keep both)")
+    if set(stored) - WRITTEN:
+        raise SystemExit(f"{out} holds entries this script does not write ({', '.join(sorted(set(stored) - WRITTEN))})"
+                         "; nothing replaced (choose another --out to keep both)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -66,13 +87,16 @@ def main() -> None:
     args = parser.parse_args()
     chosen = (lambda n: args.predictors) if args.predictors else specs
 
+    sizes = [int(s) for s in args.sizes.split(",")]
+    out = Path(args.out)
+    refuse_to_replace(out, {"split": args.split, "seeds": args.seeds, "test_size": args.test_size},
+                      {str(n): chosen(n) for n in sizes})
     table = load_nb201()
     archs, y = table.archs, table.values("val_acc")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
     start = time.perf_counter()
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in sizes:
         records += evaluate_predictors(
             table.space, archs, y, chosen(n), [n], seeds=args.seeds, test_size=args.test_size, split=args.split,
             on_result=lambda r: print(f"{r['predictor']:>10} n={r['train_size']:<5} seed={r['seed']} "

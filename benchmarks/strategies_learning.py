@@ -4,9 +4,14 @@ and the CPU time of one ``ask`` at 100 and 1,000 random table results (or in a s
 
 Every run goes through the same harness as ``nasforge bench`` (``nasforge.analysis.harness.run_trace``:
 a seeded Study on a TableEvaluator). Results are merged into ``strategies_learning_<dataset>.json`` one
-strategy at a time, so a long run can be split or interrupted; the plot shows every strategy stored.
+strategy at a time, so a long run can be split or interrupted; the plot shows every strategy stored. One file
+holds one NB201 rule: a run whose ``--canonical-rule`` differs from its stored rows' (a row recording none is of the
+old ``functional`` rule) stops before any work. The ``network``-rule tables are in ``benchmarks/results/network``
+(``--out benchmarks/results/network``); ``benchmarks/results`` holds the old-rule ones (``--canonical-rule
+functional``).
 
-    .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --strategies tpe,gp_bo:30 --seeds 100
+    .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --strategies tpe,gp_bo:30 --seeds 100 \
+        --out benchmarks/results/network
     .venv/bin/python benchmarks/strategies_learning.py --ask-times --strategies gp_bo,bananas
     .venv/bin/python benchmarks/strategies_learning.py --search-ask-times 1000,3000 --strategies tpe
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only
@@ -93,6 +98,21 @@ def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: d
         if key in stored and stored[key] != mine:  # other rows stored before 2026-12-06 lack strategy_kwargs
             return (f"{row}: the stored row ran with {key.replace('_', '-')} {stored[key]!r}, not {mine!r}; "
                     "use the same settings, another --suffix, or --seed-start 0 to replace it")
+    return None
+
+
+OLD_RULE = "functional"
+"""The NB201 rule of a stored row that records none: rows measured before ``--canonical-rule`` (2026-12-05)."""
+
+
+def rule_refusal(path: Path, stored: dict, canonical_rule: str) -> str | None:
+    """Why rows of ``canonical_rule`` cannot join the table stored at ``path`` (its rows were measured with another
+    NB201 rule, so the file would mix two rules in one table), or None."""
+    for row, values in stored.items():
+        rule = values.get("canonical_rule", OLD_RULE)
+        if rule != canonical_rule:
+            return (f"{path} holds rows of the {rule!r} rule (e.g. {row!r}), not --canonical-rule {canonical_rule!r}; "
+                    "nothing replaced (choose another --out, e.g. benchmarks/results/network for the 'network' rule)")
     return None
 
 
@@ -319,6 +339,9 @@ def main() -> None:
                                         strategy_kwargs_for(spec[0], args.strategy_kwargs), args.canonical_rule)
                 if refusal:
                     parser.error(refusal)
+        refusal = rule_refusal(path, results, args.canonical_rule)  # nor is one table given rows of two rules
+        if refusal:
+            raise SystemExit(refusal)
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds

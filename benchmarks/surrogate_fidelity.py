@@ -20,6 +20,7 @@ Usage: python benchmarks/surrogate_fidelity.py [--model lgb] [--canonical-rule n
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/"
                                                     "surrogate_fidelity_nb201[_class_split].json)")
     args = parser.parse_args()
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), os.getloadavg()
     table = load_nb201(canonical_rule=args.canonical_rule)
     if args.class_split:
         split = class_split(table, args.model)
@@ -99,7 +100,8 @@ def main() -> None:
         out = Path(args.out or RESULTS / "surrogate_fidelity_nb201_class_split.json")
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(out, {"model": args.model, "canonical_rule": args.canonical_rule, **split,
-                         "wall_seconds": time.perf_counter() - start})
+                         "wall_seconds": time.perf_counter() - start, "load_before": load_before,
+                         "load_after": os.getloadavg()})
         print(f"wrote {out}")
         return
 
