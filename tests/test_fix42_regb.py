@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nasforge.analysis.harness import compare, lone_points
-from nasforge.exceptions import SpaceExhaustedWarning
+from nasforge.exceptions import SpaceExhausted, SpaceExhaustedWarning
 from nasforge.strategies import STRATEGIES, Strategy
 
 
@@ -34,6 +34,9 @@ class GivesUpSoon(Strategy):
 
     def _propose(self):
         return self.rng.choice(list(self.space.enumerate())[:1 + 3 * self.seed])
+
+    def _unproposed(self):  # gives up, as on a space that cannot be enumerated (on this one asks find the rest)
+        raise SpaceExhausted(f"{self.name}: gave up")
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from nasforge.analysis.harness import compare
-from nasforge.exceptions import SpaceExhaustedWarning
+from nasforge.exceptions import SpaceExhausted, SpaceExhaustedWarning
 from nasforge.strategies import STRATEGIES, Strategy
 
 
@@ -31,6 +31,9 @@ class GivesUp(Strategy):
 
     def _propose(self):
         return self.rng.choice(list(self.space.enumerate())[:3 + self.seed])
+
+    def _unproposed(self):  # gives up, as on a space that cannot be enumerated (on this one asks find the rest)
+        raise SpaceExhausted(f"{self.name}: gave up")
 
 
 @pytest.fixture()

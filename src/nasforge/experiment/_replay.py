@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import SpaceExhausted, UsageError, user_stacklevel
 from ..settings import constructor_settings
 from ..strategies import Strategy, get_strategy
-from ..strategies.base import RandomWarmUp, restoring_stored_settings
+from ..strategies.base import RandomWarmUp, giving_up_as_before, restoring_stored_settings
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -164,11 +164,13 @@ def _check_snapshot(study: Study) -> None:
 
 def _repeat_the_exhausted_ask(study: Study, saved: dict[str, Any]) -> bool:
     """A run that used up the space ended with an ask that drew candidates but proposed none (no trial
-    records it). Repeat that ask on a copy; when it exhausts the space too and lands on the saved state,
-    the copy becomes the study's strategy and the replay was exact."""
+    records it). Repeat that ask on a copy, giving up as asks did before 2026-12-07 (a study stored then may have
+    stopped before a class drawn from those not proposed: its next ask finds one); when it exhausts the space too
+    and lands on the saved state, the copy becomes the study's strategy and the replay was exact."""
     probe = copy.deepcopy(study.strategy)
     try:
-        probe.ask()
+        with giving_up_as_before():
+            probe.ask()
     except SpaceExhausted:
         if fingerprint(probe) == saved:
             study.strategy = probe

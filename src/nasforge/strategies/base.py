@@ -19,6 +19,7 @@ from ..settings import changed_settings, constructor_settings, is_plain
 from ..spaces import Architecture, SearchSpace
 
 _DISTINCT: dict[int, tuple[weakref.ref, int]] = {}  # id(space) -> (a weak reference to it, its canonical forms)
+_CLASSES: dict[int, tuple[weakref.ref, dict[Hashable, Architecture]]] = {}  # id(space) -> (it, key -> first member)
 COUNT_AT_ONCE = 2_000  # counted at the first ask only when cheap: NB201 (15,625) would add 0.3 s to every process
 
 Score = float | tuple[float, ...] | None
@@ -33,6 +34,7 @@ SCORE_LIMIT_REASON = ("(the range every strategy takes: model-based ones square 
 ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
 _RESTORING: contextvars.ContextVar[bool] = contextvars.ContextVar("restoring_stored_settings", default=False)
+_GIVING_UP: contextvars.ContextVar[bool] = contextvars.ContextVar("giving_up_as_before", default=False)
 
 
 @contextlib.contextmanager
@@ -52,22 +54,57 @@ def restoring() -> bool:
     return _RESTORING.get()
 
 
+@contextlib.contextmanager
+def giving_up_as_before() -> Iterator[None]:
+    """Asks inside raise :class:`SpaceExhausted` once ``max_dedup_tries`` proposals were all repeats, without
+    drawing an unproposed class of an enumerable space (:meth:`Strategy._unproposed`): as every ask did before
+    2026-12-07. The replay repeats with it the ask that ended a stored study's run, to reach its saved state."""
+    token = _GIVING_UP.set(True)
+    try:
+        yield
+    finally:
+        _GIVING_UP.reset(token)
+
+
 def beyond_limit(values: Sequence[float]) -> bool:
     """Whether a value of ``values`` (a score's, or its one value) lies beyond +-:data:`SCORE_LIMIT`."""
     return any(abs(v) > SCORE_LIMIT for v in values)
 
 
-def _distinct(space: SearchSpace) -> int | None:
-    """The number of canonical forms of ``space`` counted before, None if not counted yet."""
-    cached = _DISTINCT.get(id(space))
+def _cached(cache: dict[int, tuple[weakref.ref, Any]], space: SearchSpace) -> Any:
+    """What ``cache`` keeps for ``space``, None if nothing yet."""
+    cached = cache.get(id(space))
     return cached[1] if cached is not None and cached[0]() is space else None
 
 
-def _remember_distinct(space: SearchSpace, count: int) -> int:
-    """Keep ``count`` for ``space`` while it lives (a weak reference: the cache keeps no space alive)."""
+def _remember(cache: dict[int, tuple[weakref.ref, Any]], space: SearchSpace, value: Any) -> Any:
+    """Keep ``value`` for ``space`` in ``cache`` while it lives (a weak reference: the cache keeps no space alive)."""
     key = id(space)  # every SearchSpace takes weak references (it has __weakref__, its subclasses too)
-    _DISTINCT[key] = (weakref.ref(space, lambda _, key=key: _DISTINCT.pop(key, None)), count)
-    return count
+    cache[key] = (weakref.ref(space, lambda _, key=key: cache.pop(key, None)), value)
+    return value
+
+
+def _distinct(space: SearchSpace) -> int | None:
+    """The number of canonical forms of ``space`` counted before, None if not counted yet."""
+    return _cached(_DISTINCT, space)
+
+
+def _remember_distinct(space: SearchSpace, count: int) -> int:
+    """Keep ``count`` for ``space`` while it lives."""
+    return _remember(_DISTINCT, space, count)
+
+
+def _classes(space: SearchSpace) -> dict[Hashable, Architecture]:
+    """Every canonical form of an enumerable ``space`` (its key -> its first architecture in enumeration order),
+    enumerated once per space; their number is remembered as :func:`_distinct`'s."""
+    classes = _cached(_CLASSES, space)
+    if classes is None:
+        classes = {}
+        for arch in space.enumerate():
+            classes.setdefault(space.canonical_key(arch), arch)
+        _remember(_CLASSES, space, classes)
+        _remember_distinct(space, len(classes))
+    return classes
 
 
 def _built_in(obj: Any) -> bool:
@@ -133,9 +170,10 @@ class Strategy(ABC):
         """A new architecture. When the strategy's own proposals keep repeating (``own_tries`` in a row,
         e.g. evolution whose few surviving parents have no untried child left because the others
         failed or were pruned), the rest of the ``max_dedup_tries`` are uniform samples of the space,
-        and until an own proposal is new again each ask tries only ``stuck_tries`` of its own.
-        :class:`SpaceExhausted` when an enumerable space has no untried architecture left (known
-        at once, without proposing), or when no try found one."""
+        and until an own proposal is new again each ask tries only ``stuck_tries`` of its own; when none of
+        them is new either, :meth:`_unproposed` gives one. :class:`SpaceExhausted` when an enumerable space
+        has no untried architecture left (known at once, without proposing), or when a space that cannot be
+        enumerated gave none in all the tries."""
         if self.dedup and self._used_up(known_only=True):
             raise self._used_up_error()
         own = self.stuck_tries if self.stuck else self.own_tries
@@ -148,12 +186,33 @@ class Strategy(ABC):
             except UsageError as exc:  # a strategy's bug, named as such (the study checks the genotype too)
                 raise proposal_error(self, self.name, self.space.name, exc) from None
             if not self.dedup or key not in self._scores:
-                self._scores.setdefault(key, None)
-                self.n_asked += 1
-                self.stuck = attempt >= own
-                return arch
+                return self._asked(arch, key, stuck=attempt >= own)
             self._on_duplicate(arch, self._scores[key])
-        raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
+        arch = self._unproposed()
+        return self._asked(arch, self.space.canonical_key(arch), stuck=True)
+
+    def _asked(self, arch: Architecture, key: Hashable, stuck: bool) -> Architecture:
+        """Record ``arch`` (canonical ``key``) as proposed by an ask and return it."""
+        self._scores.setdefault(key, None)
+        self.n_asked += 1
+        self.stuck = stuck
+        return arch
+
+    def _unproposed(self) -> Architecture:
+        """An architecture whose canonical form was not proposed yet, once ``max_dedup_tries`` proposals were all
+        repeats: of an enumerable space, a class drawn with ``self.rng`` from those not proposed (uniform samples
+        easily miss a rare class, such as NB-201's cells written by one genotype only), else
+        :class:`SpaceExhausted`: none is left, or the space cannot be enumerated and the strategy gave up."""
+        if _GIVING_UP.get():
+            raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
+        if not self.space.is_enumerable:
+            raise SpaceExhausted(f"{self.name}: gave up after {self.max_dedup_tries} proposals that were all "
+                                 f"repeats, with {len(self._scores)} distinct architectures proposed or told "
+                                 f"(space {self.space.name!r} cannot be enumerated to find one not proposed)")
+        missing = [arch for key, arch in _classes(self.space).items() if key not in self._scores]
+        if not missing:
+            raise self._used_up_error()
+        return missing[int(self.rng.integers(len(missing)))]
 
     def _used_up(self, known_only: bool) -> bool:
         """Has every canonical form of an enumerable space been proposed? The forms are counted once

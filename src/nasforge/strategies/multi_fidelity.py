@@ -149,7 +149,8 @@ class MultiFidelityStrategy(Strategy):
 
     def _fresh_config(self) -> Architecture | None:
         """A configuration not proposed before (with ``dedup``); None when an enumerable space has none left
-        (the base class's check: at once on small spaces, else after ``own_tries`` repeats). Without ``dedup`` a
+        (the base class's check: at once on small spaces, else after ``own_tries`` repeats); after
+        ``max_dedup_tries`` repeats, one the base class's :meth:`~Strategy._unproposed` draws. Without ``dedup`` a
         configuration may repeat, but not while it is being evaluated: each result is matched to its one budget
         (:class:`WaitingForResults` when the draws of :data:`REPEAT_TRIES` asks are all in flight)."""
         if self.dedup and self._used_up(known_only=True):
@@ -169,7 +170,7 @@ class MultiFidelityStrategy(Strategy):
         if not self.dedup:
             raise WaitingForResults(f"{self.name}: the last {REPEAT_TRIES} configurations drawn are all being "
                                     "evaluated now (with dedup=False one repeats only once its result is told)")
-        raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
+        return self._unproposed()
 
     def _exhausted(self) -> SpaceExhausted:
         """The error of an ask that has no new configuration and nothing to promote."""
