@@ -256,3 +256,17 @@ def test_the_stored_traceback_leaves_out_the_marker_lines():
         study.optimize(evaluate, n_trials=1)
     where = study.trials[0].user_attrs["traceback"]
     assert "1 / 0" in where and "^" not in where and "~" not in where
+
+
+def test_a_long_genotype_prints_short_and_still_apart():
+    """Would fail: the whole DARTS genotype made print(trial) hundreds of characters; cut without a digest, two
+    cells differing past the cut printed alike."""
+    from nasforge.experiment.trial import Trial
+    from nasforge.spaces import get_space
+
+    space = get_space("darts")
+    first = space.sample(0)
+    second = next(a for a in (space.sample(s) for s in range(1, 50))
+                  if repr(a.genotype)[:80] != repr(first.genotype)[:80] or a != first)
+    texts = [repr(Trial(i, arch)) for i, arch in enumerate((first, second))]
+    assert all(len(t) < 200 for t in texts) and texts[0].split("arch=")[1] != texts[1].split("arch=")[1]

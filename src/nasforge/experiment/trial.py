@@ -62,11 +62,12 @@ class Trial:
     tell_strategy: bool = True
 
     def __repr__(self) -> str:
-        """Short, for notebooks: number, state, architecture (its space and its whole genotype: two architectures
-        never print alike), metrics and, where set, fidelity and error (cut at 80 characters); the bookkeeping
-        fields are left out."""
+        """Short, for notebooks: number, state, architecture (its space and its genotype, whole up to 120
+        characters, else its first 80 and a digest of the rest: two architectures never print alike), metrics and,
+        where set, fidelity and error (cut at 80 characters); the bookkeeping fields are left out."""
         space, genotype = getattr(self.arch, "space", None), getattr(self.arch, "genotype", self.arch)
-        arch = f"{space}:{genotype!r}" if space is not None else repr(genotype)
+        shown = _genotype_text(genotype)
+        arch = f"{space}:{shown}" if space is not None else shown
         state = getattr(self.state, "value", self.state)  # never raises: a loosely built trial is shown as it is
         parts = [f"number={self.number}", f"state={state}", f"arch={arch}", f"metrics={self.metrics}"]
         if self.fidelity:
@@ -83,6 +84,17 @@ class Trial:
     def is_proposal(self) -> bool:
         """Whether the strategy proposed this trial (not a retry, not an enqueued trial)."""
         return self.ask_seq is not None
+
+
+def _genotype_text(genotype: Any) -> str:
+    """``repr(genotype)``, or where longer than 120 characters (a DARTS cell) its first 80 and ``... #`` with 8 hex
+    digits of its SHA-1: short, and two genotypes never shown alike."""
+    text = repr(genotype)
+    if len(text) <= 120:
+        return text
+    import hashlib
+
+    return f"{text[:80]}... #{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
 def _cut(text: Any, limit: int) -> str:
