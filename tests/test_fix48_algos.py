@@ -23,6 +23,7 @@ OPS = {"nor_conv_3x3": 0.03, "nor_conv_1x1": 0.02, "avg_pool_3x3": 0.01, "b": 0.
 # the proposals of nasforge before 2026-12-07 (its code run on _acc / _two), as _digest writes them
 OLD_REINFORCE = "f6b78daaab708453"  # reinforce, seed 0, 40 asks on NB201
 OLD_PAREGO = "485fd69a277ffe49"  # parego, seed 0, n_initial 4, 10 asks on CHAIN
+BEFORE_THE_CHANGE = 1796000000.0  # 2026-11-30: a study's creation time before the rules changed
 
 
 def _acc(arch) -> float:
@@ -89,7 +90,8 @@ def _stored_by_older_nasforge(path, strategy: str, space, objectives: list[str],
         study.tell(trial, list(score(trial.arch)))
     study.close()
     with sqlite3.connect(path) as raw:
-        raw.execute("UPDATE nasforge_studies SET strategy_config = ?", (json.dumps(kwargs),))
+        raw.execute("UPDATE nasforge_studies SET strategy_config = ?, created_at = ?",
+                    (json.dumps(kwargs), BEFORE_THE_CHANGE))
     raw.close()
 
 
@@ -137,9 +139,54 @@ def test_a_state_saved_before_the_rule_loads_with_the_older_rule(build, key, old
 
 @pytest.mark.parametrize("strategy, kwargs, match", [
     ("reinforce", {"std_start": "zero"}, r"std_start must be one of \['data', 'one'\], got 'zero'"),
-    ("parego", {"scalarization": "min"}, r"scalarization must be one of \['ideal', 'worst'\], got 'min'")])
+    ("parego", {"scalarization": "min"}, r"scalarization must be one of \['ideal', 'worst'\], got 'min'"),
+    ("parego", {"scalarization": ["worst"]}, r"scalarization must be one of \['ideal', 'worst'\], got \['worst'\]")])
 def test_an_unknown_rule_is_refused(strategy, kwargs, match):
     from nasforge.exceptions import UsageError
 
     with pytest.raises(UsageError, match=match):
         get_strategy(strategy, NB201, seed=0, **kwargs)
+
+
+def test_a_study_stored_before_whose_replay_diverges_by_both_rules_relearns_by_the_older(tmp_path):
+    """Would fail: where neither rule replayed (another writer, an edited trial), the study relearned by today's rule
+    and went on mixing two rules; before the change it relearned by the one it began with."""
+    path = tmp_path / "s.db"
+    _stored_by_older_nasforge(path, "reinforce", CHAIN, ["acc"], ["maximize"], {"std_start": "one"},
+                              lambda a: [_acc(a)], 6)
+    with sqlite3.connect(path) as raw:  # two proposals swapped: the replay diverges by both rules
+        columns = "arch, arch_key, genotype"
+        first, third = raw.execute(f"SELECT {columns} FROM nasforge_trials WHERE number IN (1, 3) ORDER BY number")
+        assert first != third
+        for number, values in ((1, third), (3, first)):
+            raw.execute("UPDATE nasforge_trials SET arch = ?, arch_key = ?, genotype = ? WHERE number = ?",
+                        (*values, number))
+    raw.close()
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        study = Study.load("s", f"sqlite:///{path}")
+    assert study.strategy.std_start == "one"
+    study.close()
+
+
+def test_a_new_study_whose_factory_records_no_rule_goes_on_by_todays(tmp_path):
+    """Would fail: a study made since the change through a factory that does not take the setting records none,
+    and a short one (both rules replay it) went on by the older rule on reload."""
+    from nasforge.strategies import STRATEGIES
+    from nasforge.strategies.reinforce import Reinforce
+
+    def mine(space, seed=None, lr=0.3):
+        return Reinforce(space, seed=seed, lr=lr)
+
+    STRATEGIES.register("mine_rf48", mine)
+    try:
+        study = Study(CHAIN, "mine_rf48", objectives="acc", seed=0, name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
+        for _ in range(2):
+            trial = study.ask()
+            study.tell(trial, _acc(trial.arch))
+        study.close()
+        loaded = Study.load("s", f"sqlite:///{tmp_path / 's.db'}")
+        assert loaded.record.strategy_config == {} and loaded.strategy.std_start == "data"
+        loaded.close()
+    finally:
+        STRATEGIES._entries.pop("mine_rf48")
+        STRATEGIES._tags.pop("mine_rf48", None)

@@ -37,16 +37,17 @@ def replay(study: Study, stored: list[Trial]) -> None:
     not record a rule setting of its strategy (:attr:`~nasforge.strategies.Strategy.older_rules`) may have been
     stored by the older rule: its replay is tried by both rules, today's first (e.g. ``warmup``: a study created by
     name before 2026-12-06 did not record ``"asks"``), or the older first where the strategy says so
-    (:attr:`~nasforge.strategies.Strategy.older_rules_first`), and the strategy goes on by the one that was exact."""
+    (:attr:`~nasforge.strategies.Strategy.older_rules_first_before`), and the strategy goes on by the one that was
+    exact (by the first where neither is)."""
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     edited = _edited_module(study)
     fresh_state = state_or_none(study.strategy)
     older = _unrecorded_older_rules(study, fresh_state)
     second = {**fresh_state, **older} if older and fresh_state is not None else None  # the rules to try next
-    if second is not None and study.strategy.older_rules_first:
+    if second is not None and _older_first(study):
         study.strategy.load_state_dict(second)
-        second = fresh_state
+        fresh_state, second = second, fresh_state  # and relearned by them where neither replays
     diverged_at = _diverges_at(study, events)
     if diverged_at is not None and not _replays_again(study, events, second, diverged_at):
         _relearn(study, stored, fresh_state, warn=not edited)
@@ -66,6 +67,13 @@ def restart(study: Study, base_state: dict[str, Any] | None) -> None:
         study.strategy.load_state_dict(base_state)
     with restoring_stored_settings():
         replay(study, study.trials)
+
+
+def _older_first(study: Study) -> bool:
+    """Whether the study is replayed by its strategy's older rules first: it was created before
+    :attr:`~nasforge.strategies.Strategy.older_rules_first_before` (or its stored time is unknown)."""
+    created = getattr(study.record, "created_at", None)
+    return created is None or created < study.strategy.older_rules_first_before
 
 
 def _unrecorded_older_rules(study: Study, fresh_state: dict[str, Any] | None) -> dict[str, Any]:

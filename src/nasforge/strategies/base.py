@@ -145,9 +145,10 @@ class Strategy(ABC):
     the setting, and a stored study that does not is replayed by both rules (:mod:`nasforge.experiment._replay`); a
     state without the setting loads with the older rule, and a loaded state need not share it (its rule is taken
     over)."""
-    older_rules_first: bool = False
-    """Whether such a study is replayed by the older rules first: those recorded by every study since they changed,
-    so a study without them was most likely stored before."""
+    older_rules_first_before: float = 0.0
+    """A study created before this time (epoch seconds) that does not record such a setting is replayed by the older
+    rules first (a study made by name records them since they changed, so it was most likely stored before); one
+    created since (its strategy's factory did not take the setting) by today's rules first. 0: today's first."""
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):

@@ -75,7 +75,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
     name = "parego"
     transient = ("_surrogate", "_acquisition", "_optimizer")
     older_rules = {"scalarization": "worst"}
-    older_rules_first = True  # recorded since the change: a study without the setting was stored before
+    older_rules_first_before = 1796619600.0  # 2026-12-07 05:00 UTC: recorded since, so a study without it was older
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, acquisition: str | dict[str, Any] = "ei",
@@ -83,7 +83,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
                  constraints: Sequence[str] | None = None, scalarization: str = "ideal") -> None:
         check_int("n_initial", n_initial, 2)
         check_real("rho", rho, lambda v: v >= 0, ">= 0")
-        if scalarization not in SCALARIZATIONS:
+        if not isinstance(scalarization, str) or scalarization not in SCALARIZATIONS:
             raise UsageError(f"parego: scalarization must be one of {list(SCALARIZATIONS)}, got {scalarization!r}")
         super().__init__(space, seed, dedup, constraints)
         self.surrogate = surrogate or {"name": "gp", "kernel": "hamming"}
