@@ -30,8 +30,6 @@ from ..spaces import Architecture, SearchSpace, get_space
 from .checks import DATA_OPTIONS, check_augment, check_split_options
 
 STUDY_DATASETS = ("digits", "digits-hard")
-REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
-"""What :func:`run_ranking_study` writes into its folder (beside the ground truth it reuses)."""
 MIN_K = 10
 """The smallest ``RankingConfig.k`` (``oneshot study --k``): the report's top-10 figures need 10 architectures."""
 BASELINE_SEED = 1000
@@ -816,7 +814,8 @@ def format_table(result: RankingStudy) -> str:
 
 
 def _report_outputs() -> dict[str, Callable[[Path], bool]]:
-    """Each file of :data:`REPORT_FILES` -> whether an existing one is an earlier report's (what it starts with)."""
+    """Each file :func:`run_ranking_study` writes into its folder (beside the ground truth it reuses) -> whether an
+    existing one is an earlier report's (what it starts with)."""
     from ..writes import is_matplotlib_png, json_starting, starts_with
 
     return {"ranking.json": json_starting(rb'"config"'), "ranking.md": starts_with(b"K="),

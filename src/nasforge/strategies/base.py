@@ -19,7 +19,7 @@ from ..settings import changed_settings, constructor_settings, is_plain
 from ..spaces import Architecture, SearchSpace
 
 _DISTINCT: dict[int, tuple[weakref.ref, int]] = {}  # id(space) -> (a weak reference to it, its canonical forms)
-_CLASSES: dict[int, tuple[weakref.ref, dict[Hashable, Architecture]]] = {}  # id(space) -> (it, key -> first member)
+_CLASSES: dict[int, tuple[weakref.ref, Any]] = {}  # id(space) -> (it, unique_architectures(space))
 COUNT_AT_ONCE = 2_000  # counted at the first ask only when cheap: NB201 (15,625) would add 0.3 s to every process
 
 Score = float | tuple[float, ...] | None
@@ -94,17 +94,20 @@ def _remember_distinct(space: SearchSpace, count: int) -> int:
     return _remember(_DISTINCT, space, count)
 
 
-def _classes(space: SearchSpace) -> dict[Hashable, Architecture]:
-    """Every canonical form of an enumerable ``space`` (its key -> its first architecture in enumeration order),
-    enumerated once per space; their number is remembered as :func:`_distinct`'s."""
-    classes = _cached(_CLASSES, space)
-    if classes is None:
-        classes = {}
+def unique_architectures(space: SearchSpace) -> tuple[list[Architecture], dict[Hashable, int]]:
+    """One architecture per canonical form of an enumerable ``space`` (the first of each in enumeration order), and
+    key -> its row: enumerated once per space while it lives; their number is remembered as :func:`_distinct`'s."""
+    cached = _cached(_CLASSES, space)
+    if cached is None:
+        archs, index = [], {}
         for arch in space.enumerate():
-            classes.setdefault(space.canonical_key(arch), arch)
-        _remember(_CLASSES, space, classes)
-        _remember_distinct(space, len(classes))
-    return classes
+            key = space.canonical_key(arch)
+            if key not in index:
+                index[key] = len(archs)
+                archs.append(arch)
+        cached = _remember(_CLASSES, space, (archs, index))
+        _remember_distinct(space, len(archs))
+    return cached
 
 
 def _built_in(obj: Any) -> bool:
@@ -210,7 +213,8 @@ class Strategy(ABC):
             raise SpaceExhausted(f"{self.name}: gave up after {self.max_dedup_tries} proposals that were all "
                                  f"repeats, with {len(self._scores)} distinct architectures proposed or told "
                                  f"(space {self.space.name!r} cannot be enumerated to find one not proposed)")
-        missing = [arch for key, arch in _classes(self.space).items() if key not in self._scores]
+        archs, index = unique_architectures(self.space)
+        missing = [archs[row] for key, row in index.items() if key not in self._scores]
         if not missing:
             raise self._used_up_error()
         return missing[int(self.rng.integers(len(missing)))]

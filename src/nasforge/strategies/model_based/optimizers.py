@@ -18,26 +18,10 @@ from ...checks import check_int
 from ...exceptions import UsageError
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
+from ..base import unique_architectures
 
 OPTIMIZERS: Registry[type[AcquisitionOptimizer]] = Registry("acquisition optimizer")
 ScoreFn = Callable[[Sequence[Architecture]], np.ndarray]
-
-_UNIQUE: dict[int, tuple[SearchSpace, list[Architecture], dict[Hashable, int]]] = {}
-
-
-def unique_architectures(space: SearchSpace) -> tuple[list[Architecture], dict[Hashable, int]]:
-    """One architecture per canonical form of an enumerable space, and key -> row (cached per space)."""
-    cached = _UNIQUE.get(id(space))
-    if cached is None or cached[0] is not space:
-        archs, index = [], {}
-        for arch in space.enumerate():
-            key = space.canonical_key(arch)
-            if key not in index:
-                index[key] = len(archs)
-                archs.append(arch)
-        cached = _UNIQUE[id(space)] = (space, archs, index)
-    return cached[1], cached[2]
-
 
 @dataclass
 class SearchContext:
