@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..experiment.storage.urls import check_stored_storage
 from ..extras import check_installed
 from . import UsageError
-from .engine import DEFAULT_STORAGE, study_source
+from .engine import DEFAULT_STORAGE, _path_like, refuse_server_run_folders, study_source
 
 if TYPE_CHECKING:
     from ..analysis.studyreport import StudyData
@@ -88,6 +88,12 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
         check_installed(("sqlalchemy", "plotly"), "the report of a stored study")  # both named at once
+        for name in args.study:  # a .db file or a path that is no run folder names itself, as in status
+            if args.storage is None:
+                refuse_server_run_folders(name, "nasforge report")  # first, as status refuses such a folder
+            if len(args.study) == 1 and not os.path.isfile(name):
+                continue  # a folder or a missing path: its message below names bench folders too
+            _path_like(name, args.storage)
         sources = [study_source(name, args.storage, "nasforge report") for name in args.study]
         if len(set(sources)) < len(sources):
             raise UsageError(f"{' '.join(args.study)}: one run folder named more than once; each study is reported "

@@ -1,0 +1,27 @@
+"""Review 48, user journeys: ``nasforge report FILE.db`` names that file."""
+import pytest
+
+from nasforge import Result, Study, get_space
+from nasforge.cli import main
+
+pytest.importorskip("plotly")
+pytest.importorskip("sqlalchemy")
+
+
+def _study(path, name: str, accs: list[float], params: list[float]) -> Study:
+    study = Study(get_space("nb201"), "mo_random", objectives=["acc", "params"], directions=["maximize", "minimize"],
+                  seed=0, name=name, storage=f"sqlite:///{path}")
+    for acc, count in zip(accs, params):
+        study.tell(study.ask(), Result(metrics={"acc": acc, "params": count}))
+    return study
+
+
+def test_report_of_a_database_file_names_that_file_as_status_does(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _study(tmp_path / "week.db", "week", [50.0], [1000.0])
+    assert main(["report", "week.db"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'week.db' is a file, not a run folder or a study name" in err and "--storage sqlite:///" in err
+    assert "nasforge.db" not in err and len(err.splitlines()) == 1
+    assert main(["status", "week.db"]) == 2
+    assert err.split("error: ", 1)[1] == capsys.readouterr().err.strip().split("error: ", 1)[1]
