@@ -1,4 +1,4 @@
-"""Review 48, user journeys: ``nasforge report FILE.db`` names that file."""
+"""Review 48, user journeys: ``nasforge report FILE.db`` names that file, a repeated ``--storage`` is refused."""
 import pytest
 
 from nasforge import Result, Study, get_space
@@ -25,3 +25,17 @@ def test_report_of_a_database_file_names_that_file_as_status_does(tmp_path, monk
     assert "nasforge.db" not in err and len(err.splitlines()) == 1
     assert main(["status", "week.db"]) == 2
     assert err.split("error: ", 1)[1] == capsys.readouterr().err.strip().split("error: ", 1)[1]
+    assert main(["report", "week.db", "other.db"]) == 2  # several: how studies of several files are compared
+    assert "report([Study.load(NAME_A, URL_A)" in capsys.readouterr().err
+
+
+def test_a_repeated_storage_is_refused_not_dropped(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("A", "B"):  # the way the message gives: each file in a folder of its own as study.db
+        (tmp_path / name).mkdir()
+        _study(tmp_path / name / "study.db", name, [50.0], [1000.0])
+    assert main(["report", "A", "B", "--storage", "sqlite:///A/study.db", "--storage", "sqlite:///B/study.db"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--storage given 2 times" in err and "study.db" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "report.html").exists()
+    assert main(["report", "A", "B", "--out", "ab.html"]) == 0, capsys.readouterr().err
