@@ -1,8 +1,14 @@
-"""Review 48, user journeys: ``nasforge report FILE.db`` names that file, a repeated ``--storage`` is refused."""
+"""Review 48, user journeys: ``nasforge report FILE.db`` names that file, a repeated ``--storage`` is refused, the
+Summary of a search that retrained one network shows the search's workers."""
+import html
+
 import pytest
 
 from nasforge import Result, Study, get_space
+from nasforge.analysis.studyreport import load_study_data, open_readonly
+from nasforge.analysis.studyreport.views import summary_view
 from nasforge.cli import main
+from nasforge.experiment.stages import RETRAIN, STAGE_KEY
 
 pytest.importorskip("plotly")
 pytest.importorskip("sqlalchemy")
@@ -39,3 +45,19 @@ def test_a_repeated_storage_is_refused_not_dropped(tmp_path, monkeypatch, capsys
     assert "--storage given 2 times" in err and "study.db" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "report.html").exists()
     assert main(["report", "A", "B", "--out", "ab.html"]) == 0, capsys.readouterr().err
+
+
+def test_the_summary_of_a_search_that_retrained_one_network_shows_the_search_workers(tmp_path):
+    study = _study(tmp_path / "s.db", "s", [50.0, 55.0], [1000.0, 2000.0])
+    study.set_user_attr("pipeline", "search")
+    study.set_user_attr("pipeline_config", {"workers": 2})  # nasforge search --workers 2
+    study.enqueue(study.trials[1].arch, user_attrs={STAGE_KEY: RETRAIN, "source_trial": 1})
+    study.optimize(lambda arch: Result(metrics={"acc": 56.0, "params": 2000.0}), n_trials=0)  # stage 2: 1 network
+    data = load_study_data(open_readonly(study.storage.url), "s")
+    assert data.run_config["n_workers"] == 1
+    text = html.unescape(summary_view(data))
+    assert "the search was started with 2 (process), the stage-2 retraining (the last run) asked for 1 (inline)" \
+        in text
+    plain = load_study_data(open_readonly(_study(tmp_path / "p.db", "p", [50.0], [1.0]).storage.url), "p")
+    plain.run_config = {"n_workers": 3, "executor": "thread"}  # no stages: the last run's, as before
+    assert "last run asked for 3 (thread)" in html.unescape(summary_view(plain))

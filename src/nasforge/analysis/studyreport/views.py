@@ -180,11 +180,10 @@ def summary_view(data: StudyData) -> str:
     """Space, objectives, strategy, trials by state, best trial or Pareto set, wall time, workers."""
     counts = data.counts()
     objectives = ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))
-    run = data.run_config or {}
     sessions = data.sessions()
-    workers = (f"last run asked for {run['n_workers']} ({run.get('executor', 'inline')}); " if run.get("n_workers")
-               else "") + (f"trials claimed by {sessions} session(s) (a run, a resume or another process of the study, "
-                           "each with its own workers)" if sessions else "no trial claimed yet")
+    claimed = (f"trials claimed by {sessions} session(s) (a run, a resume or another process of the study, each with "
+               "its own workers)" if sessions else "no trial claimed yet")
+    workers = _asked_workers(data) + claimed
     wall = data.wall_seconds()
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
     gone, dead = gone_running(data.trials), ""
@@ -239,6 +238,22 @@ def summary_view(data: StudyData) -> str:
             for t in chosen]
     attrs = [f'class="nf-select" data-number="{t.number}"' for t in chosen]
     return section("summary", "Summary", summary + f"<h3>{caption}</h3>" + html_table(columns, rows, row_attrs=attrs))
+
+
+def _asked_workers(data: StudyData) -> str:
+    """The workers the last run asked for (its executor beside them), "" when none was recorded. When that run was
+    the stage-2 retraining of a ``nasforge search`` (at most one worker per network retrained), the workers its
+    search was started with come first, so that a one-network retraining does not read as a serial search."""
+    run = data.run_config or {}
+    if not run.get("n_workers"):
+        return ""
+    last = f"{run['n_workers']} ({run.get('executor', 'inline')})"
+    searched = (data.user_attrs.get("pipeline_config") or {}).get("workers")
+    if isinstance(searched, int) and len(data.trials) > len(data.search_trials):  # retrains: stage 2 ran last
+        executor = "process" if searched > 1 else "inline"  # as nasforge search runs it
+        return f"the search was started with {searched} ({executor}), the stage-2 retraining (the last run) asked " \
+               f"for {last}; "
+    return f"last run asked for {last}; "
 
 
 def _retrain_text(retrains: Sequence[Retrained]) -> str:
