@@ -1,10 +1,13 @@
 """Review 48, user journeys: ``nasforge report FILE.db`` names that file, a repeated ``--storage`` is refused, the
-Summary of a search that retrained one network shows the search's workers."""
+Summary of a search that retrained one network shows the search's workers, and the Progress note states the
+hypervolume's reference point."""
 import html
+import re
 
 import pytest
 
 from nasforge import Result, Study, get_space
+from nasforge.analysis import report
 from nasforge.analysis.studyreport import load_study_data, open_readonly
 from nasforge.analysis.studyreport.views import summary_view
 from nasforge.cli import main
@@ -61,3 +64,19 @@ def test_the_summary_of_a_search_that_retrained_one_network_shows_the_search_wor
     plain = load_study_data(open_readonly(_study(tmp_path / "p.db", "p", [50.0], [1.0]).storage.url), "p")
     plain.run_config = {"n_workers": 3, "executor": "thread"}  # no stages: the last run's, as before
     assert "last run asked for 3 (thread)" in html.unescape(summary_view(plain))
+
+
+def _progress_note(page: str) -> str:
+    return html.unescape(re.search(r'<section id="nf-progress"><h2>Progress</h2><p class="nf-note">(.*?)</p>',
+                                   page).group(1))
+
+
+def test_the_progress_note_states_the_hypervolume_reference_the_studies_share(tmp_path):
+    one = _study(tmp_path / "one.db", "one", [60.0, 70.0], [3000.0, 5000.0])
+    two = _study(tmp_path / "two.db", "two", [40.0, 65.0], [2000.0, 9000.0])
+    alone = _progress_note(report(one, tmp_path / "one.html").read_text())
+    assert "reference point: just beyond acc 60, params 5000, the worst value of each objective over its " \
+           "complete trials." in alone
+    both = _progress_note(report([one, two], tmp_path / "both.html").read_text())
+    assert "just beyond acc 40, params 9000" in both and "of the 2 studies" in both
+    assert "shared by them, so a study's hypervolume here depends on the studies shown with it" in both
