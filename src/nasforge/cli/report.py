@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..experiment.storage.urls import check_stored_storage
 from ..extras import check_installed
 from . import UsageError
-from .engine import DEFAULT_STORAGE, study_source
+from .engine import DEFAULT_STORAGE, _path_like, refuse_server_run_folders, study_source
 
 if TYPE_CHECKING:
     from ..analysis.studyreport import StudyData
@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", nargs="+", metavar="STUDY",
                    help="study name(s) in --storage, 'nasforge search' run folder(s) (each holding the study.db of "
                         "its study; without --storage), or one 'nasforge bench --out' folder (holding bench.json)")
-    p.add_argument("--storage", default=None,
-                   help=f"storage URL, opened read-only (default: {DEFAULT_STORAGE}; a run folder needs none)")
+    p.add_argument("--storage", action="append", default=None,
+                   help=f"storage URL, opened read-only (default: {DEFAULT_STORAGE}; a run folder needs none); one per "
+                        f"report: {SEVERAL_FILES}")
     p.add_argument("--out", default=None,
                    help="HTML file to write (default: report.html; for a bench folder or one run folder, report.html "
                         "inside it: the folder's own report, replaced by a new one); a name ending in / is refused "
@@ -42,10 +43,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+SEVERAL_FILES = ("studies of several SQLite files are compared as run folders (each file copied to a folder of its "
+                 "own as study.db: nasforge report FOLDER_A FOLDER_B) or in Python: report([Study.load(NAME_A, URL_A), "
+                 "Study.load(NAME_B, URL_B)], 'compare.html')")
+"""How studies stored in several database files are reported together (one --storage is read per report)."""
+
+
 def run(args: argparse.Namespace) -> int:
     from ..analysis.studyreport.data import hide_password
     from ..experiment.storage import StorageError
 
+    if args.storage is not None and len(args.storage) > 1:  # argparse would keep the last one unsaid
+        raise UsageError(f"--storage given {len(args.storage)} times: a report reads its studies from one storage; "
+                         f"{SEVERAL_FILES}")
+    args.storage = args.storage[0] if args.storage else None
     try:
         return _run(args)
     except (StorageError, UsageError) as exc:  # a locked, foreign or unreachable database: bad --storage
@@ -88,6 +99,16 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
         check_installed(("sqlalchemy", "plotly"), "the report of a stored study")  # both named at once
+        for name in args.study:  # a .db file or a path that is no run folder names itself, as in status
+            if args.storage is None:
+                refuse_server_run_folders(name, "nasforge report")  # first, as status refuses such a folder
+            if len(args.study) == 1 and not os.path.isfile(name):
+                continue  # a folder or a missing path: its message below names bench folders too
+            try:
+                _path_like(name, args.storage)
+            except UsageError as exc:  # several .db files: --storage reads one
+                several = len(args.study) > 1 and os.path.isfile(name)
+                raise UsageError(f"{exc}; {SEVERAL_FILES}" if several else str(exc)) from None
         sources = [study_source(name, args.storage, "nasforge report") for name in args.study]
         if len(set(sources)) < len(sources):
             raise UsageError(f"{' '.join(args.study)}: one run folder named more than once; each study is reported "

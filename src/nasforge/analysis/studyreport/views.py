@@ -180,11 +180,10 @@ def summary_view(data: StudyData) -> str:
     """Space, objectives, strategy, trials by state, best trial or Pareto set, wall time, workers."""
     counts = data.counts()
     objectives = ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))
-    run = data.run_config or {}
     sessions = data.sessions()
-    workers = (f"last run asked for {run['n_workers']} ({run.get('executor', 'inline')}); " if run.get("n_workers")
-               else "") + (f"trials claimed by {sessions} session(s) (a run, a resume or another process of the study, "
-                           "each with its own workers)" if sessions else "no trial claimed yet")
+    claimed = (f"trials claimed by {sessions} session(s) (a run, a resume or another process of the study, each with "
+               "its own workers)" if sessions else "no trial claimed yet")
+    workers = _asked_workers(data) + claimed
     wall = data.wall_seconds()
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
     gone, dead = gone_running(data.trials), ""
@@ -239,6 +238,22 @@ def summary_view(data: StudyData) -> str:
             for t in chosen]
     attrs = [f'class="nf-select" data-number="{t.number}"' for t in chosen]
     return section("summary", "Summary", summary + f"<h3>{caption}</h3>" + html_table(columns, rows, row_attrs=attrs))
+
+
+def _asked_workers(data: StudyData) -> str:
+    """The workers the last run asked for (its executor beside them), "" when none was recorded. When that run was
+    the stage-2 retraining of a ``nasforge search`` (at most one worker per network retrained), the workers its
+    search was started with come first, so that a one-network retraining does not read as a serial search."""
+    run = data.run_config or {}
+    if not run.get("n_workers"):
+        return ""
+    last = f"{run['n_workers']} ({run.get('executor', 'inline')})"
+    searched = (data.user_attrs.get("pipeline_config") or {}).get("workers")
+    if isinstance(searched, int) and len(data.trials) > len(data.search_trials):  # retrains: stage 2 ran last
+        executor = "process" if searched > 1 else "inline"  # as nasforge search runs it
+        return f"the search was started with {searched} ({executor}), the stage-2 retraining (the last run) asked " \
+               f"for {last}; "
+    return f"last run asked for {last}; "
 
 
 def _retrain_text(retrains: Sequence[Retrained]) -> str:
@@ -313,6 +328,8 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid."
     if regret:
         note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
+    if multi:
+        note += (" " if note else "") + _reference_note(studies)
     if not multi and first.constraints:
         note += ((" " if note else "") + "Constraints: the best so far is of the complete trials that meet them"
                  + (f" (no line for {', '.join(unmet)}: none does yet)." if unmet else "."))
@@ -387,13 +404,31 @@ def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> li
     return [regret(optimum, float(b), data.directions[0]) for b in best]  # checked: never negative
 
 
-def _reference(studies: Sequence[StudyData]) -> np.ndarray:
-    """A hypervolume reference just beyond the worst complete trial of all studies (original units)."""
+def _worst(studies: Sequence[StudyData]) -> np.ndarray:
+    """The worst value of each objective over the complete trials of all studies (maximization units)."""
     first = studies[0]
     values = np.vstack([d.values() for d in studies if d.complete] or [np.zeros((1, len(first.objectives)))])
-    worst = to_maximization(values, first.directions).min(0)
+    return to_maximization(values, first.directions).min(0)
+
+
+def _reference(studies: Sequence[StudyData]) -> np.ndarray:
+    """A hypervolume reference just beyond the worst complete trial of all studies (original units)."""
+    worst = _worst(studies)
     worst = worst - 1e-9 * (np.abs(worst) + 1)
-    return to_maximization(worst[None], first.directions)[0]
+    return to_maximization(worst[None], studies[0].directions)[0]
+
+
+def _reference_note(studies: Sequence[StudyData]) -> str:
+    """The Progress note's line on the hypervolume's reference point, which the studies on the page share."""
+    first = studies[0]
+    worst = to_maximization(_worst(studies)[None], first.directions)[0]
+    point = ", ".join(f"{o} {number_text(float(v))}" for o, v in zip(first.objectives, worst))
+    over = "its complete trials" if len(studies) == 1 else f"the complete trials of the {len(studies)} studies"
+    shared = "" if len(studies) == 1 else (": shared by them, so a study's hypervolume here depends on the studies "
+                                           "shown with it")
+    breaking = " (those breaking the constraints too)" if first.constraints else ""
+    return (f"Hypervolume reference point: just beyond {point}, the worst value of each objective over {over}"
+            f"{breaking}{shared}.")
 
 
 def _hypervolume_curve(data: StudyData, done: list[Trial], reference: np.ndarray) -> list[float]:
