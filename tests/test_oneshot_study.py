@@ -279,7 +279,7 @@ def test_the_plots_show_every_supernet_row_and_hide_no_bar(tmp_path, monkeypatch
                                     ceiling_, rows=rows, scores=scores)
     figures = {}
 
-    def keep(fig, path, name):
+    def keep(fig, path, name, **options):
         fig.canvas.draw()
         figures[path.name] = fig
 
