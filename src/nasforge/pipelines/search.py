@@ -1144,11 +1144,20 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
             done = sum(t.done for t in study.trials)
             console.print(f"[bold]nasforge resume[/]: resuming {name!r} ({done} trials finished), output {config.out}")
         before = [(t.number, t.state) for t in study.trials]
+        timed = _serial_latencies(study)
         summary = _complete(study, config, space, console, progress)
         if console is not None and [(t.number, t.state) for t in study.trials] == before:
+            now = len(_serial_latencies(study) - timed)
+            networks = f"{now} front network{'s' if now != 1 else ''}"
+            measured = f" (with the serial latency of {networks} measured now: the run had not stored it)" if now else ""
             console.print(f"nothing was left to run: study {name!r} had finished, so no trial ran; its outputs were "
-                          f"rewritten from the stored trials", highlight=False)
+                          f"rewritten from the stored trials{measured}", highlight=False)
         return summary
+
+
+def _serial_latencies(study: Study) -> set[str]:
+    """The trials whose serial latency (:func:`measure_front_latency`) the study stores."""
+    return set((study.user_attrs.get(SERIAL_LATENCY) or {}).get("trials") or {})
 
 
 def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
