@@ -35,19 +35,14 @@ def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> di
 def replay(study: Study, stored: list[Trial]) -> None:
     """Re-ask and re-tell the strategy in the stored event order; relearn if it proposes otherwise. A study that does
     not record a rule setting of its strategy (:attr:`~nasforge.strategies.Strategy.older_rules`) may have been
-    stored by the older rule: its replay is tried by both rules, today's first (e.g. ``warmup``: a study created by
-    name before 2026-12-06 did not record ``"asks"``), or the older first where the strategy says so
-    (:attr:`~nasforge.strategies.Strategy.older_rules_first_before`), and the strategy goes on by the one that was
-    exact (by the first where neither is)."""
+    stored by the older rule: its replay is tried by the rules of its time first (the older rule of each setting that
+    changed after the study was created, :attr:`~nasforge.strategies.Strategy.rules_changed_at`; today's of the
+    others, e.g. ``warmup``, which has no date), then by the other combination (today's rules, or where those were the
+    first, the older ones), and the strategy goes on by the one that was exact (by the first where neither is)."""
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     edited = _edited_module(study)
-    fresh_state = state_or_none(study.strategy)
-    older = _unrecorded_older_rules(study, fresh_state)
-    second = {**fresh_state, **older} if older and fresh_state is not None else None  # the rules to try next
-    if second is not None and _older_first(study):
-        study.strategy.load_state_dict(second)
-        fresh_state, second = second, fresh_state  # and relearned by them where neither replays
+    fresh_state, second = _rule_states(study, state_or_none(study.strategy))  # relearned by the first where neither
     diverged_at = _diverges_at(study, events)
     if diverged_at is not None and not _replays_again(study, events, second, diverged_at):
         _relearn(study, stored, fresh_state, warn=not edited)
@@ -69,20 +64,20 @@ def restart(study: Study, base_state: dict[str, Any] | None) -> None:
         replay(study, study.trials)
 
 
-def _older_first(study: Study) -> bool:
-    """Whether the study is replayed by its strategy's older rules first: it was created before
-    :attr:`~nasforge.strategies.Strategy.older_rules_first_before` (or its stored time is unknown)."""
-    created = getattr(study.record, "created_at", None)
-    return created is None or created < study.strategy.older_rules_first_before
-
-
-def _unrecorded_older_rules(study: Study, fresh_state: dict[str, Any] | None) -> dict[str, Any]:
-    """The older rules of the settings of :attr:`~nasforge.strategies.Strategy.older_rules` that the study does not
-    record and the strategy does not follow already (none for a strategy without a state)."""
-    if fresh_state is None:
-        return {}
+def _rule_states(study: Study, state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The strategy's states to replay the study by, from its ``state`` (None: a strategy without one, replayed as it
+    is): first by the rules of the study's time for the rule settings it does not record (the strategy is set to
+    them), then by the other combination (None where there is no other)."""
     strategy, recorded = study.strategy, study.record.strategy_config or {}
-    return {k: v for k, v in strategy.older_rules.items() if k not in recorded and getattr(strategy, k) != v}
+    unrecorded = {k: v for k, v in strategy.older_rules.items() if k not in recorded}
+    if state is None or not unrecorded:
+        return state, None
+    built = {k: getattr(strategy, k) for k in unrecorded}
+    first = {**built, **strategy.rules_of_its_time(study.record.created_at, recorded)}
+    second = built if first != built else {**built, **unrecorded}
+    if first != built:
+        strategy.load_state_dict({**state, **first})
+    return {**state, **first}, None if second == first else {**state, **second}
 
 
 def _edited_module(study: Study) -> bool:

@@ -1081,17 +1081,22 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         # the user's) recorded them all when built as an object, only the keywords given when built by name (the
         # others are its class's defaults: those written in its signature, None aside, which __init__ may resolve);
         # it is compared on the settings the object reports (one kept under another name cannot be read back)
+        # a rule setting the study does not record is compared with the rule of its time (that of a stored study
+        # made before the rule changed), and may be today's too (a study loaded by name is replayed by both)
         given = _plain(init_config(strategy))
         if record.strategy in STRATEGIES:
-            stored = _plain(init_config(_stored_strategy(record, space)))
+            built = _stored_strategy(record, space)
+            stored = _plain(init_config(built))
             keys = set(stored) | set(given)
         else:
+            built = strategy
             stored = {**_signature_defaults(type(strategy)), **_plain(record.strategy_config)}
             keys = set(stored) & set(given)
-        changed = sorted(k for k in keys if stored.get(k) != given.get(k))
+        then = _plain(built.rules_of_its_time(record.created_at, record.strategy_config))
+        changed = sorted(k for k in keys if given.get(k) not in [stored.get(k), *([then[k]] if k in then else [])])
         if changed:
-            differences.append("strategy settings " + ", ".join(f"{k}={stored.get(k)!r}, not {given.get(k)!r}"
-                                                                for k in changed))
+            differences.append("strategy settings " + ", ".join(f"{k}={then.get(k, stored.get(k))!r}, not "
+                                                                f"{given.get(k)!r}" for k in changed))
     if differences:
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; {remedy}")
 

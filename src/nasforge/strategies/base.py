@@ -8,7 +8,7 @@ import copy
 import reprlib
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -148,10 +148,18 @@ class Strategy(ABC):
     the setting, and a stored study that does not is replayed by both rules (:mod:`nasforge.experiment._replay`); a
     state without the setting loads with the older rule, and a loaded state need not share it (its rule is taken
     over)."""
-    older_rules_first_before: float = 0.0
-    """A study created before this time (epoch seconds) that does not record such a setting is replayed by the older
-    rules first (a study made by name records them since they changed, so it was most likely stored before); one
-    created since (its strategy's factory did not take the setting) by today's rules first. 0: today's first."""
+    rules_changed_at: dict[str, float] = {}
+    """When each setting of :attr:`older_rules` got today's rule (epoch seconds): a stored study created before that
+    time that does not record the setting was made by the older rule, and is replayed by it first; one created since
+    (its strategy's factory did not take the setting) by today's first. A setting not listed: today's first."""
+
+    @classmethod
+    def rules_of_its_time(cls, created_at: float | None, recorded: Collection[str]) -> dict[str, Any]:
+        """The older rules that a study created at ``created_at`` (epoch seconds; None: unknown, taken as older)
+        followed for the settings of :attr:`older_rules` it does not record (``recorded``): those whose rule changed
+        after it was created (:attr:`rules_changed_at`)."""
+        return {k: v for k, v in cls.older_rules.items()
+                if k not in recorded and (created_at is None or created_at < cls.rules_changed_at.get(k, 0.0))}
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):

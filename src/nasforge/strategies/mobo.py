@@ -75,7 +75,8 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
     name = "parego"
     transient = ("_surrogate", "_acquisition", "_optimizer")
     older_rules = {"scalarization": "worst"}
-    older_rules_first_before = 1796619600.0  # 2026-12-07 05:00 UTC: recorded since, so a study without it was older
+    # 2026-12-07 05:00 UTC: recorded since, so a study without it was older
+    rules_changed_at = {"scalarization": 1796619600.0}
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, acquisition: str | dict[str, Any] = "ei",

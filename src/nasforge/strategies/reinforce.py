@@ -127,7 +127,8 @@ class Reinforce(Strategy):
     WARM_STEPS, WARM_FACTOR = 20, 1.25  # see temperature()
     STD_STARTS = ("data", "one")  # where the moving standard deviation starts: see _advantage()
     older_rules = {"std_start": "one"}
-    older_rules_first_before = 1796619600.0  # 2026-12-07 05:00 UTC: recorded since, so a study without it was older
+    # 2026-12-07 05:00 UTC: recorded since, so a study without it was older
+    rules_changed_at = {"std_start": 1796619600.0}
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, lr: float = 0.3,
                  baseline_decay: float = 0.9, entropy_coef: float = 0.01, algorithm: str = "reinforce",

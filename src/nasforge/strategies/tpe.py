@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import check_int, check_real
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 from .model_based.surrogates import categorical_codes
@@ -23,7 +24,11 @@ class TPE(Strategy):
     good result of rank ``r`` (0 = best) counts ``(1 + r) ** -rank_power``, rescaled so the good
     results weigh ``n_good`` in all (``rank_power=0``: equal counts, classic TPE). Each ask draws
     ``n_candidates`` assignments from ``l`` and proposes the unseen valid one with the highest
-    ``sum log l - log g``. Failed results count among the rest.
+    ``sum log l - log g``. Failed results count among the rest (``good_set="successes"``); ``good_set="all"`` takes
+    the best ``gamma`` fraction of all results, failures ranked last (at least one), the rule before 2026-12-06.
+
+    The defaults of before 2026-12-05 (``gamma=0.15``, ``rank_power=0``) and that rule are :attr:`older_rules`: a study
+    records them, and one stored before that does not is replayed by those of its time (:attr:`rules_changed_at`).
 
     The densities are computed once per told state and reused by every retry of an ask (``ask`` calls
     :meth:`_propose` again while it proposes known architectures, which late in a search is most of them).
@@ -31,19 +36,26 @@ class TPE(Strategy):
 
     name = "tpe"
     transient = ("_choices", "_fitted", "_counted")
+    GOOD_SETS = ("successes", "all")  # what the good set is the best gamma fraction of: see _densities()
+    older_rules = {"gamma": 0.15, "rank_power": 0.0, "good_set": "all"}
+    # the commits that changed them: 2026-12-05 02:18:15 and 03:49:59 UTC, 2026-12-06 06:28:31 UTC
+    rules_changed_at = {"gamma": 1796437095.0, "rank_power": 1796442599.0, "good_set": 1796538511.0}
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
                  gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24,
-                 rank_power: float = 1.0) -> None:
+                 rank_power: float = 1.0, good_set: str = "successes") -> None:
         check_int("n_initial", n_initial, 1)
         check_real("gamma", gamma, lambda v: 0 < v < 1, "in (0, 1)")
         check_int("max_good", max_good, 1)
         check_real("prior_weight", prior_weight, lambda v: v > 0, "> 0")
         check_int("n_candidates", n_candidates, 1)
         check_real("rank_power", rank_power, lambda v: v >= 0, ">= 0")
+        if not isinstance(good_set, str) or good_set not in self.GOOD_SETS:
+            raise UsageError(f"tpe: good_set must be one of {list(self.GOOD_SETS)}, got {good_set!r}")
         super().__init__(space, seed, dedup)
         self.n_initial, self.gamma, self.max_good = n_initial, gamma, max_good
         self.prior_weight, self.n_candidates, self.rank_power = prior_weight, n_candidates, rank_power
+        self.good_set = good_set
         self._choices = list(space.categorical_params().items())
         self.codes: list[list[int]] = []  # categorical codes of each told architecture
         self.values: list[float] = []  # their scores (-inf for failures)
@@ -57,8 +69,11 @@ class TPE(Strategy):
 
     def _densities(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         values = np.array(self.values)
-        n_ok = int(np.isfinite(values).sum())  # the good set holds successes only; failures go to the rest
-        n_good = min(n_ok, max(1, min(self.max_good, math.ceil(self.gamma * n_ok))))
+        if self.good_set == "successes":  # the good set holds successes only; failures go to the rest
+            n_ok = int(np.isfinite(values).sum())
+            n_good = min(n_ok, max(1, min(self.max_good, math.ceil(self.gamma * n_ok))))
+        else:  # "all": the best of all results, a failure among them where few succeeded
+            n_good = max(1, min(self.max_good, math.ceil(self.gamma * len(values))))
         order = np.argsort(-values, kind="stable")
         good = self._code_array([self.codes[i] for i in order[:n_good]])
         good_weights = (1.0 + np.arange(n_good)) ** -self.rank_power
