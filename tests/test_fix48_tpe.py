@@ -110,3 +110,26 @@ def test_a_new_study_records_the_rules(tmp_path):
 def test_an_unknown_good_set_is_refused():
     with pytest.raises(UsageError, match=r"good_set must be one of \['successes', 'all'\], got 'best'"):
         get_strategy("tpe", CHAIN, seed=0, good_set="best")
+
+
+def test_bohb_keeps_the_good_set_rule_of_its_time(tmp_path, monkeypatch):
+    """Would fail: bohb's model is TPE's, whose good set changed on 2026-12-06, with no setting to keep a bohb study
+    stored before (failed results at a budget) replaying as it ran."""
+    from nasforge.strategies import multi_fidelity, tpe
+
+    assert multi_fidelity.BOHB.rules_of_its_time(BEFORE, ()) == {"good_set": "all"}
+    assert multi_fidelity.BOHB.rules_of_its_time(1796600000.0, ()) == {}
+    built = []
+    real = tpe.TPE.__init__
+    monkeypatch.setattr(tpe.TPE, "__init__", lambda self, *a, **kw: (built.append(kw.get("good_set")),
+                                                                      real(self, *a, **kw))[1])
+    strategy = get_strategy("bohb", CHAIN, seed=0, good_set="all", min_points_in_model=1, random_fraction=0.0)
+    for _ in range(12):
+        arch = strategy.ask()
+        strategy.tell(arch, _acc(arch))
+    assert built and set(built) == {"all"}
+    study = Study(CHAIN, "bohb", objectives="acc", seed=0, name="b", storage=f"sqlite:///{tmp_path / 'b.db'}")
+    assert study.record.strategy_config == {"good_set": "successes"}
+    study.close()
+    with pytest.raises(UsageError, match=r"bohb: good_set must be one of \['successes', 'all'\], got 'x'"):
+        get_strategy("bohb", CHAIN, seed=0, good_set="x")

@@ -403,14 +403,21 @@ class BOHB(Hyperband):
     good set is TPE's split, the best ceil(gamma * n) of the n successful results (``gamma`` 0.15, the paper's q;
     at least 1, at most TPE's ``max_good`` 25), the bad set all the others, and each density counts categorical
     choices. Kept as it is, since stored studies replay it; the paper's good-set rule measured no better
-    (docs/strategies.md, "Multi-fidelity strategies").
+    (docs/strategies.md, "Multi-fidelity strategies"). ``good_set`` is TPE's: ``"successes"`` (failed results
+    count among the rest) since 2026-12-06, ``"all"`` before, kept for the studies stored then (an older rule).
     """
 
     name = "bohb"
+    older_rules = {"good_set": "all"}
+    rules_changed_at = {"good_set": 1796538511.0}  # 2026-12-06 06:28:31 UTC, as TPE's (not imported here: heavy)
+    GOOD_SETS = ("successes", "all")  # TPE.GOOD_SETS
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
                  min_budget: float = 1, max_budget: float = 12, eta: int = 3, random_fraction: float = 1 / 3,
-                 min_points_in_model: int | None = None, gamma: float = 0.15, n_candidates: int = 24) -> None:
+                 min_points_in_model: int | None = None, gamma: float = 0.15, n_candidates: int = 24,
+                 good_set: str = "successes") -> None:
+        if not isinstance(good_set, str) or good_set not in self.GOOD_SETS:
+            raise UsageError(f"bohb: good_set must be one of {list(self.GOOD_SETS)}, got {good_set!r}")
         check_real("random_fraction", random_fraction, lambda v: 0 <= v <= 1, "in [0, 1]")
         if min_points_in_model is not None:
             check_int("min_points_in_model", min_points_in_model, 1)
@@ -418,6 +425,7 @@ class BOHB(Hyperband):
         check_int("n_candidates", n_candidates, 1)
         super().__init__(space, seed, dedup, fidelity, min_budget, max_budget, eta)
         self.random_fraction, self.gamma, self.n_candidates = random_fraction, gamma, n_candidates
+        self.good_set = good_set
         self.min_points_in_model = min_points_in_model or len(space.categorical_params()) + 2
         self.codes: dict[Hashable, list[int]] = {}  # categorical codes of every evaluated architecture
 
@@ -440,7 +448,8 @@ class BOHB(Hyperband):
         if missing:
             for k, row in zip(missing, categorical_codes(self.space, [self.archs[k] for k in missing]).tolist()):
                 self.codes[k] = row
-        tpe = TPE(self.space, n_initial=1, gamma=self.gamma, n_candidates=self.n_candidates, rank_power=0.0)
+        tpe = TPE(self.space, n_initial=1, gamma=self.gamma, n_candidates=self.n_candidates, rank_power=0.0,
+                  good_set=self.good_set)
         tpe.codes = [self.codes[k] for k in keys]
         tpe.values = [self.rung_results[rung][k] for k in keys]
         tpe.rng, tpe._scores = self.rng, self._scores  # draw from our generator, avoid what we proposed
