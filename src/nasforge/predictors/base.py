@@ -266,6 +266,11 @@ class Predictor(ABC):
         """Read what ``_save_model`` wrote."""
         raise TypeError(f"predictor {self.name!r} cannot be loaded from files")
 
+    def _saved_state(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The fitted state that ``record`` (a ``predictor.json``) holds, for ``_restore`` (a model whose rules
+        changed fills in the rule an older record was saved under)."""
+        return record["state"]
+
     def _restore(self, state: dict[str, Any], folder: Path) -> None:
         """Load a saved model; a damaged state or model file is an ``UnsafeFileError`` naming it."""
         where = Path(folder) / PREDICTOR_FILE

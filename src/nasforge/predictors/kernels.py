@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..exceptions import UnsafeFileError, UsageError
 from ..spaces import SearchSpace
-from .base import Predictor, check_counts, check_positive
+from .base import PREDICTOR_FILE, Predictor, check_counts, check_positive
 
 
 class SVRPredictor(Predictor):
@@ -73,10 +74,17 @@ class GPPredictor(Predictor):
         return self._model.predict(x, return_std=True)[1]
 
 
+FLOAT32_DISTANCES = "float32"
+ROUNDED_DISTANCES = "float64-rounded"
+DISTANCE_RULES = (ROUNDED_DISTANCES, FLOAT32_DISTANCES)
+
+
 class KNNPredictor(Predictor):
     """k-nearest-neighbours baseline: distance-weighted mean of the ``k`` closest encodings.
 
-    Saved as the (scaled) training encodings and targets in safetensors.
+    Saved as the (scaled) training encodings and targets in safetensors, with the distance rule it predicts by
+    (``state["distance"]``): a fit takes ``"float64-rounded"`` (predictions independent of the batch); one saved
+    before 2026-12-05 19:58 keeps the ``"float32"`` distances it predicted with then.
     """
 
     name = "knn"
@@ -93,6 +101,7 @@ class KNNPredictor(Predictor):
         self._norms: np.ndarray | None = None
 
     def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        self._state["distance"] = ROUNDED_DISTANCES
         self._keep(np.asarray(x, dtype=np.float32), np.asarray(z, dtype=np.float32))
 
     def _keep(self, x: np.ndarray, z: np.ndarray) -> None:
@@ -103,20 +112,33 @@ class KNNPredictor(Predictor):
         self._norms = (self._train ** 2).sum(1)[None, :]
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
-        """Each row's prediction is the same whatever else is predicted with it: distances in float64 rounded to
-        1e-6 (equal distances stay equal across batch shapes), ties at the k-th broken by the lower training row."""
+        """Distance-weighted mean of each row's ``k`` nearest training rows, by the distance rule of the fit."""
         k = min(self.k, len(self._z))
-        train, norms = self._train, self._norms
-        tie_break = np.arange(len(train)) * (0.5e-6 / len(train))  # below the rounding step: orders equal ones only
+        distances = self._rounded_distances if self._state["distance"] == ROUNDED_DISTANCES else self._float32_distances
         out = np.empty(len(x))
         for start in range(0, len(x), 1024):  # bounded memory for the distance matrix
-            block = np.asarray(x[start:start + 1024], dtype=np.float32).astype(np.float64)
-            d2 = (block ** 2).sum(1)[:, None] + norms - 2.0 * block @ train.T
-            dist = np.round(np.sqrt(np.maximum(d2, 0.0)), 6)
-            nearest = np.argpartition(dist + tie_break, k - 1, axis=1)[:, :k]
+            dist, order = distances(np.asarray(x[start:start + 1024], dtype=np.float32))
+            nearest = np.argpartition(order, k - 1, axis=1)[:, :k]
             weights = 1.0 / (np.take_along_axis(dist, nearest, axis=1) + 1e-6)
-            out[start:start + len(block)] = (weights * self._z[nearest]).sum(1) / weights.sum(1)
+            out[start:start + len(dist)] = (weights * self._z[nearest]).sum(1) / weights.sum(1)
         return out
+
+    def _rounded_distances(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distances of ``block`` to the training rows and the order to pick the nearest by: each row's are the
+        same whatever else is predicted with it (float64 rounded to 1e-6: equal distances stay equal across batch
+        shapes), ties at the k-th broken by the lower training row."""
+        train = self._train
+        block = block.astype(np.float64)
+        d2 = (block ** 2).sum(1)[:, None] + self._norms - 2.0 * block @ train.T
+        dist = np.round(np.sqrt(np.maximum(d2, 0.0)), 6)
+        return dist, dist + np.arange(len(train)) * (0.5e-6 / len(train))  # below the rounding step: ties only
+
+    def _float32_distances(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distances of a model saved before 2026-12-05 19:58, computed as then (float32, ordered as they are):
+        its predictions are the ones it gave then, which depend a little on the rest of the batch."""
+        d2 = (block ** 2).sum(1)[:, None] + (self._x ** 2).sum(1)[None, :] - 2.0 * block @ self._x.T
+        dist = np.sqrt(np.maximum(d2, 0.0))
+        return dist, dist
 
     def _save_model(self, folder: Path) -> list[str]:
         from safetensors.numpy import save
@@ -133,4 +155,16 @@ class KNNPredictor(Predictor):
         if x is None or z is None or x.ndim != 2 or z.shape != (len(x),) or x.shape[1] != len(self._state["x_mean"]):
             raise UnsafeFileError(f"{folder / 'knn.safetensors'} does not hold the training encodings and targets of "
                                   "this model (tensor 'x' of one row per target in 'z', as wide as the encoding)")
+        if self._state.get("distance") not in DISTANCE_RULES:
+            raise UnsafeFileError(f"{folder / PREDICTOR_FILE}: field 'state.distance' must be one of "
+                                  f"{', '.join(map(repr, DISTANCE_RULES))}, got {self._state.get('distance')!r}")
         self._keep(x, z)
+
+    def _saved_state(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The state of ``record``, with the distance rule of a record saved before it was recorded: ``sha256``
+        (model checksums, 2026-12-05 19:20) tells one saved since 2026-12-05 19:58 (float64 rounded, without the
+        38 minutes between) from one saved before (float32)."""
+        state = record["state"]
+        if "distance" in state:
+            return state
+        return {**state, "distance": ROUNDED_DISTANCES if "sha256" in record else FLOAT32_DISTANCES}

@@ -110,7 +110,7 @@ def load_predictor(folder: str | Path, space: SearchSpace | str, warn: bool = Tr
         raise
     except UsageError as exc:
         raise UnsafeFileError(f"{path}: fields 'predictor'/'params' are damaged: {exc}") from None
-    predictor._restore(record["state"], Path(folder))
+    predictor._restore(predictor._saved_state(record), Path(folder))
     if warn and fitted_on_old_inputs(record, space):
         warnings.warn(f"the predictor saved in {folder} was fitted with encoding revision "
                       f"{record.get('encoding_revision', 1)}, before the canonical graph encodings: the graph "
