@@ -80,3 +80,17 @@ def test_the_progress_note_states_the_hypervolume_reference_the_studies_share(tm
     both = _progress_note(report([one, two], tmp_path / "both.html").read_text())
     assert "just beyond acc 40, params 9000" in both and "of the 2 studies" in both
     assert "shared by them, so a study's hypervolume here depends on the studies shown with it" in both
+
+
+def test_report_storage_keeps_its_path_checks_and_a_users_pipeline_config_is_not_read(tmp_path, monkeypatch, capsys):
+    """Would fail: once --storage could be given several times, its ~ was no longer expanded nor a too-long name
+    refused; a study whose own user attribute pipeline_config is text made the Summary raise."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    study = _study(tmp_path / "so.db", "so", [50.0], [1000.0])
+    study.set_user_attr("pipeline_config", "my own note")
+    study.optimize(lambda arch: Result(metrics={"acc": 51.0, "params": 900.0}), n_trials=1)
+    assert main(["report", "so", "--storage", "sqlite:///~/so.db", "--out", "r.html"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "r.html").exists()
+    assert main(["report", "so", "--storage", f"sqlite:///{'x' * 300}.db"]) == 2
+    assert "File name too long" in capsys.readouterr().err

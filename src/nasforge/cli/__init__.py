@@ -303,10 +303,14 @@ def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace
             if isinstance(given, str) and not given.strip() and not storage:
                 what = _OUT_FILE.get(parser.prog, "a file or folder") if out else _PATH_METAVARS[action.metavar]
                 parser.error(f"{name} must name {what}, got {given!r} (an unset shell variable?)")
-        if isinstance(value, str) and action.metavar not in _NAMES:
-            value = _home_expanded(value, storage)
-            setattr(args, action.dest, value)
-            _refuse_too_long(parser, name, value, _file_of(value, storage, action.metavar))
+        if action.metavar in _NAMES or not (isinstance(value, str) or storage and isinstance(value, list)):
+            continue
+        expanded = [_home_expanded(given, storage) if isinstance(given, str) else given
+                    for given in (value if isinstance(value, list) else [value])]  # a list: report's --storage
+        setattr(args, action.dest, expanded if isinstance(value, list) else expanded[0])
+        for given in expanded:
+            if isinstance(given, str):
+                _refuse_too_long(parser, name, given, _file_of(given, storage, action.metavar))
 
 
 def _home_expanded(given: str, storage: bool) -> str:

@@ -248,7 +248,8 @@ def _asked_workers(data: StudyData) -> str:
     if not run.get("n_workers"):
         return ""
     last = f"{run['n_workers']} ({run.get('executor', 'inline')})"
-    searched = (data.user_attrs.get("pipeline_config") or {}).get("workers")
+    config = data.user_attrs.get("pipeline_config") if data.user_attrs.get("pipeline") == "search" else None
+    searched = config.get("workers") if isinstance(config, dict) else None  # a user's own attribute: not read
     if isinstance(searched, int) and len(data.trials) > len(data.search_trials):  # retrains: stage 2 ran last
         executor = "process" if searched > 1 else "inline"  # as nasforge search runs it
         return f"the search was started with {searched} ({executor}), the stage-2 retraining (the last run) asked " \
