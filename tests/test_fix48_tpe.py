@@ -133,3 +133,21 @@ def test_bohb_keeps_the_good_set_rule_of_its_time(tmp_path, monkeypatch):
     study.close()
     with pytest.raises(UsageError, match=r"bohb: good_set must be one of \['successes', 'all'\], got 'x'"):
         get_strategy("bohb", CHAIN, seed=0, good_set="x")
+
+
+def test_a_tpe_state_keeps_its_rules_and_other_settings_are_refused():
+    """Would fail: a state saved without good_set (every state before it existed, most following the successes
+    rule) loaded as 'all'; a state of another gamma or rank_power was taken over without a word."""
+    saved = get_strategy("tpe", CHAIN, seed=0)
+    state = saved.state_dict()
+    del state["good_set"]  # as state_dict() wrote it before 2026-12-07
+    loaded = get_strategy("tpe", CHAIN, seed=0)
+    loaded.load_state_dict(state)
+    assert loaded.good_set == "successes"
+    other = get_strategy("tpe", CHAIN, seed=0, gamma=0.3, rank_power=3.0).state_dict()
+    with pytest.raises(UsageError, match=r"the state was saved with gamma=0.3, rank_power=3.0"):
+        get_strategy("tpe", CHAIN, seed=0).load_state_dict(other)
+    older = get_strategy("tpe", CHAIN, seed=0, gamma=0.15, rank_power=0.0).state_dict()
+    taken = get_strategy("tpe", CHAIN, seed=0)
+    taken.load_state_dict(older)  # the older rules are taken over (a replay by the rules of a study's time)
+    assert (taken.gamma, taken.rank_power) == (0.15, 0.0)

@@ -148,6 +148,9 @@ class Strategy(ABC):
     the setting, and a stored study that does not is replayed by both rules (:mod:`nasforge.experiment._replay`); a
     state without the setting loads with the older rule, and a loaded state need not share it (its rule is taken
     over)."""
+    states_without: dict[str, Any] = {}
+    """The rule a :meth:`state_dict` saved before a setting of :attr:`older_rules` existed followed, where it is not
+    the older rule (the setting came after its rule changed: TPE's ``good_set``); else the older rule."""
     rules_changed_at: dict[str, float] = {}
     """When each setting of :attr:`older_rules` got today's rule (epoch seconds): a stored study created before that
     time that does not record the setting was made by the older rule, and is replayed by it first; one created since
@@ -309,7 +312,7 @@ class Strategy(ABC):
             raise UsageError(f"{self.name}: a strategy state is the dict state_dict() returns, got "
                              f"{type(state).__name__} {state!r:.60}")
         if isinstance(state.get(ORIGIN), dict):  # a state saved before a rule was recorded followed the older one
-            state = {**self.older_rules, **state}
+            state = {**self.older_rules, **self.states_without, **state}
         origin, mine = state.get(ORIGIN), self._origin()
         if not isinstance(origin, dict) or origin.keys() != mine.keys():
             raise UsageError(f"{self.name}: not a strategy state from state_dict() (it has no {ORIGIN!r} record)")
@@ -329,7 +332,9 @@ class Strategy(ABC):
             raise UsageError(f"{self.name}: the state has {' and '.join(wrong)}; load a state_dict() of the same "
                              "strategy")
         ours, saved = self._settings(vars(self)), self._settings(state)
-        other = [k for k, v in ours.items() if k in saved and saved[k] != v]
+        older = self.older_rules
+        other = [k for k, v in ours.items()  # a rule setting's older value is taken over either way (replays)
+                 if k in saved and saved[k] != v and not (k in older and older[k] in (saved[k], v))]
         if other:
             theirs = ", ".join(f"{k}={saved[k]!r}" for k in other)
             mine = ", ".join(f"{k}={ours[k]!r}" for k in other)
@@ -341,9 +346,9 @@ class Strategy(ABC):
 
     def _settings(self, values: dict[str, Any]) -> dict[str, Any]:
         """The settings a loaded state must share, read from ``values`` (``vars(self)`` or a state): by default
-        the constructor arguments kept under their own names (:func:`constructor_settings`), but not the
-        :attr:`older_rules`."""
-        return {k: values[k] for k in constructor_settings(self)[0] if k in values and k not in self.older_rules}
+        the constructor arguments kept under their own names (:func:`constructor_settings`); those of
+        :attr:`older_rules` may differ where one side holds the older rule."""
+        return {k: values[k] for k in constructor_settings(self)[0] if k in values}
 
     def _origin(self) -> dict[str, Any]:
         space = {k: v for k, v in vars(self.space).items() if not k.startswith("_") and is_plain(v)}

@@ -411,6 +411,7 @@ class BOHB(Hyperband):
     older_rules = {"good_set": "all"}
     rules_changed_at = {"good_set": 1796538511.0}  # 2026-12-06 06:28:31 UTC, as TPE's (not imported here: heavy)
     GOOD_SETS = ("successes", "all")  # TPE.GOOD_SETS
+    states_without = {"good_set": "successes"}  # as TPE's
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
                  min_budget: float = 1, max_budget: float = 12, eta: int = 3, random_fraction: float = 1 / 3,

@@ -40,6 +40,7 @@ class TPE(Strategy):
     older_rules = {"gamma": 0.15, "rank_power": 0.0, "good_set": "all"}
     # the commits that changed them: 2026-12-05 02:18:15 and 03:49:59 UTC, 2026-12-06 06:28:31 UTC
     rules_changed_at = {"gamma": 1796437095.0, "rank_power": 1796442599.0, "good_set": 1796538511.0}
+    states_without = {"good_set": "successes"}  # states name no good_set; those since it changed followed this
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
                  gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24,
