@@ -8,7 +8,7 @@ import time
 import torch
 from torch import nn
 
-from ..checks import check_input_shape
+from ..checks import check_input_shape, check_int, check_threads
 from ..exceptions import UsageError
 
 
@@ -60,8 +60,9 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int
     One thread by default: batch-1 passes of small networks gain little from more, and threads that share
     busy cores wait for each other (searches with 2 threads per worker on a loaded 2-core machine recorded
     one NB201 network at 1 ms and at 300 ms), so a latency objective would rank noise."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    repeats, warmup = check_int("repeats", repeats, 1), check_int("warmup", warmup, 0)
+    if threads is not None:
+        check_threads("threads", threads)
     x = _one_input(input_shape)
     was_training, before = model.training, torch.get_num_threads()
     model.eval()

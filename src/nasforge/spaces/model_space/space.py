@@ -211,9 +211,10 @@ class ModelSpace(SearchSpace):
                     if isinstance(probed, UnknownChoice):
                         raise UsageError(f"ValueChoice {decision.label!r}: {what} makes choice {probed.label!r}, which "
                                          f"the network with {decision.label}={decision.names[0]} does not make; "
-                                         "make the choice for every value (a plain `if` on the value, or a loop "
-                                         "`for i in range(value)`, may leave its module out; for a number of "
-                                         "blocks use Repeat(block, depth=ValueChoice([...])))") from None
+                                         "make the choice for every value, or list first a value that makes it "
+                                         "(the first value's network names the choices; a plain `if` on the value, "
+                                         "or a loop `for i in range(value)`, may leave its module out; for a "
+                                         "number of blocks use Repeat(block, depth=ValueChoice([...])))") from None
                     if isinstance(probed, UsageError):
                         if constraint:  # another decision's choice may fail with this value: nothing to learn
                             continue
