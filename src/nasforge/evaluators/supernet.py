@@ -319,10 +319,13 @@ class SupernetEvaluator:
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
         import torch
 
-        start = time.perf_counter()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        metrics = {**self.scorer.score(self.supernet.space.check(arch)), **self._size_metrics(arch)}
+        start, before = time.perf_counter(), torch.get_num_threads()
+        try:
+            if self.threads is not None:
+                torch.set_num_threads(self.threads)
+            metrics = {**self.scorer.score(self.supernet.space.check(arch)), **self._size_metrics(arch)}
+        finally:  # the caller's thread count is theirs again afterwards, as TrainingEvaluator leaves it
+            torch.set_num_threads(before)
         return Result(metrics=metrics, cost=time.perf_counter() - start)
 
     def spec(self) -> dict[str, Any]:
