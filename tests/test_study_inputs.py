@@ -394,7 +394,9 @@ def test_numpy_strategy_settings_are_recorded_as_plain_numbers_and_a_function_is
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = Study(SPACE, "tpe", seed=0, name="np", storage=url, n_initial=np.int64(5), gamma=np.float64(0.2))
-    assert study.record.strategy_config == {"n_initial": 5, "gamma": 0.2}
+    recorded = study.record.strategy_config  # with tpe's rule settings, recorded by every study since 2026-12-07
+    assert recorded == {"n_initial": 5, "gamma": 0.2, "rank_power": 1.0, "good_set": "successes"}
+    assert type(recorded["n_initial"]) is int and type(recorded["gamma"]) is float
     two = {"objectives": ["acc", "conv"], "directions": ["maximize", "minimize"], "seed": 0, "storage": url}
     assert Study.load("np", url).strategy.n_initial == 5
     Study(SPACE, "ts_hvi", name="ref", reference=np.array([0.0, -60.0]), **two)
