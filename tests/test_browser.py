@@ -167,6 +167,7 @@ def test_trials_table_sorts_and_filters(report_page, study, tmp_path):
     report_page.set_window_size(1280, 1000)
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_dashboard_shows_a_trial_that_completes_after_the_page_opened(browser, tmp_path):
     url = f"sqlite:///{tmp_path / 'live.db'}"
     study = make_study(url, "live", n=8)
@@ -192,6 +193,7 @@ def test_dashboard_shows_a_trial_that_completes_after_the_page_opened(browser, t
         server.server_close()
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_a_dashboard_page_of_a_deleted_study_says_so_and_stops_asking(browser, tmp_path):
     """Would fail: the page showed "live: SyntaxError: Unexpected token ..." (it read the 404 line as JSON) and
     asked again every interval."""

@@ -107,6 +107,7 @@ def test_search_rejects_bad_strategy_kwargs(tmp_path, capsys):
     assert "bootstrap=True" in err and "Traceback" not in err and (kept / "notes").is_dir()
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_search_with_the_curve_pruner_stops_a_hopeless_training(tmp_path):
     """End to end on digits: real training curves go to the learning-curve pruner. With seed 0 the sixth
     trial is a cell whose output is disconnected from its input (stuck near 10 %): it is pruned early,

@@ -101,6 +101,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_responsive_while_two_worker_processes_write(tmp_path):
     db = tmp_path / "live.db"
     url = f"sqlite:///{db}"

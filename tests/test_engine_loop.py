@@ -556,6 +556,7 @@ def _beating(study: Study) -> bool:
     return any(t.name == f"nasforge-keepalive {study.worker_id}" and t.is_alive() for t in threading.enumerate())
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_a_trial_asked_by_hand_stays_alive_while_its_study_is_open(tmp_path):
     """Would fail: a hand-asked trial had no heartbeat, so a concurrent optimize (another Study object here, another
     process in real life) re-queued it after stale_after, re-ran it as a crash (attempts 2), and the hand's tell

@@ -104,6 +104,7 @@ def test_k_below_10_is_refused_in_python_as_on_the_command_line(tmp_path, capsys
     assert not (tmp_path / "st").exists()
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_an_interrupted_study_says_the_ground_truth_is_stored_and_a_rerun_says_reused(tmp_path, capsys,
                                                                                        monkeypatch):
     """Would fail: the interruption said only 'interrupted', and the rerun's seed lines did not say 'reused'."""

@@ -71,6 +71,7 @@ def test_a_config_without_space_is_named_for_nb201_with_the_training_evaluator()
 
 
 @pytest.mark.usefixtures("torch_one_thread")
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_run_search_without_space_searches_a_darts_supernet_in_its_space(tmp_path):
     """Would fail: SearchConfig.space defaulted to nb201 and the API refused what the CLI searched."""
     pytest.importorskip("torch")

@@ -183,6 +183,7 @@ def test_supernet_width_is_its_own_setting(toy_images):
     assert count(wide) > 2 * count(narrow)
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_supernet_scores_use_the_weight_decay_and_score_by_loss(capsys):
     cfg = RankingConfig(k=4, C=2, supernet_epochs=1, fewshot_parent_epochs=None, fewshot_epochs=1, finetune_steps=1,
                         recal_batches=1, supernet_weight_decay=0.02, score_by="loss")

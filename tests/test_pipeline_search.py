@@ -698,6 +698,7 @@ def test_constraints_no_trial_meets_retrain_nothing_and_fail_plainly(tmp_path, c
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["front"]
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_a_front_under_constraints_holds_only_trials_that_meet_them(tmp_path):
     summary = run_search(_config(tmp_path, trials=4, retrain=4, constraints=["params <= 400000"]))
     study = Study.load("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
@@ -706,6 +707,7 @@ def test_a_front_under_constraints_holds_only_trials_that_meet_them(tmp_path):
     assert all(row["params"] <= 400000 for row in summary["front"])
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_stage_seconds_sum_over_the_sessions_of_a_resumed_run(tmp_path, monkeypatch):
     """search_seconds and retrain_seconds count every session that ran the stage (a resume used to replace the
     search time with its own, and a killed session's retrain time was lost)."""

@@ -41,6 +41,7 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     assert summary["resume_command"] == f"nasforge resume tiny --storage sqlite:///{out.absolute() / 'study.db'}"
 
 
+@pytest.mark.slow  # kept out of the default suite, over its 10-minute budget (run with -m slow)
 def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     db = tmp_path / "runs.db"
     args = ["search", "--workers", "2", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "out"),
