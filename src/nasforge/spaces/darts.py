@@ -133,6 +133,9 @@ class DartsSpace(SearchSpace):
             raise UsageError("Genotype fields must be given by name (normal=..., normal_concat=..., ...)")
         fields: dict[str, ast.expr] = {}
         for keyword in tree.keywords:
+            if keyword.arg is None:  # **mapping
+                raise UsageError("Genotype fields must be given by name (normal=..., normal_concat=..., ...), "
+                                 f"not unpacked with **: {ast.unparse(keyword)!r}")
             if keyword.arg not in _FIELDS:
                 raise UsageError(f"unknown Genotype field {keyword.arg!r}; expected {list(_FIELDS)}")
             if keyword.arg in fields:
@@ -310,7 +313,8 @@ def _check_concat(field: str, node: ast.expr) -> None:
             value = ast.literal_eval(node)
         except (ValueError, TypeError):
             raise UsageError(f"{field} must be {expected}, got {text!r}") from None
-        ok = isinstance(value, (list, tuple)) and list(value) == list(CONCAT)
+        ok = (isinstance(value, (list, tuple)) and all(type(v) is int for v in value)  # not 5.0 or True
+              and list(value) == list(CONCAT))
     if not ok:
         raise UsageError(f"{field} must be {expected}, got {text!r}")
 
