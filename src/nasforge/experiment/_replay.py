@@ -24,6 +24,10 @@ from .trial import Trial, TrialState
 if TYPE_CHECKING:
     from .study import Study
 
+GIVE_UPS = 10
+"""The most asks in a row that gave up a replay repeats where no trial records them: each optimize call that found
+no new architecture (before 2026-12-07 also on an enumerable space that still had some) ended with one."""
+
 
 def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any] | None:
     """Constructor arguments of ``obj`` read back from same-named attributes (plain data only); None when
@@ -44,7 +48,8 @@ def replay(study: Study, stored: list[Trial]) -> None:
     edited = _edited_module(study)
     fresh_state, second = _rule_states(study, state_or_none(study.strategy))  # relearned by the first where neither
     diverged_at = _diverges_at(study, events)
-    if diverged_at is not None and not _replays_again(study, events, second, diverged_at):
+    if (diverged_at is not None and not _replays_with_given_up_asks(study, events, fresh_state, diverged_at)
+            and not _replays_again(study, events, second, diverged_at)):
         _relearn(study, stored, fresh_state, warn=not edited)
         return
     if not edited:
@@ -92,14 +97,20 @@ def _edited_module(study: Study) -> bool:
     return False
 
 
-def _diverges_at(study: Study, events: list[tuple[int, int, Trial]]) -> int | None:
+def _diverges_at(study: Study, events: list[tuple[int, int, Trial]], given_up: dict[int, int] | None = None,
+                 until: int | None = None) -> int | None:
     """Ask and tell the strategy in the order of ``events``; the number of asks it repeated before it first
-    proposed otherwise (None: the replay is exact)."""
+    proposed otherwise (None: the replay is exact). ``given_up``: ask number -> the asks that gave up just before it
+    (:func:`_gives_up`; one that proposes instead is a divergence there); ``until``: stop before that ask."""
     asks = 0
     for _, kind, trial in events:
         if kind == 1:
             study.learn_from(trial)
             continue
+        if asks == until:
+            return None
+        if not all(_gives_up(study.strategy) for _ in range((given_up or {}).get(asks, 0))):
+            return asks
         try:
             proposed = study.strategy.ask()
         except SpaceExhausted:
@@ -108,6 +119,50 @@ def _diverges_at(study: Study, events: list[tuple[int, int, Trial]]) -> int | No
             return asks
         asks += 1
     return None
+
+
+def _gives_up(strategy: Strategy) -> bool:
+    """Whether an ask of ``strategy`` gives up (:class:`SpaceExhausted`) as asks did before 2026-12-07, when all its
+    ``max_dedup_tries`` proposals are repeats (it then proposes nothing; else it proposed, and is ahead)."""
+    try:
+        with giving_up_as_before():
+            strategy.ask()
+    except SpaceExhausted:
+        return True
+    return False
+
+
+def _replays_with_given_up_asks(study: Study, events: list[tuple[int, int, Trial]], state: dict[str, Any] | None,
+                                diverged_at: int, given_up: dict[int, int] | None = None) -> bool:
+    """Replay again from ``state``, finding where asks that gave up came between the stored ones: a run that found
+    no new architecture ended with such an ask, which no trial records, and a later run (an optimize call, which
+    before 2026-12-07 gave up with classes of an enumerable space left) went on after it. Tried only where the
+    diverging ask needed uniform samples (``stuck``): a strategy that gave up there had no new proposal of its own.
+    Before the ask that diverged, 1 to :data:`GIVE_UPS` such asks after which it proposes the stored architecture
+    are tried, fewest first, each with the rest of the replay (and the asks ``given_up`` found before it); whether one
+    made the replay exact and reach the saved state."""
+    given_up = given_up or {}
+    if state is None or not getattr(study.strategy, "stuck", False) or diverged_at in given_up:
+        return False
+    arch = [trial for _, kind, trial in events if kind == 0][diverged_at].arch
+    study.strategy.load_state_dict(state)
+    _diverges_at(study, events, given_up, until=diverged_at)  # exact up to there, as the last replay was
+    probe = copy.deepcopy(study.strategy)
+    for count in range(1, GIVE_UPS + 1):
+        if not _gives_up(probe):
+            return False
+        try:
+            if copy.deepcopy(probe).ask() != arch:
+                continue
+        except SpaceExhausted:
+            continue
+        tried = {**given_up, diverged_at: count}
+        study.strategy.load_state_dict(state)
+        later = _diverges_at(study, events, tried)
+        if (_reaches_snapshot(study) if later is None
+                else later > diverged_at and _replays_with_given_up_asks(study, events, state, later, tried)):
+            return True
+    return False
 
 
 def _replays_again(study: Study, events: list[tuple[int, int, Trial]], state: dict[str, Any] | None,
@@ -157,24 +212,30 @@ def fingerprint(strategy: Strategy) -> dict[str, Any]:
 
 
 def _check_snapshot(study: Study) -> None:
-    saved, now = study.record.strategy_state, fingerprint(study.strategy)
-    if saved and (saved["n_asked"], saved["n_told"]) == (now["n_asked"], now["n_told"]) and saved != now:
-        if _repeat_the_exhausted_ask(study, saved):
-            return
+    if not _reaches_snapshot(study):
         warnings.warn(f"study {study.name!r}: replaying the stored trials did not reproduce the strategy's "
                       "saved state (is the strategy deterministic given its seed?)", RuntimeWarning, stacklevel=4)
 
 
+def _reaches_snapshot(study: Study) -> bool:
+    """Whether the replayed strategy is in the state its last run saved (with the asks that gave up after its last
+    trial, :func:`_repeat_the_exhausted_ask`); True where the fingerprint cannot tell (none saved, other counts)."""
+    saved, now = study.record.strategy_state, fingerprint(study.strategy)
+    if saved and (saved["n_asked"], saved["n_told"]) == (now["n_asked"], now["n_told"]) and saved != now:
+        return _repeat_the_exhausted_ask(study, saved)
+    return True
+
+
 def _repeat_the_exhausted_ask(study: Study, saved: dict[str, Any]) -> bool:
     """A run that used up the space ended with an ask that drew candidates but proposed none (no trial
-    records it). Repeat that ask on a copy, giving up as asks did before 2026-12-07 (a study stored then may have
-    stopped before a class drawn from those not proposed: its next ask finds one); when it exhausts the space too
-    and lands on the saved state, the copy becomes the study's strategy and the replay was exact."""
+    records it), and each later run that found none again added one. Repeat such asks on a copy, giving up as asks
+    did before 2026-12-07 (a study stored then may have stopped before a class drawn from those not proposed: its
+    next ask finds one), up to :data:`GIVE_UPS` while they give up; when one lands on the saved state, the copy
+    becomes the study's strategy and the replay was exact."""
     probe = copy.deepcopy(study.strategy)
-    try:
-        with giving_up_as_before():
-            probe.ask()
-    except SpaceExhausted:
+    for _ in range(GIVE_UPS):
+        if not _gives_up(probe):
+            return False
         if fingerprint(probe) == saved:
             study.strategy = probe
             return True
