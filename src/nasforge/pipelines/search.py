@@ -272,6 +272,13 @@ class SearchConfig:
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
+        if self.evaluator == "supernet" and self.data_dir is not None:  # before its loading names the keyword
+            from ..evaluators.supernet import recorded_data, supernet_record
+            from ..oneshot.study import STUDY_DATASETS
+
+            # the data it scores on: the one given, else the supernet's own (an unreadable record: loading says so)
+            scored = self.data if self.data or supernet_record(self.supernet) is None else recorded_data(self.supernet)
+            need(scored not in STUDY_DATASETS, "data_dir", f"applies to data read from files, not {scored} (built in)")
         if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
