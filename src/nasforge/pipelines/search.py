@@ -28,7 +28,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -272,6 +272,13 @@ class SearchConfig:
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
+        if self.evaluator == "supernet" and self.data_dir is not None:  # before its loading names the keyword
+            from ..evaluators.supernet import recorded_data, supernet_record
+            from ..oneshot.study import STUDY_DATASETS
+
+            # the data it scores on: the one given, else the supernet's own (an unreadable record: loading says so)
+            scored = self.data if self.data or supernet_record(self.supernet) is None else recorded_data(self.supernet)
+            need(scored not in STUDY_DATASETS, "data_dir", f"applies to data read from files, not {scored} (built in)")
         if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
@@ -1543,16 +1550,38 @@ def _search_train(config: SearchConfig, preset: Preset) -> Any:
     return TrainConfig(epochs=config.search_epochs or preset.search_epochs)
 
 
-def search_training(config: SearchConfig, space: SearchSpace) -> dict[str, Any] | None:
+def search_training(config: SearchConfig, space: SearchSpace,
+                    fidelities: Sequence[dict[str, Any]] = ()) -> dict[str, Any] | None:
     """How stage 1 trains each search trial (``summary.json``'s ``search_training``): network size, recipe, the
-    data's augmentation and the seed; None where a supernet scores the trials (nothing is trained)."""
+    data's augmentation and the seed; None where a supernet scores the trials (nothing is trained). ``C``/``N`` are
+    None where they do not apply (a model space's module sets its own size; a network without cells to repeat) or
+    vary per trial: ``fidelities``, the search trials' fidelity knobs, give a multi-fidelity budget of ``width``,
+    ``cells`` or ``resolution``, whose range (and that of the ``C``, ``N`` or image size it sets) ``per_trial``
+    records."""
     if config.evaluator != "training":
         return None
-    from ..evaluators.training import _default_augment
+    from ..evaluators.training import TrainingEvaluator, _default_augment
+    from ..strategies.multi_fidelity import budget_rule
 
-    preset = preset_for(_model(space)[0])
+    model = _model(space)[0]
+    preset = preset_for(model)
     train = _search_train(config, preset)
-    return {"C": preset.search_C, "N": preset.search_N, "epochs": train.epochs, "batch_size": train.batch_size,
+    sized = model != "model_space"  # a model space's module fixes its own size: C and N do not apply
+    record = {"C": preset.search_C if sized else None, "N": preset.search_N if sized else None}
+    rule = budget_rule(config.strategy, config.strategy_kwargs)
+    knob = rule[0] if rule is not None and rule[0] in ("width", "cells", "resolution") else None
+    budgets = sorted({f[knob] for f in fidelities if knob is not None and knob in f})
+    if budgets:
+        per_trial: dict[str, Any] = {"budget": knob, "budgets": [budgets[0], budgets[-1]]}
+        if knob == "resolution":
+            per_trial["resolution"] = [budgets[0], budgets[-1]]  # the images' side, in pixels
+        elif sized:  # the sizes the evaluator builds at the smallest and largest budget
+            size_at = TrainingEvaluator(C=preset.search_C, N=preset.search_N, model=model).size
+            field = "C" if knob == "width" else "N"
+            per_trial[field] = [size_at({knob: b}, model).get(field) for b in (budgets[0], budgets[-1])]
+            record[field] = None
+        record["per_trial"] = per_trial
+    return {**record, "epochs": train.epochs, "batch_size": train.batch_size,
             "optimizer": train.optimizer, "nesterov": train.optimizer == "sgd" and train.momentum > 0,
             "momentum": train.momentum, "lr": train.lr, "schedule": train.schedule,
             "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing, "grad_clip": train.grad_clip,
@@ -2142,7 +2171,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "hypervolume_reference": (reference * signs).tolist() if several else None, "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
-        "search_training": search_training(config, study.space),
+        "search_training": search_training(config, study.space, [t.fidelity or {} for t in study.trials
+                                                                  if not is_retrain(t)]),
         "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by",
                                         "best_model_dir", "retrained_param_range"))}  # null until a network retrains
     finals = [r for r in rows if r["test_acc"] is not None]

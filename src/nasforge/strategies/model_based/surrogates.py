@@ -21,10 +21,10 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 from __future__ import annotations
 
 import copy
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from ...exceptions import NotFittedError, UsageError
 from ...extras import check_installed, require
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
+from ..base import _cached, _remember
 
 SURROGATES: Registry[type[Surrogate]] = Registry("surrogate")
 
@@ -378,17 +379,31 @@ def oob_std_scale(predictions: np.ndarray, in_bag: np.ndarray, y: np.ndarray) ->
     return float(np.sqrt(max(raw ** 2 - np.median(1.0 / k[rows]), 1.0)))
 
 
-@lru_cache(maxsize=1 << 18)
-def _codes_of(space: SearchSpace, arch: Architecture) -> tuple[int, ...]:
-    params = space.categorical_params()
-    view = space.to_params(space.canonical(arch))
-    return tuple(choices.index(view[name]) for name, choices in params.items())
+_CODES: dict[int, tuple[weakref.ref, dict[Architecture, tuple[int, ...]]]] = {}  # id(space) -> (it, arch -> codes)
+CODES_KEPT = 1 << 18
+"""The most architectures whose codes are kept per space (the cache starts over when full)."""
+
+
+def _codes_of(space: SearchSpace, arch: Architecture, kept: dict[Architecture, tuple[int, ...]]) -> tuple[int, ...]:
+    """The categorical codes of ``arch``'s canonical form, kept in ``kept`` (``space``'s cache)."""
+    codes = kept.get(arch)
+    if codes is None:
+        if len(kept) >= CODES_KEPT:
+            kept.clear()
+        params = space.categorical_params()
+        view = space.to_params(space.canonical(arch))
+        codes = kept[arch] = tuple(choices.index(view[name]) for name, choices in params.items())
+    return codes
 
 
 def categorical_codes(space: SearchSpace, archs: Sequence[Architecture]) -> np.ndarray:
-    """Integer matrix of the canonical forms' categorical views (one column per parameter; cached)."""
+    """Integer matrix of the canonical forms' categorical views (one column per parameter; cached while ``space``
+    lives: the cache keeps no space alive)."""
     n_params = len(space.categorical_params())
-    return np.array([_codes_of(space, a) for a in archs], dtype=np.int16).reshape(len(archs), n_params)
+    kept = _cached(_CODES, space)
+    if kept is None:
+        kept = _remember(_CODES, space, {})
+    return np.array([_codes_of(space, a, kept) for a in archs], dtype=np.int16).reshape(len(archs), n_params)
 
 
 def categorical_onehot(space: SearchSpace, archs: Sequence[Architecture]) -> np.ndarray:
