@@ -232,12 +232,18 @@ class ProcessExecutor(Executor):
         self._dispatch()
 
     def _dispatch(self) -> None:
-        for worker in self._workers:
+        for i, worker in enumerate(self._workers):
             if not self._queue:
                 return
             if worker.task is None and worker.ready:  # a new worker first needs the evaluator
-                worker.task, worker.started = self._queue.popleft(), time.monotonic()
-                worker.conn.send(worker.task)
+                task = self._queue.popleft()
+                try:
+                    worker.conn.send(task)
+                except OSError:  # it died idle, unnoticed yet: the task goes back first in line, not failed
+                    self._queue.appendleft(task)
+                    self._replace(i)
+                else:
+                    worker.task, worker.started = task, time.monotonic()
 
     def free_slots(self) -> int:
         return sum(w.task is None for w in self._workers) - len(self._queue)  # a starting worker takes the next
@@ -287,7 +293,10 @@ class ProcessExecutor(Executor):
             return []
         if message[0] == "report":
             _, number, step, value = message
-            worker.conn.send(self._decide(number, step, value))
+            try:
+                worker.conn.send(self._decide(number, step, value))
+            except OSError:  # it died waiting for the answer: its trial fails as "worker died"
+                return self._replace(i)
             return []
         _, number, result = message
         worker.task = None
