@@ -159,6 +159,7 @@ class MultiObjectiveEvolution(RandomWarmUp, MultiObjectiveStrategy):
     """
 
     name = "mo_evolution"
+    transient = ("_ranking",)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None,
@@ -168,14 +169,22 @@ class MultiObjectiveEvolution(RandomWarmUp, MultiObjectiveStrategy):
         self._start_warm_up(population_size, warmup)
         self.sample_size = sample_size
         self.population: list[Member] = []
+        self._ranking: tuple[np.ndarray, np.ndarray] | None = None  # of the population, until it changes
 
     def _child(self) -> Architecture:
-        ranks, crowding = rank_and_crowding(*self._points(self.population))
+        if self._ranking is None:  # an ask's retried proposals share it
+            self._ranking = rank_and_crowding(*self._points(self.population))
+        ranks, crowding = self._ranking
         picks = self.rng.choice(len(self.population), size=min(self.sample_size, len(self.population)), replace=False)
         parent = min(picks, key=lambda i: (ranks[i], -crowding[i]))
         return self.space.mutate(self.population[int(parent)][0], self.rng)
 
     def _observe_member(self, arch: Architecture, score: tuple[float, ...]) -> None:
         self.population.append((arch, score))
+        self._ranking = None
         if len(self.population) > self.population_size:
             self.population.pop(0)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._ranking = None  # of the population before
