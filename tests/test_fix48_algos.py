@@ -122,7 +122,8 @@ def test_a_study_stored_before_the_fix_replays_and_goes_on_by_its_rule(tmp_path,
 
 def test_a_new_study_records_the_new_rule(tmp_path):
     study = Study(CHAIN, "reinforce", objectives="acc", seed=0, name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
-    assert study.record.strategy_config == {"std_start": "data"} and study.strategy.std_start == "data"
+    assert study.record.strategy_config == {"std_start": "data", "stuck_codes": "returned"}
+    assert study.strategy.std_start == "data"
     study.close()
 
 

@@ -4,20 +4,25 @@ ranking per retried proposal, and REINFORCE's codes of the returned architecture
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import signal
+import sqlite3
+import warnings
 from collections import Counter
 
 import pytest
 
 from nasforge import Study
+from nasforge.exceptions import UsageError
 from nasforge.experiment import TrialState
 from nasforge.experiment.pruners import MedianPruner
 from nasforge.pareto import rank_and_crowding
 from nasforge.spaces import ChainSpace, get_space
 from nasforge.strategies import get_strategy
 from nasforge.strategies.constraints import ConstrainedScore
+from nasforge.strategies.reinforce import Reinforce
 
 from engine_evaluators import Curves, Toy
 
@@ -127,3 +132,93 @@ def test_a_loaded_mo_evolution_state_ranks_its_own_population_and_saves_no_ranki
     assert "_ranking" not in state  # states saved before the cache load, and saved states stay as they were
     other.load_state_dict(state)
     assert run(other, 60) == run(original, 60)
+
+
+# -- REINFORCE: the codes a stuck ask's architecture teaches ----------------------------------------------------------
+OLD_STUCK_REINFORCE = "cfe6eac139d97d23"  # reinforce lr=1, seed 0, 60 asks on CHAIN with few tries, by the code of then
+BEFORE_08 = 1796626800.0  # 2026-12-07 07:00 UTC: after std_start's change, before stuck_codes'
+
+
+@pytest.fixture
+def few_tries(monkeypatch):
+    """Asks that give up their own draws after 3 (2 once stuck), so that many end in uniform samples."""
+    monkeypatch.setattr(Reinforce, "own_tries", 3)
+    monkeypatch.setattr(Reinforce, "stuck_tries", 2)
+    monkeypatch.setattr(Reinforce, "max_dedup_tries", 6)
+
+
+def _letters(arch) -> float:
+    return float(sum(ord(choice[-1]) % 5 * (k + 1) for k, choice in enumerate(arch.genotype)))
+
+
+def _reinforce_trace(n: int, **kwargs) -> tuple[list, int, int]:
+    """The architectures of ``n`` asks (each told ``_letters``), the stuck asks, and the asks whose recorded codes are
+    not those of the architecture returned."""
+    strategy = get_strategy("reinforce", CHAIN, seed=0, lr=1.0, **kwargs)
+    archs, stuck, wrong = [], 0, 0
+    for _ in range(n):
+        archs.append(strategy.ask())
+        stuck += strategy.stuck
+        wrong += strategy.actions[CHAIN.canonical_key(archs[-1])][0] != strategy._codes_of(archs[-1])
+        strategy.tell(archs[-1], _letters(archs[-1]))
+    return archs, stuck, wrong
+
+
+def _digest(archs: list) -> str:
+    return hashlib.sha1("|".join(str(a.genotype) for a in archs).encode()).hexdigest()[:16]
+
+
+def test_reinforce_learns_the_codes_of_the_architecture_a_stuck_ask_returns(few_tries):
+    """Would fail: an ask that ended in uniform samples recorded the codes of the last draw it had rejected, and its
+    result taught the policy that draw instead."""
+    archs, stuck, wrong = _reinforce_trace(60)
+    assert stuck > 20 and wrong == 0
+    assert _digest(archs) != OLD_STUCK_REINFORCE
+
+
+def test_the_older_stuck_codes_rule_proposes_as_before(few_tries):
+    archs, stuck, wrong = _reinforce_trace(60, stuck_codes="last_draw")
+    assert _digest(archs) == OLD_STUCK_REINFORCE and wrong == stuck > 20
+
+
+@pytest.mark.parametrize("config, created_at, rules", [
+    ({"std_start": "data"}, BEFORE_08, {"stuck_codes": "last_draw"}),  # stored today before 08:00
+    ({}, 1796000000.0, {"std_start": "one", "stuck_codes": "last_draw"})])  # stored before both changes
+def test_a_reinforce_study_stored_before_the_fix_replays_and_goes_on_by_its_rule(tmp_path, few_tries, config,
+                                                                                 created_at, rules):
+    """Would fail without the recorded rule: a stored study with stuck asks replayed by today's rule, diverged and
+    went on relearning (a warning)."""
+    path, url = tmp_path / "s.db", f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(CHAIN, "reinforce", objectives="acc", seed=0, name="s", storage=url, lr=1.0, **rules)
+    for _ in range(30):
+        trial = study.ask()
+        study.tell(trial, _letters(trial.arch))
+    study.close()
+    with sqlite3.connect(path) as raw:  # as the nasforge of then stored it: without the rule, made at that time
+        raw.execute("UPDATE nasforge_studies SET strategy_config = ?, created_at = ?",
+                    (json.dumps({"lr": 1.0, **config}), created_at))
+    raw.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # "the strategy's replay diverged"
+        study = Study.load("s", url)
+    assert {k: getattr(study.strategy, k) for k in rules} == rules
+    for _ in range(10):
+        trial = study.ask()
+        study.tell(trial, _letters(trial.arch))
+    study.close()
+    alone = _reinforce_trace(40, **rules)[0]
+    assert [t.arch for t in sorted(study.trials, key=lambda t: t.number)] == alone
+    assert alone[:30] != _reinforce_trace(30, **{**rules, "stuck_codes": "returned"})[0]  # the rules differ there
+
+
+def test_a_reinforce_state_saved_before_stuck_codes_loads_with_the_older_rule():
+    state = get_strategy("reinforce", CHAIN, seed=0).state_dict()
+    del state["stuck_codes"]  # as state_dict() wrote it before
+    loaded = get_strategy("reinforce", CHAIN, seed=0)
+    loaded.load_state_dict(state)
+    assert loaded.stuck_codes == "last_draw"
+
+
+def test_an_unknown_stuck_codes_rule_is_refused():
+    with pytest.raises(UsageError, match=r"stuck_codes must be one of \['returned', 'last_draw'\], got 'first'"):
+        get_strategy("reinforce", CHAIN, seed=0, stuck_codes="first")

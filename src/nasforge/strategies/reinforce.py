@@ -115,6 +115,9 @@ class Reinforce(Strategy):
     results are collected into batches of ``batch_size`` and the policy takes ``ppo_epochs`` clipped steps
     (``clip``) on each batch (other values of these three without it are refused: plain REINFORCE would
     ignore them).
+    A result teaches the codes of the architecture ask returned, also where the ask ended in uniform samples
+    (``stuck_codes="returned"``); ``stuck_codes="last_draw"``, the rule before 2026-12-07 08:00 UTC (kept for the
+    studies stored by it), taught the codes of the last draw such an ask rejected.
     Draws of already-proposed architectures are rejected (de-duplication) without teaching anything;
     each rejection within one ask raises the sampling temperature (:meth:`temperature`: a little at first,
     then geometrically), so a converged policy explores around its mode instead of stalling, at a bounded
@@ -126,20 +129,23 @@ class Reinforce(Strategy):
     PPO_DEFAULTS = {"batch_size": 10, "ppo_epochs": 4, "clip": 0.2}  # the settings only algorithm="ppo" uses
     WARM_STEPS, WARM_FACTOR = 20, 1.25  # see temperature()
     STD_STARTS = ("data", "one")  # where the moving standard deviation starts: see _advantage()
-    older_rules = {"std_start": "one"}
-    # 2026-12-07 05:00 UTC: recorded since, so a study without it was older
-    rules_changed_at = {"std_start": 1796619600.0}
+    STUCK_CODES = ("returned", "last_draw")  # what a stuck ask's architecture teaches: see _on_duplicate()
+    older_rules = {"std_start": "one", "stuck_codes": "last_draw"}
+    # 2026-12-07 05:00 and 08:00 UTC: recorded since, so a study without them was older
+    rules_changed_at = {"std_start": 1796619600.0, "stuck_codes": 1796630400.0}
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, lr: float = 0.3,
                  baseline_decay: float = 0.9, entropy_coef: float = 0.01, algorithm: str = "reinforce",
                  batch_size: int = 10, ppo_epochs: int = 4, clip: float = 0.2,
-                 controller: str = "factorized", std_start: str = "data") -> None:
+                 controller: str = "factorized", std_start: str = "data", stuck_codes: str = "returned") -> None:
         if algorithm not in ("reinforce", "ppo"):
             raise UsageError(f"algorithm must be 'reinforce' or 'ppo', got {algorithm!r}")
         if controller not in ("factorized", "lstm"):
             raise UsageError(f"controller must be 'factorized' or 'lstm', got {controller!r}")
         if std_start not in self.STD_STARTS:
             raise UsageError(f"std_start must be one of {list(self.STD_STARTS)}, got {std_start!r}")
+        if stuck_codes not in self.STUCK_CODES:
+            raise UsageError(f"stuck_codes must be one of {list(self.STUCK_CODES)}, got {stuck_codes!r}")
         for name, value in (("lr", lr), ("clip", clip)):
             check_real(name, value, lambda v: v > 0, "> 0")
         check_real("baseline_decay", baseline_decay, lambda v: 0 <= v <= 1, "in [0, 1]")
@@ -157,7 +163,7 @@ class Reinforce(Strategy):
         params = space.categorical_params()
         self._names = list(params)
         self._choices = [list(c) for c in params.values()]
-        self.controller, self.std_start = controller, std_start
+        self.controller, self.std_start, self.stuck_codes = controller, std_start, stuck_codes
         sizes = [len(c) for c in self._choices]
         self.policy = FactorizedPolicy(sizes, lr) if controller == "factorized" else LSTMPolicy(sizes, lr, seed or 0)
         self.baseline: float | None = None
@@ -250,4 +256,8 @@ class Reinforce(Strategy):
         self._learn(codes, self.policy.log_prob(codes) if log_prob is None else log_prob, reward)
 
     def _on_duplicate(self, arch: Architecture, score: Score) -> None:
+        """Count the rejected draw, and forget its codes: an ask that goes on with uniform samples or
+        :meth:`_unproposed` returns another architecture, whose codes :meth:`ask` reads from it."""
         self._rejected += 1
+        if self.stuck_codes == "returned":
+            self._last = None
