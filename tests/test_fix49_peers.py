@@ -1,0 +1,86 @@
+"""Review 49 fixes (peer comparisons): the Optuna adapter passes a constrained score's violation to Optuna itself,
+so the constrained setting of ``strategies_mo.py`` runs."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasforge.exceptions import UsageError
+from nasforge.spaces import NASBench201Space
+from nasforge.spaces.nb201 import conv_proxy
+from nasforge.strategies.constraints import ConstrainedScore
+
+optuna = pytest.importorskip("optuna")
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SPACE = NASBench201Space()
+
+
+@pytest.fixture()
+def strategies_mo():
+    """``benchmarks/strategies_mo.py`` imported as when run (its folder on ``sys.path``)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("strategies_mo")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def score_of(arch) -> ConstrainedScore:
+    """Two made-up objectives of ``arch`` and a violation that is 0 for half the cells."""
+    code = conv_proxy(arch)
+    return ConstrainedScore((float(code % 7), -float(code % 5)), violation=float(code % 2) * 0.5)
+
+
+def test_optuna_gets_a_constrained_score_as_its_trial_constraint():
+    from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+    sampler = optuna.samplers.NSGAIISampler(seed=0, population_size=4)
+    strategy = OptunaStrategy(SPACE, seed=0, dedup=True, sampler=sampler, n_objectives=2)
+    told = {}
+    for _ in range(12):  # past the first generation: NSGA-II ranks the told trials, feasible first
+        arch = strategy.ask()
+        told[SPACE.canonical_key(arch)] = score_of(arch).violation
+        strategy.tell(arch, score_of(arch))
+    extra = SPACE.sample(np.random.default_rng(5))  # told without an ask: added to Optuna's study as a trial
+    told[SPACE.canonical_key(extra)] = score_of(extra).violation
+    strategy.tell(extra, score_of(extra))
+    trials = strategy._study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(trials) >= 13
+    # a repeat is told the score of its network's first cell, with that cell's violation
+    assert all(t.constraints == {"violation": told[SPACE.canonical_key(SPACE.from_params(t.params))]} for t in trials)
+    assert {t.constraints["violation"] for t in trials} == {0.0, 0.5}
+    plain = OptunaStrategy(SPACE, seed=0, sampler="random", n_objectives=2)
+    arch = plain.ask()
+    plain.tell(arch, (1.0, 2.0))  # a plain score sets no constraint
+    assert plain._study.trials[-1].constraints == {}
+    with pytest.raises(UsageError, match="violation must be a number >= 0"):
+        plain.tell(plain.ask(), ConstrainedScore((1.0, 2.0), violation=math.nan))
+
+
+class Table:
+    """A stand-in for the NB201 table: a made-up accuracy per cell."""
+
+    @staticmethod
+    def value(arch, metric):
+        return 50.0 + score_of(arch)[0]
+
+
+def fake_setting(constraint: str | None) -> dict:
+    return {"space": SPACE, "table": Table(), "cost": lambda arch: -score_of(arch)[1], "constraint": constraint,
+            "ref": (0.0, 10.0), "hv": 1000.0, "true": {(56.0, 0.0)}, "reachable_front": {(56.0, 0.0)},
+            "true_networks": set(), "strategy_kwargs": {}}
+
+
+@pytest.mark.parametrize("peer", ["optuna_nsga2"])
+def test_strategies_mo_runs_the_optuna_peers_under_a_constraint(strategies_mo, monkeypatch, peer):
+    monkeypatch.setitem(strategies_mo._CTX, "fake", fake_setting("params <= 2"))
+    out = strategies_mo.run((peer, "fake", 0, 30))  # stopped with a KeyError on the peer's pending trials
+    assert 0.0 <= out["gap@30"] < 1.0
+
