@@ -1,5 +1,6 @@
 """Review 49 fixes (peer comparisons): the Optuna adapter passes a constrained score's violation to Optuna itself,
-so the constrained setting of ``strategies_mo.py`` runs."""
+so the constrained setting of ``strategies_mo.py`` runs; ``strategies_learning.py``'s table gives each mean its
+standard error and ``--compare`` calls rows within their noise level."""
 
 from __future__ import annotations
 
@@ -23,13 +24,19 @@ SPACE = NASBench201Space()
 
 
 @pytest.fixture()
-def strategies_mo():
-    """``benchmarks/strategies_mo.py`` imported as when run (its folder on ``sys.path``)."""
+def bench_module():
+    """Import a script of ``benchmarks/`` by name (its folder on ``sys.path``, as when run)."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        yield importlib.import_module("strategies_mo")
+        yield importlib.import_module
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture()
+def strategies_mo(bench_module):
+    """``benchmarks/strategies_mo.py`` imported as when run."""
+    return bench_module("strategies_mo")
 
 
 def score_of(arch) -> ConstrainedScore:
@@ -84,3 +91,28 @@ def test_strategies_mo_runs_the_optuna_peers_under_a_constraint(strategies_mo, m
     out = strategies_mo.run((peer, "fake", 0, 30))  # stopped with a KeyError on the peer's pending trials
     assert 0.0 <= out["gap@30"] < 1.0
 
+
+def learning_row(finals: list[float], trials: int = 300) -> dict:
+    """A stored ``strategies_learning`` row whose seeds end ``finals`` below an optimum of 100 (flat traces)."""
+    per_seed = {str(i): {"values": [100.0 - f] * trials, "seconds": 0.1} for i, f in enumerate(finals)}
+    return {"seeds": len(finals), "trials": trials, "seconds_per_run": 0.1, "per_seed": per_seed,
+            **{f"{s}@{n}": float(getattr(np, s)(finals)) for n in (50, 100, 300) for s in ("mean", "median")},
+            "optimum_share@300": float(np.mean(np.array(finals) == 0))}
+
+
+def test_learning_table_gives_each_mean_its_standard_error(bench_module):
+    learning = bench_module("strategies_learning")
+    table = learning.markdown_table({"a": learning_row([0.0, 1.0, 2.0, 3.0])}, 100.0)
+    se = np.std([0, 1, 2, 3], ddof=1) / 2
+    assert f"| `a` | 4 | 1.500 ± {se:.3f} | 1.500 ± {se:.3f} | 1.500 ± {se:.3f} | 1.500 | 1.500 | 25 % |" in table
+
+
+def test_learning_compare_calls_overlapping_rows_level(bench_module, capsys):
+    learning = bench_module("strategies_learning")
+    a, b, c = [0.0, 1.0, 2.0, 3.0] * 5, [0.5, 1.5, 2.0, 3.0] * 5, [5.0, 6.0, 7.0, 8.0] * 5
+    learning.compare_rows({"a": learning_row(a), "b": learning_row(b), "c": learning_row(c)}, 100.0, "a")
+    lines = capsys.readouterr().out.splitlines()
+    se = [np.hypot(np.std(a, ddof=1), np.std(other, ddof=1)) / np.sqrt(20) for other in (b, c)]
+    assert f"a vs b @100: 1.500 vs 1.750, difference -0.250 ± {se[0]:.3f} (level)" in lines[1]  # within 2 s.e.
+    assert f"a vs c @100: 1.500 vs 6.500, difference -5.000 ± {se[1]:.3f} (ahead)" in lines[4]
+    assert all("Mann-Whitney p" in line for line in lines) and len(lines) == 6
