@@ -1,6 +1,7 @@
-"""Review 49 fixes (peer comparisons): the Optuna adapter passes a constrained score's violation to Optuna itself,
-so the constrained setting of ``strategies_mo.py`` runs; ``strategies_learning.py``'s table gives each mean its
-standard error and ``--compare`` calls rows within their noise level."""
+"""Review 49 fixes (peer comparisons): Optuna's NSGA-II peer of ``strategies_mo.py`` is charged as our strategies
+are (repeats told their known score, population 20) next to a labelled plain row; the Optuna adapter passes a
+constrained score's violation to Optuna itself, so the constrained setting runs; ``strategies_learning.py``'s table
+gives each mean its standard error and ``--compare`` calls rows within their noise level."""
 
 from __future__ import annotations
 
@@ -85,11 +86,20 @@ def fake_setting(constraint: str | None) -> dict:
             "true_networks": set(), "strategy_kwargs": {}}
 
 
-@pytest.mark.parametrize("peer", ["optuna_nsga2"])
+@pytest.mark.parametrize("peer", ["optuna_nsga2", "optuna_nsga2+plain"])
 def test_strategies_mo_runs_the_optuna_peers_under_a_constraint(strategies_mo, monkeypatch, peer):
     monkeypatch.setitem(strategies_mo._CTX, "fake", fake_setting("params <= 2"))
     out = strategies_mo.run((peer, "fake", 0, 30))  # stopped with a KeyError on the peer's pending trials
     assert 0.0 <= out["gap@30"] < 1.0
+
+
+def test_strategies_mo_charges_the_optuna_peer_as_ours(strategies_mo):
+    cfg = fake_setting(None)
+    peer, plain = strategies_mo.make("optuna_nsga2", cfg, 0), strategies_mo.make("optuna_nsga2+plain", cfg, 0)
+    ours = strategies_mo.make("nsga2", cfg, 0)
+    assert (peer.dedup, plain.dedup) == (True, False)
+    assert peer._study.sampler._population_size == ours.population_size == 20
+    assert plain._study.sampler._population_size == 50  # Optuna's default
 
 
 def learning_row(finals: list[float], trials: int = 300) -> dict:
