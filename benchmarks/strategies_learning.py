@@ -14,7 +14,8 @@ functional``).
         --out benchmarks/results/network
     .venv/bin/python benchmarks/strategies_learning.py --ask-times --strategies gp_bo,bananas
     .venv/bin/python benchmarks/strategies_learning.py --search-ask-times 1000,3000 --strategies tpe
-    .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only
+    .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only --compare optuna_tpe \
+        --out benchmarks/results/network
     .venv/bin/python benchmarks/strategies_learning.py --loo --strategies gp_bo,bananas,smac
     .venv/bin/python benchmarks/strategies_learning.py --loo --strategies bananas --loo-seeds 0,1,2 \
         --loo-surrogate '{"std_scale": "oob"}' --suffix +oob
@@ -22,6 +23,8 @@ functional``).
 ``name:N`` runs that strategy with N seeds instead of ``--seeds``. Every row keeps its per-seed traces, so
 ``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49 (of the same
 ``--trials``, ``--strategy-kwargs`` and ``--canonical-rule``; otherwise the merge is refused and nothing replaced).
+``--plot-only`` prints the docs' table, each mean with its standard error over the seeds, and with ``--compare ROW``
+ROW against every other row (difference of means with its standard error, "level" within two; Mann-Whitney test).
 ``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``. The Optuna peers run with
 ``dedup=True`` (``nasforge.analysis.harness.peer_settings``, as in ``nasforge bench``) unless ``--strategy-kwargs``
 says otherwise, so every row is charged by the same rule:
@@ -116,14 +119,20 @@ def rule_refusal(path: Path, stored: dict, canonical_rule: str) -> str | None:
     return None
 
 
-def summarize_traces(table, per_seed: dict, trials: int) -> dict:
-    """Mean/median regret at the checkpoints, share of seeds at the optimum, curves; the traces kept."""
-    from nasforge.analysis.regret import RunTrace, regret_matrix, summarize
+def regrets(optimum: float, per_seed: dict, trials: int) -> np.ndarray:
+    """Seeds x evaluations regret of a row's stored per-seed traces against the table's ``optimum``."""
+    from nasforge.analysis.regret import RunTrace, regret_matrix
 
-    optimum = table.optimum("val_acc", "maximize")
     traces = [RunTrace(np.array(r["values"]), np.full(len(r["values"]), np.nan), list(range(len(r["values"]))),
                        r["seconds"]) for r in per_seed.values()]
-    regret, _ = regret_matrix(traces, optimum, trials)
+    return regret_matrix(traces, optimum, trials)[0]
+
+
+def summarize_traces(table, per_seed: dict, trials: int) -> dict:
+    """Mean/median regret at the checkpoints, share of seeds at the optimum, curves; the traces kept."""
+    from nasforge.analysis.regret import summarize
+
+    regret = regrets(table.optimum("val_acc", "maximize"), per_seed, trials)
     stats = summarize(regret)
     row: dict = {"seeds": len(per_seed), "trials": trials,
                  "seconds_per_run": float(np.mean([r["seconds"] for r in per_seed.values()]))}
@@ -231,11 +240,26 @@ def plot(results: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def markdown_table(results: dict) -> str:
+def at_checkpoints(optimum: float, row: dict) -> dict[int, np.ndarray]:
+    """A stored row's per-seed regrets at each checkpoint its runs reached."""
+    regret = regrets(optimum, row["per_seed"], row["trials"])
+    return {n: regret[:, n - 1] for n in CHECKPOINTS if n <= row["trials"]}
+
+
+def standard_error(values: np.ndarray) -> float:
+    """The standard error of the mean of ``values`` (one per seed)."""
+    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+
+
+def markdown_table(results: dict, optimum: float) -> str:
+    """The docs' table: each mean with its standard error over the seeds (from the stored per-seed traces)."""
     lines = ["| strategy | seeds | mean@50 | mean@100 | mean@300 | median@50 | median@100 | optimum by 300 | s/run |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
-        cells = [_cell(row, k) for k in ("mean@50", "mean@100", "mean@300", "median@50", "median@100")]
+        per_seed = at_checkpoints(optimum, row)
+        cells = [_cell(row, f"mean@{n}") + ("" if n not in per_seed else f" ± {standard_error(per_seed[n]):.3f}")
+                 for n in CHECKPOINTS]
+        cells += [_cell(row, k) for k in ("median@50", "median@100")]
         share = row.get("optimum_share@300")
         lines.append(f"| `{name}` | {row['seeds']} | {' | '.join(cells)} | "
                      f"{'-' if share is None else f'{100 * share:.0f} %'} | {row['seconds_per_run']:.1f} |")
@@ -245,6 +269,36 @@ def markdown_table(results: dict) -> str:
 def _cell(row: dict, key: str) -> str:
     """A statistic to 3 decimals, or '-' for a checkpoint beyond the run's evaluations."""
     return "-" if key not in row else f"{row[key]:.3f}"
+
+
+def compare_rows(results: dict, optimum: float, name: str) -> None:
+    """Print ``name`` against every other row at each checkpoint: the difference of mean regrets (negative: ``name``
+    is ahead) with its standard error (Welch), "level" when it is within two standard errors, and the two-sided
+    Mann-Whitney p of the per-seed regrets (which also sees a difference of medians that the means hide)."""
+    from scipy.stats import mannwhitneyu
+
+    ours = at_checkpoints(optimum, results[name])
+    for other, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
+        theirs = at_checkpoints(optimum, row)
+        for n in (n for n in ours if n in theirs and other != name):
+            a, b = ours[n], theirs[n]
+            diff, se = float(a.mean() - b.mean()), float(np.hypot(standard_error(a), standard_error(b)))
+            verdict = "level" if abs(diff) < 2 * se else "ahead" if diff < 0 else "behind"
+            print(f"{name} vs {other} @{n}: {a.mean():.3f} vs {b.mean():.3f}, difference {diff:+.3f} ± {se:.3f} "
+                  f"({verdict}); medians {np.median(a):.3f} vs {np.median(b):.3f}, Mann-Whitney p "
+                  f"{mannwhitneyu(a, b).pvalue:.3f}")
+
+
+def pooled(results: dict, paths: list[str], table) -> dict:
+    """``results`` with each row's per-seed traces pooled with those of the same row in the files ``paths`` (seeds
+    run into another file, as ``strategies_learning_cifar10_smac_seeds40-69.json``), its statistics recomputed."""
+    results = dict(results)
+    for path in paths:
+        for name, row in read_json(Path(path), {}).items():
+            if name in results:
+                per_seed = {**results[name]["per_seed"], **row["per_seed"]}
+                results[name] = {**results[name], **summarize_traces(table, per_seed, row["trials"])}
+    return results
 
 
 def print_table(results: dict) -> None:
@@ -277,7 +331,12 @@ def main() -> None:
     parser.add_argument("--search-ask-times", default=None, metavar="SIZES",
                         help="measure the CPU time of an ask in a search of the strategy's own instead, over the 100 "
                              "asks ending at each of SIZES, e.g. 1000,3000")
-    parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--plot-only", action="store_true", help="plot and print the stored rows, with each mean's "
+                        "standard error over the seeds")
+    parser.add_argument("--pool", default="", metavar="FILES", help="with --plot-only: comma-separated result files "
+                        "whose rows' seeds are pooled with the same rows' stored seeds")
+    parser.add_argument("--compare", default="", metavar="ROW", help="with --plot-only: ROW against every other "
+                        "row: difference of means with its standard error, and a Mann-Whitney test")
     parser.add_argument("--loo", action="store_true", help="leave-one-out CV of each strategy's model instead")
     parser.add_argument("--strategy-kwargs", type=json.loads, default={},
                         help='JSON keyword arguments for every strategy, e.g. \'{"surrogate": {...}}\'; '
@@ -353,7 +412,12 @@ def main() -> None:
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
          f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")
-    print(markdown_table(results) if args.plot_only else "")
+    if args.plot_only:
+        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
+        results = pooled(results, [p for p in args.pool.split(",") if p], table)
+        print(markdown_table(results, table.optimum("val_acc", "maximize")))
+        if args.compare:
+            compare_rows(results, table.optimum("val_acc", "maximize"), args.compare)
     print_table(results)
 
 

@@ -12,6 +12,7 @@ from ..exceptions import NoStateError, UsageError
 from ..extras import require
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy, restoring
+from .constraints import ConstrainedScore, checked_violation
 
 OPTUNA_SAMPLERS = ("random", "tpe")
 OPTUNA_SEEDS = 2**32
@@ -76,6 +77,12 @@ def _sampling_error(cls: type, kwargs: dict[str, Any], n_objectives: int) -> Exc
     return None
 
 
+def _constraints(score: Score) -> dict[str, float]:
+    """Optuna's constraint values for ``score``: ``{"violation": v}`` for a :class:`ConstrainedScore` (feasible
+    when v is 0, as Optuna reads values <= 0), none for a plain score."""
+    return {"violation": score.violation} if isinstance(score, ConstrainedScore) else {}
+
+
 class OptunaStrategy(Strategy):
     """An Optuna sampler behind ask/tell. Each categorical parameter of ``space.categorical_params()``
     becomes a ``suggest_categorical``; assignments the space rejects are told to Optuna as failed.
@@ -91,6 +98,11 @@ class OptunaStrategy(Strategy):
     strategies never evaluate a repeat, so a comparison charged by the same rule runs the peer with ``dedup=True``
     (as ``benchmarks/strategies_learning.py`` does); plain Optuna TPE spent 38 % of a 300-evaluation budget on
     repeats on NAS-Bench-201.
+
+    A :class:`~.constraints.ConstrainedScore` told (as :func:`~.constraints.constrain` makes it, with the violation
+    of outcome constraints such as ``"params <= 1.5"``) gives Optuna's trial the constraint ``violation`` (0 when
+    every constraint holds, else the violation; :meth:`optuna.trial.Trial.set_constraint`), which Optuna's NSGA-II
+    and TPE samplers rank feasible-first; a plain score sets no constraint.
     """
 
     name = "optuna"
@@ -119,6 +131,11 @@ class OptunaStrategy(Strategy):
         self._study = optuna.create_study(sampler=sampler, directions=["maximize"] * n_objectives)
         self._pending: dict[Hashable, list[Any]] = {}  # canonical key -> Optuna trials asked and not yet told
         self._proposed: Any = None  # the trial of this ask's last proposal, until ask returns or rejects it
+
+    def checked_score(self, score: Any) -> Score:
+        """As :meth:`Strategy.checked_score`; a :class:`ConstrainedScore`'s violation must also be a number >= 0."""
+        score = super().checked_score(score)
+        return checked_violation(self.name, score) if isinstance(score, ConstrainedScore) else score
 
     def ask(self) -> Architecture:
         self._proposed = None
@@ -179,8 +196,10 @@ class OptunaStrategy(Strategy):
 
         if score is None:
             self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        else:
-            self._study.tell(trial, list(score) if isinstance(score, tuple) else score)
+            return
+        for name, value in _constraints(score).items():
+            trial.set_constraint(name, value)
+        self._study.tell(trial, list(score) if isinstance(score, tuple) else score)
 
     def _add(self, arch: Architecture, score: Score) -> None:
         """Add ``arch``'s result to Optuna's study as a finished trial (failed when ``score`` is None)."""
@@ -190,8 +209,9 @@ class OptunaStrategy(Strategy):
                          for name, choices in self._params.items()}
         values = None if score is None else list(score) if isinstance(score, tuple) else [score]
         state = optuna.trial.TrialState.FAIL if score is None else optuna.trial.TrialState.COMPLETE
-        self._study.add_trial(optuna.trial.create_trial(params=self.space.to_params(arch),
-                                                        distributions=distributions, values=values, state=state))
+        self._study.add_trial(optuna.trial.create_trial(params=self.space.to_params(arch), distributions=distributions,
+                                                        values=values, state=state,
+                                                        constraints=_constraints(score)))
 
     def extra_settings(self) -> dict[str, Any]:
         """The sampler's settings (the constructor's ``**sampler_kwargs``), for :func:`constructor_settings`."""
