@@ -92,3 +92,24 @@ def test_search_finishes_its_run_when_the_reader_of_its_stderr_stops(tmp_path):
                                    "--out", str(out)])
     assert done.returncode == 0
     assert {"summary.json", "trials.csv", "front.json"} <= {p.name for p in out.iterdir()}
+
+
+# -- benchmarks/strategies_learning.py --ask-times SIZES (the 2,000 and 4,000 figures of docs/strategies.md) -------
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+
+
+def test_ask_times_measures_at_the_sizes_given_with_the_peak_memory(monkeypatch, nb201_table):
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    import strategies_learning
+
+    rows = strategies_learning.ask_times(nb201_table, ["random"], sizes=(5, 20), repeats=1)
+    assert set(rows) == {"random@5", "random@20"}
+    assert all(row["mean_ask_s"] >= 0 and row["peak_rss_mb"] > 0 for row in rows.values())
+
+
+@pytest.mark.parametrize("sizes", ["0", "2k", ""])
+def test_ask_times_refuses_sizes_that_are_no_positive_numbers(tmp_path, sizes):
+    done = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "strategies_learning.py"), "--ask-times", sizes,
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--ask-times must be positive whole numbers" in done.stderr
+    assert list(tmp_path.iterdir()) == []
