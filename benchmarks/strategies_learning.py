@@ -1,6 +1,6 @@
 """Strategies that learn, on the NAS-Bench-201 table: regret at 50/100/300 evaluations and the share of
 seeds reaching the table optimum, next to local search, regularized evolution, random and Optuna's TPE;
-and the CPU time of one ``ask`` at 100 and 1,000 random table results (or in a search of its own).
+and the CPU time of one ``ask`` at 100 and 1,000 (or any) random table results (or in a search of its own).
 
 Every run goes through the same harness as ``nasforge bench`` (``nasforge.analysis.harness.run_trace``:
 a seeded Study on a TableEvaluator). Results are merged into ``strategies_learning_<dataset>.json`` one
@@ -13,6 +13,7 @@ functional``).
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --strategies tpe,gp_bo:30 --seeds 100 \
         --out benchmarks/results/network
     .venv/bin/python benchmarks/strategies_learning.py --ask-times --strategies gp_bo,bananas
+    .venv/bin/python benchmarks/strategies_learning.py --ask-times 2000,4000 --strategies gp_bo,parego
     .venv/bin/python benchmarks/strategies_learning.py --search-ask-times 1000,3000 --strategies tpe
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only --compare optuna_tpe \
         --out benchmarks/results/network
@@ -148,7 +149,10 @@ def summarize_traces(table, per_seed: dict, trials: int) -> dict:
 
 
 def ask_times(table, names: list[str], sizes: tuple[int, ...] = (100, 1000), repeats: int = 3) -> dict:
-    """CPU seconds of one ask after ``n`` random results of ``table`` were told (single thread)."""
+    """CPU seconds of one ask after ``n`` random results of ``table`` were told (single thread), and the process's
+    peak memory so far (one strategy per run reads as that strategy's peak at its largest ``n``)."""
+    import resource
+
     from nasforge.strategies import get_strategy
 
     values, index = table.values("val_acc"), {a: i for i, a in enumerate(table.archs)}
@@ -164,8 +168,10 @@ def ask_times(table, names: list[str], sizes: tuple[int, ...] = (100, 1000), rep
                 arch = strategy.ask()
                 times.append(time.process_time() - start)
                 strategy.tell(arch, float(values[index[arch]]))
-            out[f"{name}@{n}"] = {"first_ask_s": times[0], "mean_ask_s": float(np.mean(times))}
-            print(f"{name:12} {n:5} observed: ask {np.mean(times):.3f} s (first {times[0]:.3f} s)", flush=True)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+            out[f"{name}@{n}"] = {"first_ask_s": times[0], "mean_ask_s": float(np.mean(times)), "peak_rss_mb": peak}
+            print(f"{name:12} {n:5} observed: ask {np.mean(times):.3f} s (first {times[0]:.3f} s), peak RSS of the "
+                  f"process so far {peak:.0f} MB", flush=True)
     return out
 
 
@@ -326,8 +332,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS))
-    parser.add_argument("--ask-times", action="store_true",
-                        help="measure the CPU time of an ask after random table results instead")
+    parser.add_argument("--ask-times", nargs="?", const="100,1000", default=None, metavar="SIZES",
+                        help="measure the CPU time of an ask after SIZES random table results instead (default "
+                             "100,1000)")
     parser.add_argument("--search-ask-times", default=None, metavar="SIZES",
                         help="measure the CPU time of an ask in a search of the strategy's own instead, over the 100 "
                              "asks ending at each of SIZES, e.g. 1000,3000")
@@ -362,17 +369,18 @@ def main() -> None:
     specs = [s.split(":") for s in args.strategies.split(",") if s]
     from nasforge.benchmarks import load_nb201
 
-    if args.ask_times and args.search_ask_times:
+    if args.ask_times is not None and args.search_ask_times is not None:
         parser.error("--ask-times and --search-ask-times are two measurements: give one")
-    if args.search_ask_times:
+    given = args.ask_times if args.search_ask_times is None else args.search_ask_times
+    if given is not None:  # "" too: refused, not taken as no measurement of asks
+        option = "--ask-times" if args.search_ask_times is None else "--search-ask-times"
         try:
-            sizes = tuple(int(n) for n in args.search_ask_times.split(","))
+            sizes = tuple(int(n) for n in given.split(","))
         except ValueError:
             sizes = ()
         if not sizes or min(sizes) < 1:
-            parser.error(f"--search-ask-times must be positive whole numbers of asks, e.g. 1000,3000; got "
-                         f"{args.search_ask_times!r}")
-    if args.loo or args.ask_times or args.search_ask_times:
+            parser.error(f"{option} must be positive whole numbers, e.g. 1000,3000; got {given!r}")
+    if args.loo or given is not None:
         path = out / f"strategies_learning_{'loo' if args.loo else 'ask_times'}.json"
         stored = read_json(path, {})  # checked before the work, so a damaged file stops the run at once
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
@@ -380,10 +388,10 @@ def main() -> None:
         if args.loo:
             seeds = tuple(int(s) for s in args.loo_seeds.split(","))
             rows = loo(table, names, out, seeds=seeds, variant=args.loo_surrogate, suffix=args.suffix)
-        elif args.search_ask_times:
+        elif args.search_ask_times is not None:
             rows = search_ask_times(table, names, sizes)
         else:
-            rows = ask_times(table, names)
+            rows = ask_times(table, names, sizes)
         stored.update({k: {**row, "dataset": args.dataset, "canonical_rule": args.canonical_rule}
                        for k, row in rows.items()})
         write_json(path, stored)

@@ -44,7 +44,7 @@ from typing import NoReturn
 
 from ..exceptions import NasforgeError, UsageError
 from .options import grammar_metavars
-from .output import closed_stdout_dropped, shown_on, unencodable_escaped
+from .output import closed_output_dropped, shown_on, unencodable_escaped
 
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
@@ -178,7 +178,7 @@ def _each_parser(parser: argparse.ArgumentParser, do: Callable[[argparse.Argumen
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of ``argv`` (default: the program's arguments); returns its exit status."""
-    with unencodable_escaped(), closed_stdout_dropped():  # --help too
+    with unencodable_escaped(), closed_output_dropped():  # --help too
         return _main(argv)
 
 

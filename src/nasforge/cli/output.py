@@ -6,8 +6,8 @@ than with truncated cells, unless cutting the long cells of the columns it may c
 than :data:`CUT_MIN` cells makes it fit. The layout (rich's simple-head table) is decided from the column widths, and
 the rows are written as text at once: a table of 10,000 rows takes a fraction of a second. JSON is strict:
 NaN and infinities become ``null``. ``job_console()`` is the console a search job (``search``, ``resume``)
-logs to. ``NO_COLOR`` (set, not empty) turns off every style, bold headers too. ``closed_stdout_dropped()``
-lets a command finish (and save) when its reader stops (``| head``).
+logs to. ``NO_COLOR`` (set, not empty) turns off every style, bold headers too. ``closed_output_dropped()``
+lets a command finish (and save) when the reader of its stdout or stderr stops (``| head``).
 """
 
 from __future__ import annotations
@@ -316,12 +316,13 @@ def unencodable_escaped() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def closed_stdout_dropped() -> Iterator[None]:
-    """Within the block, output to a stdout whose reader stopped (``nasforge bench | head -1``) is dropped instead
-    of failing: the command runs on, saves its outputs and exits with its own status."""
-    stdout = sys.stdout
-    sys.stdout = _DroppedWhenClosed(stdout)
+def closed_output_dropped() -> Iterator[None]:
+    """Within the block, output to a stdout or stderr whose reader stopped (``nasforge bench | head -1``,
+    ``nasforge search ... 2>&1 | head -1``) is dropped instead of failing: the command runs on, saves its outputs
+    and exits with its own status (2 for bad input, 130 at Ctrl-C)."""
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _DroppedWhenClosed(stdout), _DroppedWhenClosed(stderr)
     try:
         yield
     finally:
-        sys.stdout = stdout
+        sys.stdout, sys.stderr = stdout, stderr

@@ -980,13 +980,11 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
 def _stored_in(command: Any) -> Path | None:
     """The SQLite file a stored :func:`resume_command` resumes from (None: another storage, or not such a
     command)."""
-    import sqlalchemy as sa
-
     try:
         parts = shlex.split(command) if isinstance(command, str) else []
-        return _sqlite_file(parts[parts.index("--storage") + 1]) if "--storage" in parts[:-1] else None
-    except (ValueError, sa.exc.ArgumentError):  # an edited summary.json: not read as a command
+    except ValueError:  # an edited summary.json: not read as a command
         return None
+    return _sqlite_file(parts[parts.index("--storage") + 1]) if "--storage" in parts[:-1] else None
 
 
 def _stored_studies(db: Path) -> list[str]:
@@ -1097,10 +1095,14 @@ def _check_server_storage(url: str) -> None:
 
 
 def _sqlite_file(url: str) -> Path | None:
-    """The resolved file of a SQLite storage URL (read as SQLAlchemy reads it), else None."""
+    """The resolved file of a SQLite storage URL (read as SQLAlchemy reads it), else None (also for a URL that
+    cannot be read, e.g. a port that is not a number: opening the storage names what is wrong with it)."""
     import sqlalchemy as sa
 
-    parsed = sa.engine.make_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
     return Path(parsed.database).resolve() if parsed.drivername.startswith("sqlite") and parsed.database else None
 
 def resume_search(name: str, storage: str, workers: int | None = None, console: Any = None,
