@@ -183,7 +183,10 @@ def test_the_older_stuck_codes_rule_proposes_as_before(few_tries):
 
 @pytest.mark.parametrize("config, created_at, rules", [
     ({"std_start": "data"}, BEFORE_08, {"stuck_codes": "last_draw"}),  # stored today before 08:00
-    ({}, 1796000000.0, {"std_start": "one", "stuck_codes": "last_draw"})])  # stored before both changes
+    ({}, 1796000000.0, {"std_start": "one", "stuck_codes": "last_draw"}),  # stored before both changes
+    # by an older install still in use after the changes: the rules a study does not record are the older ones
+    ({}, BEFORE_08, {"std_start": "one", "stuck_codes": "last_draw"}),
+    ({"std_start": "data"}, 1796632200.0, {"stuck_codes": "last_draw"})])  # 08:30
 def test_a_reinforce_study_stored_before_the_fix_replays_and_goes_on_by_its_rule(tmp_path, few_tries, config,
                                                                                  created_at, rules):
     """Would fail without the recorded rule: a stored study with stuck asks replayed by today's rule, diverged and

@@ -78,11 +78,20 @@ def _rule_states(study: Study, state: dict[str, Any] | None) -> tuple[dict[str, 
     if state is None or not unrecorded:
         return state, None
     built = {k: getattr(strategy, k) for k in unrecorded}
-    first = {**built, **strategy.rules_of_its_time(study.record.created_at, recorded)}
+    taken = {k for k in unrecorded if _factory_takes(study.record.strategy, k)}  # a study made by name records them
+    first = {**built, **strategy.rules_of_its_time(study.record.created_at, recorded, taken)}
     second = built if first != built else {**built, **unrecorded}
     if first != built:
         strategy.load_state_dict({**state, **first})
     return {**state, **first}, None if second == first else {**state, **second}
+
+
+def _factory_takes(name: str, keyword: str) -> bool:
+    """Whether the registered strategy ``name``'s factory takes ``keyword`` (False for a name not registered)."""
+    from ..strategies import STRATEGIES
+    from .study import _takes_keyword
+
+    return name in STRATEGIES and _takes_keyword(name, keyword)
 
 
 def _edited_module(study: Study) -> bool:

@@ -155,14 +155,21 @@ class Strategy(ABC):
     """When each setting of :attr:`older_rules` got today's rule (epoch seconds): a stored study created before that
     time that does not record the setting was made by the older rule, and is replayed by it first; one created since
     (its strategy's factory did not take the setting) by today's first. A setting not listed: today's first."""
+    recorded_since_change: frozenset[str] = frozenset()
+    """Settings of :attr:`older_rules` that every study has recorded since their rule changed (where its strategy's
+    factory takes them): a study whose factory takes one and that does not record it was made by the older rule,
+    whenever it was created (an older nasforge still installed)."""
 
     @classmethod
-    def rules_of_its_time(cls, created_at: float | None, recorded: Collection[str]) -> dict[str, Any]:
+    def rules_of_its_time(cls, created_at: float | None, recorded: Collection[str],
+                          taken: Collection[str] = ()) -> dict[str, Any]:
         """The older rules that a study created at ``created_at`` (epoch seconds; None: unknown, taken as older)
         followed for the settings of :attr:`older_rules` it does not record (``recorded``): those whose rule changed
-        after it was created (:attr:`rules_changed_at`)."""
+        after it was created (:attr:`rules_changed_at`), and those of :attr:`recorded_since_change` that its
+        strategy's factory takes (``taken``)."""
         return {k: v for k, v in cls.older_rules.items()
-                if k not in recorded and (created_at is None or created_at < cls.rules_changed_at.get(k, 0.0))}
+                if k not in recorded and (created_at is None or created_at < cls.rules_changed_at.get(k, 0.0)
+                                          or (k in cls.recorded_since_change and k in taken))}
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):

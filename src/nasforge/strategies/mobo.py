@@ -77,6 +77,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
     older_rules = {"scalarization": "worst"}
     # 2026-12-07 05:00 UTC: recorded since, so a study without it was older
     rules_changed_at = {"scalarization": 1796619600.0}
+    recorded_since_change = frozenset(older_rules)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, acquisition: str | dict[str, Any] = "ei",

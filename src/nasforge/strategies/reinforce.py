@@ -133,6 +133,7 @@ class Reinforce(Strategy):
     older_rules = {"std_start": "one", "stuck_codes": "last_draw"}
     # 2026-12-07 05:00 and 08:00 UTC: recorded since, so a study without them was older
     rules_changed_at = {"std_start": 1796619600.0, "stuck_codes": 1796630400.0}
+    recorded_since_change = frozenset(older_rules)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, lr: float = 0.3,
                  baseline_decay: float = 0.9, entropy_coef: float = 0.01, algorithm: str = "reinforce",
