@@ -1,0 +1,75 @@
+"""Loading one's own data: ambiguous small NPZ layouts, broken links as folders, ID labels, Pillow header errors,
+and seed advice where no seed helps."""
+
+from __future__ import annotations
+
+import io
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nasforge.data import augment_batch, from_arrays, load_dataset
+from nasforge.exceptions import UsageError
+
+
+def _npz(path: Path, shape: tuple[int, ...], **extra: object) -> Path:
+    rng = np.random.default_rng(0)
+    np.savez(path, x=rng.random(shape).astype(np.float32), y=np.arange(shape[0]) % 2, **extra)
+    return path
+
+
+@pytest.mark.parametrize("shape, nchw, nhwc", [((40, 8, 4, 4), "8 channels of 4x4", "4 channels of 8x4"),
+                                               ((40, 6, 2, 2), "6 channels of 2x2", "2 channels of 6x2"),
+                                               ((40, 4, 4, 8), "4 channels of 4x8", "8 channels of 4x4")])
+def test_small_images_of_more_than_4_channels_are_refused_naming_both_readings(tmp_path, shape, nchw, nhwc):
+    """(N, 8, 4, 4) was read as 4 channels of 8x4 pixels, (N, 4, 4, 8) as 4 channels of 4x8, without a word."""
+    path = _npz(tmp_path / "ms.npz", shape)
+    with pytest.raises(UsageError, match=rf"ms.npz', array 'x': shape \({', '.join(map(str, shape))}\) holds "
+                                         rf"{nchw} pixels \(NCHW\) or {nhwc} pixels \(NHWC\), and nasforge does not "
+                                         r"guess: say which, in the NPZ file with an array layout='NCHW' or 'NHWC'"):
+        load_dataset("npz", path, augment="none")
+
+
+def test_a_layout_array_says_how_to_read_them_and_keeps_the_old_reading_at_hand(tmp_path):
+    x = np.random.default_rng(0).random((40, 8, 4, 4)).astype(np.float32)
+    np.savez(tmp_path / "nchw.npz", x=x, y=np.arange(40) % 2, layout="NCHW")
+    data = load_dataset("npz", tmp_path / "nchw.npz", augment="none")
+    assert tuple(data.x_train.shape[1:]) == (8, 4, 4)
+    np.savez(tmp_path / "nhwc.npz", x=x, y=np.arange(40) % 2, layout="NHWC")  # the reading before: same tensors
+    assert tuple(load_dataset("npz", tmp_path / "nhwc.npz", augment="none").x_train.shape[1:]) == (4, 8, 4)
+    y = np.arange(40) % 2
+    assert tuple(from_arrays("t", (x, y), (x, y), (x, y), augment="none", layout="NCHW").x_train.shape[1:]) == \
+        (8, 4, 4)
+    np.savez(tmp_path / "bad.npz", x=x, y=np.arange(40) % 2, layout="chw")
+    with pytest.raises(UsageError, match=r"bad.npz': array 'layout' must be 'NCHW' or 'NHWC', got 'chw'"):
+        load_dataset("npz", tmp_path / "bad.npz")
+    with pytest.raises(UsageError, match=r"layout must be 'NCHW' or 'NHWC', got 3"):
+        from_arrays("t", (x, y), (x, y), (x, y), layout=3)
+
+
+@pytest.mark.parametrize("shape, expected", [((20, 4, 4, 3), (3, 4, 4)), ((20, 3, 3, 3), (3, 3, 3)),
+                                             ((20, 8, 16, 16), (8, 16, 16)), ((20, 32, 32, 4), (4, 32, 32)),
+                                             ((20, 1, 1, 12), (1, 1, 12)), ((20, 12, 1, 1), (1, 12, 1))])
+def test_shapes_that_loaded_before_load_as_they_did(shape, expected):
+    x, y = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8), np.arange(20) % 2
+    assert tuple(from_arrays("t", (x, y), (x, y), (x, y), augment="none").x_train.shape[1:]) == expected
+
+
+@pytest.mark.parametrize("shape", [(60, 20, 1, 1), (60, 20, 1)])
+def test_features_stored_as_one_pixel_wide_columns_warn_as_tabular(tmp_path, shape):
+    """(N, F, 1, 1) and (N, F, 1) became (1, F, 1) columns, which crop_flip shifts up and down, without a word."""
+    path = _npz(tmp_path / "feat.npz", shape)
+    with pytest.warns(UserWarning, match=r"one-pixel-wide inputs \(1, 20, 1\) \(tabular features\?\): its default "
+                                         r"augmentation crop_flip shifts them up and down; give augment='none'"):
+        data = load_dataset("npz", path)
+    shifted = augment_batch(data.x_train, "crop_flip", torch.Generator().manual_seed(0))
+    assert not torch.equal(shifted, data.x_train)  # what the warning is about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_dataset("npz", path, augment="none")
+
