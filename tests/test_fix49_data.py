@@ -73,3 +73,30 @@ def test_features_stored_as_one_pixel_wide_columns_warn_as_tabular(tmp_path, sha
         warnings.simplefilter("error")
         load_dataset("npz", path, augment="none")
 
+
+def _classes(root: Path, names: tuple[str, ...] = ("a", "b"), per_class: int = 6) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in names:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)).save(root / name / f"{i}.png")
+
+
+def test_a_broken_link_as_a_class_folder_is_refused_naming_it(tmp_path):
+    """The class 'bird' disappeared without a word."""
+    _classes(tmp_path / "d")
+    (tmp_path / "d" / "bird").symlink_to(tmp_path / "missing", target_is_directory=True)
+    with pytest.raises(UsageError, match=r"holds a broken symbolic link '.*d/bird' \(its target is missing\)"):
+        load_dataset("folder", tmp_path / "d")
+
+
+def test_a_broken_link_as_the_validation_folder_is_refused_naming_it(tmp_path):
+    """Validation was drawn from train/ instead of the user's val/, without a word."""
+    _classes(tmp_path / "s" / "train")
+    _classes(tmp_path / "s" / "test")
+    (tmp_path / "s" / "val").symlink_to(tmp_path / "missing", target_is_directory=True)
+    with pytest.raises(UsageError, match=r"holds a broken symbolic link '.*s/val' \(its target is missing\)"):
+        load_dataset("folder", tmp_path / "s")
+

@@ -791,8 +791,9 @@ def split_folders(path: Path) -> dict[str, Path]:
     ``test_set/``), or when a training-split folder holds the same class folders as a test or validation one
     (``Training/{cat,dog}`` + ``Testing/{cat,dog}`` beside ``unlabeled/``); otherwise its folders are classes
     (``Bus/``, ``Car/``, ``Train/``). In the split layout a ValueError for a training folder without a test one,
-    two folders of one split, or another visible folder beside them (its images would be ignored)."""
-    folders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    two folders of one split, or another visible folder beside them (its images would be ignored); a ValueError for
+    a broken symbolic link in ``path`` (:func:`_folder_names`)."""
+    folders = _folder_names(path)
     found = {split: [f for f in folders if f.lower() in names] for split, names in SPLIT_FOLDERS.items()}
     all_splits = sum(len(names) for names in found.values()) == len(folders)
     if "train" not in folders and not (found["train"] and all_splits) and not _same_classes(path, found):
@@ -816,13 +817,10 @@ def split_folders(path: Path) -> dict[str, Path]:
 def _same_classes(path: Path, found: dict[str, list[str]]) -> bool:
     """Whether a training-split folder of ``path`` holds the same (non-empty) class folders as one of its test or
     validation folders: a split layout, whatever else lies beside it."""
-    def classes(name: str) -> set[str]:
-        return {p.name for p in (path / name).iterdir() if p.is_dir() and not p.name.startswith(".")}
-
     if not found["train"]:
         return False
-    train = classes(found["train"][0])
-    return bool(train) and any(classes(name) == train for name in found["test"] + found["val"])
+    train = _folder_names(path / found["train"][0])
+    return bool(train) and any(_folder_names(path / name) == train for name in found["test"] + found["val"])
 
 
 def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
@@ -854,10 +852,22 @@ def _check_loose_images(folder: Path) -> None:
                          "move them into a class folder")
 
 
+def _folder_names(folder: Path) -> list[str]:
+    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``; a ValueError naming a visible
+    broken symbolic link in it (a class or split folder whose target is missing would be skipped)."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    broken = sorted(str(p) for p in entries if p.is_symlink() and not p.exists())
+    if broken:
+        raise UsageError(f"image folder {str(folder)!r} holds a broken symbolic link {broken[0]!r} (its target is "
+                         "missing): fix or remove it")
+    return sorted(p.name for p in entries if p.is_dir())
+
+
 def _class_names(folder: Path, at_least: int = 1) -> list[str]:
-    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``; a ValueError for fewer than
-    ``at_least`` (a training split needs 2 classes: with one, every network scores 100%)."""
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder`` (:func:`_folder_names`); a
+    ValueError for fewer than ``at_least`` (a training split needs 2 classes: with one, every network scores
+    100%)."""
+    classes = _folder_names(folder)
     if not classes:
         raise UsageError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
     if len(classes) < at_least:
