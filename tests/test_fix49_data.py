@@ -100,3 +100,21 @@ def test_a_broken_link_as_the_validation_folder_is_refused_naming_it(tmp_path):
     with pytest.raises(UsageError, match=r"holds a broken symbolic link '.*s/val' \(its target is missing\)"):
         load_dataset("folder", tmp_path / "s")
 
+
+def test_id_like_labels_are_refused_at_once_naming_the_first_missing():
+    """Labels {0, 1, 1733500000} listed every missing label: minutes, gigabytes, then a MemoryError."""
+    x, y = np.zeros((30, 4, 4), dtype=np.uint8), np.array([0, 1, 2_000_000] * 10)
+    tracemalloc.start()
+    try:
+        with pytest.raises(UsageError, match=r"labels reach 2000000 and the training split has none of 2, 3, 4, 5, "
+                                             r"6, \.\.\. \(1999998 of 2000001 missing\)"):
+            from_arrays("ids", (x, y), (x, y), (x, y))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # the old list of 2 million labels took about 70 MB
+    start = time.perf_counter()
+    with pytest.raises(UsageError, match=r"\(1733499998 of 1733500001 missing\)"):
+        from_arrays("ids", (x, np.array([0, 1, 1_733_500_000] * 10)), (x, y), (x, y))
+    assert time.perf_counter() - start < 1.0
+

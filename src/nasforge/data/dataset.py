@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import numpy as np
 import torch
@@ -330,12 +331,12 @@ def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | 
             raise UsageError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
         return num_classes
     present = set(torch.unique(labels["train"]).tolist())
-    missing = [label for label in range(found) if label not in present]
-    if missing:
-        named = class_list(missing, class_names if class_names is not None and len(class_names) == found else None)
+    if len(present) < found:  # labels such as IDs or dates reach billions: name the first gaps, count the others
+        first = list(islice((label for label in range(found) if label not in present), 6))
+        named = class_list(first, class_names if class_names is not None and len(class_names) == found else None)
         raise UsageError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
                          f"labels reach {found - 1} and the training split has none of {named} "
-                         f"({len(missing)} of {found} missing)")
+                         f"({found - len(present)} of {found} missing)")
     return found
 
 
