@@ -118,3 +118,24 @@ def test_id_like_labels_are_refused_at_once_naming_the_first_missing():
         from_arrays("ids", (x, np.array([0, 1, 1_733_500_000] * 10)), (x, y), (x, y))
     assert time.perf_counter() - start < 1.0
 
+
+def _bad_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    data[8:12] = (5).to_bytes(4, "big")  # an IHDR chunk of 5 bytes: Pillow's ValueError "Truncated IHDR chunk"
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name, content", [("zz.png", _bad_png()),
+                                           ("zz.pgm", b"P5\n4 4\n25n\n" + bytes(16))],  # ValueError: int() of 25n
+                         ids=["png", "pgm"])
+def test_images_pillow_refuses_with_a_value_error_are_named(tmp_path, name, content):
+    """'Truncated IHDR chunk' and "invalid literal for int() ... b'25n'" came without the file (a ValueError)."""
+    _classes(tmp_path / "d")
+    (tmp_path / "d" / "a" / name).write_bytes(content)
+    with pytest.raises(UsageError, match=rf"cannot read image '.*a/{name}': "):
+        load_dataset("folder", tmp_path / "d")
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import struct
 import warnings
 import zipfile
 import zlib
@@ -1057,7 +1058,8 @@ def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> n
 @contextmanager
 def _opened(file: Path) -> Iterator[PillowImage]:
     """The Pillow image in ``file``; a ValueError naming the file when it cannot be read (corrupt, truncated or
-    not an image) while open."""
+    not an image) while open: Pillow says so with an OSError, or, for a damaged header, with a ValueError,
+    SyntaxError, EOFError or struct.error."""
     try:
         from PIL import Image
     except ImportError:
@@ -1065,5 +1067,7 @@ def _opened(file: Path) -> Iterator[PillowImage]:
     try:
         with Image.open(file) as img:
             yield img
-    except (OSError, Image.DecompressionBombError) as exc:
+    except UsageError:  # a refusal of the image while open, naming it already
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError) as exc:
         raise UsageError(f"cannot read image {str(file)!r}: {exc}") from None
