@@ -139,3 +139,21 @@ def test_images_pillow_refuses_with_a_value_error_are_named(tmp_path, name, cont
     with pytest.raises(UsageError, match=rf"cannot read image '.*a/{name}': "):
         load_dataset("folder", tmp_path / "d")
 
+
+def test_seed_advice_only_where_a_seed_can_give_every_class_a_training_image(tmp_path):
+    """10 classes of one image each: the 70/10/20 split trains on 7, so no seed helps, yet one was advised."""
+    _classes(tmp_path / "one", tuple("abcdefghij"), per_class=1)
+    with pytest.raises(UsageError, match=r"without training images \(all drawn into validation or test\): its 7 "
+                                         r"training images cannot hold all 10 classes whatever the seed: give more "
+                                         r"images, or split them yourself") as info:
+        load_dataset("folder", tmp_path / "one")
+    assert "seed (--seed)" not in str(info.value)
+    np.savez(tmp_path / "rare.npz", x=np.random.default_rng(0).random((40, 4, 4)), y=np.r_[np.zeros(39, int), 1])
+    for seed in range(40):  # a seed that draws the rare image into validation or test: another seed can help
+        try:
+            load_dataset("npz", tmp_path / "rare.npz", seed=seed)
+        except UsageError as exc:
+            assert str(exc).endswith("give that class more images, or pick another seed (--seed)")
+            break
+    else:
+        pytest.fail("no seed left the rare class out")

@@ -151,7 +151,8 @@ def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: in
                       class_names: list[str] | None = None) -> None:
     """A UsageError when the seeded random split that drew ``train`` (indices) from ``labels`` left a class
     that ``labels`` holds without training images, naming the class (by ``class_names`` where given), its image
-    count, the seed and the ways out: more images of that class, or another seed."""
+    count, the seed and the ways out: more images of that class, or another seed where one could give every class
+    a training image (there are no more classes than training images), else more images or splits of one's own."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":  # from_arrays refuses such labels, naming them
         return
@@ -163,10 +164,13 @@ def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: in
     named = [repr(class_names[c]) if class_names is not None and 0 <= c < len(class_names) else str(c)
              for c in left_out]
     which = ", ".join(f"{label} ({held[c]} image{'s' * (held[c] != 1)})" for label, c in zip(named, left_out))
+    these = "that class" if len(left_out) == 1 else "those classes"
+    way_out = (f"give {these} more images, or pick another seed (--seed)" if len(held) <= len(train) else
+               f"its {len(train)} training image{'s' * (len(train) != 1)} cannot hold all {len(held)} classes "
+               f"whatever the seed: give more images, or split them yourself (an image folder's own train/ and "
+               f"test/ folders, an NPZ file's x_train and x_test)")
     raise UsageError(f"data set {name!r}: the random split (seed {seed}) left class{'es' * (len(left_out) > 1)} "
-                     f"{which} without training images (all drawn into validation or test): give "
-                     f"{'that class' if len(left_out) == 1 else 'those classes'} more images, or pick another seed "
-                     f"(--seed)")
+                     f"{which} without training images (all drawn into validation or test): {way_out}")
 
 
 def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
