@@ -552,9 +552,9 @@ def test_npz_channels_last_images_with_more_than_4_channels_are_refused_not_misr
     """(40, 16, 16, 8) was read as 16 channels of 16x8 pixels."""
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "nhwc8.npz", x=rng.random((40, 16, 16, 8)).astype(np.float32), y=np.arange(40) % 2)
-    with pytest.raises(UsageError, match=r"nhwc8.npz', array 'x': shape \(40, 16, 16, 8\): images with more than 4 "
-                                         r"channels are read as NCHW, here 16 channels of 16x8 pixels, but they look "
-                                         r"like 16x16 images of 8 channels \(NHWC\): store them as \(N, C, H, W\)"):
+    with pytest.raises(UsageError, match=r"nhwc8.npz', array 'x': shape \(40, 16, 16, 8\) holds 16 channels of "
+                                         r"16x8 pixels \(NCHW\) or 8 channels of 16x16 pixels \(NHWC\), and "
+                                         r"nasforge does not guess"):
         load_dataset("npz", tmp_path / "nhwc8.npz")
     np.savez(tmp_path / "nchw8.npz", x=rng.random((40, 8, 16, 16)).astype(np.float32), y=np.arange(40) % 2)
     assert load_dataset("npz", tmp_path / "nchw8.npz").x_train.shape[1:] == (8, 16, 16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import numpy as np
 import torch
@@ -11,6 +12,10 @@ from torch.nn import functional as F
 from ..checks import check_int, check_seed, is_number
 from ..exceptions import UsageError, user_stacklevel
 from ..oneshot.checks import AUGMENTATIONS, check_augment
+
+LAYOUTS = ("NCHW", "NHWC")
+"""The layouts of 4-D images one can give (``from_arrays(layout=...)``, an NPZ file's ``layout`` array) where the
+shape alone does not tell them (:func:`_channels_last`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,7 +151,8 @@ def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: in
                       class_names: list[str] | None = None) -> None:
     """A UsageError when the seeded random split that drew ``train`` (indices) from ``labels`` left a class
     that ``labels`` holds without training images, naming the class (by ``class_names`` where given), its image
-    count, the seed and the ways out: more images of that class, or another seed."""
+    count, the seed and the ways out: more images of that class, or another seed where one could give every class
+    a training image (there are no more classes than training images), else more images or splits of one's own."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":  # from_arrays refuses such labels, naming them
         return
@@ -158,18 +164,23 @@ def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: in
     named = [repr(class_names[c]) if class_names is not None and 0 <= c < len(class_names) else str(c)
              for c in left_out]
     which = ", ".join(f"{label} ({held[c]} image{'s' * (held[c] != 1)})" for label, c in zip(named, left_out))
+    these = "that class" if len(left_out) == 1 else "those classes"
+    way_out = (f"give {these} more images, or pick another seed (--seed)" if len(held) <= len(train) else
+               f"its {len(train)} training image{'s' * (len(train) != 1)} cannot hold all {len(held)} classes "
+               f"whatever the seed: give more images, or split them yourself (an image folder's own train/ and "
+               f"test/ folders, an NPZ file's x_train and x_test)")
     raise UsageError(f"data set {name!r}: the random split (seed {seed}) left class{'es' * (len(left_out) > 1)} "
-                     f"{which} without training images (all drawn into validation or test): give "
-                     f"{'that class' if len(left_out) == 1 else 'those classes'} more images, or pick another seed "
-                     f"(--seed)")
+                     f"{which} without training images (all drawn into validation or test): {way_out}")
 
 
 def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
                 augment: str | None = None, scale: float | None = None,
-                class_names: list[str] | None = None, resize: tuple[dict, ...] = ()) -> ImageDataset:
+                class_names: list[str] | None = None, resize: tuple[dict, ...] = (),
+                layout: str | None = None) -> ImageDataset:
     """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels, the
-    layout told by which axis can hold channels, see :func:`_channels_last`).
+    layout told by which axis can hold channels, see :func:`_channels_last`; ``layout``, one of :data:`LAYOUTS`,
+    says it for 4-D images instead).
 
     Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1; every split must then be uint8 or
     none) and normalized per channel with the training split's mean and std; labels must be integers in
@@ -178,9 +189,11 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     training augmentation (:attr:`ImageDataset.augment`; None: "crop_flip").
     """
     check_augment(augment)
+    check_layout(layout, "layout")
     if scale is None:
         scale = _default_scale(name, {"train": train[0], "val": val[0], "test": test[0]})
-    xs = [_as_nchw(x, split, scale) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
+    xs = [_as_nchw(x, split, scale, layout)
+          for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
     ys = [_as_labels(y, len(x), split)
           for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
     if len(ys[0]) == 0:
@@ -211,13 +224,15 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
 
 
 def warn_tabular(name: str, shape: tuple[int, ...], stacklevel: int = 2) -> None:
-    """Warn that data set ``name``'s images of ``shape`` (C, H, W) are one pixel high (tabular features?), which
-    its default augmentation crop_flip shifts sideways; nothing for images of another shape."""
-    if shape[1] == 1 and shape[2] > 1:
+    """Warn that data set ``name``'s images of ``shape`` (C, H, W) are one pixel high or one pixel wide (tabular
+    features?, such as ``(N, 1, F)`` or ``(N, F, 1, 1)``), which its default augmentation crop_flip shifts along
+    their length; nothing for images of another shape."""
+    if 1 in shape[1:] and max(shape[1:]) > 1:
         import warnings
 
-        warnings.warn(f"data set {name!r} holds one-pixel-high inputs {shape} (tabular features?): "
-                      "its default augmentation crop_flip shifts them sideways; give augment='none' "
+        side, way = ("high", "sideways") if shape[1] == 1 else ("wide", "up and down")
+        warnings.warn(f"data set {name!r} holds one-pixel-{side} inputs {shape} (tabular features?): "
+                      f"its default augmentation crop_flip shifts them {way}; give augment='none' "
                       "(--augment none) for features", UserWarning, stacklevel=stacklevel + 1)
 
 
@@ -232,13 +247,14 @@ def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:
     return 1.0 / 255.0 if uint8 else 1.0
 
 
-def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
-    """Images as a float32 NCHW tensor times ``scale``; a ValueError for images :func:`check_images` refuses."""
+def _as_nchw(x: np.ndarray, split: str, scale: float, layout: str | None = None) -> torch.Tensor:
+    """Images as a float32 NCHW tensor times ``scale``; a ValueError for images :func:`check_images` refuses.
+    ``layout``: that of 4-D images (None: told by their shape)."""
     x = np.asarray(x)
-    check_images(x, f"{split} images")
+    check_images(x, f"{split} images", layout)
     if x.ndim == 3:
         x = x[:, None]
-    elif _channels_last(x.shape, f"{split} images"):
+    elif layout == "NHWC" or layout is None and _channels_last(x.shape, f"{split} images"):
         x = x.transpose(0, 3, 1, 2)
     out = np.array(x, dtype=np.float32, order="C")  # a fresh copy (from_arrays normalizes it in place)
     if scale != 1:
@@ -246,34 +262,49 @@ def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
-def check_images(x: np.ndarray, what: str) -> None:
+def check_images(x: np.ndarray, what: str, layout: str | None = None) -> None:
     """A ValueError naming ``what`` for images that are no real numbers (complex, dates, text, records), not of
-    shape (N, H, W), (N, C, H, W) or (N, H, W, C), of a layout :func:`_channels_last` cannot tell, or not finite."""
+    shape (N, H, W), (N, C, H, W) or (N, H, W, C), of a layout :func:`_channels_last` cannot tell (where no
+    ``layout`` tells it), or not finite."""
     if x.dtype.kind not in "biuf":
         raise UsageError(f"{what}: pixels must be real numbers (integers or floats), got dtype {x.dtype}")
     if x.ndim not in (3, 4):
         raise UsageError(f"{what}: expected an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C), got "
                          f"shape {x.shape}")
-    if x.ndim == 4:
+    if x.ndim == 4 and layout is None:
         _channels_last(x.shape, what)
     check_finite(x, what)
+
+
+def check_layout(layout: object, what: str) -> None:
+    """A UsageError naming ``what`` for a ``layout`` that is neither None nor one of :data:`LAYOUTS`."""
+    if layout is not None and (not isinstance(layout, str) or layout not in LAYOUTS):
+        raise UsageError(f"{what} must be {' or '.join(repr(name) for name in LAYOUTS)}, got {layout!r}")
 
 
 def _channels_last(shape: tuple[int, ...], what: str) -> bool:
     """Whether 4-D images are NHWC: their last axis could be channels (<= 4) and their second could not, or
     both could and only the last holds 1 or 3 (grayscale, RGB), as in 4 x 4 RGB images (N, 4, 4, 3).
-    Otherwise they are NCHW: (N, 3, 3, 3) or (N, 4, 4, 4) cannot be told apart and stay channels-first; with
-    more than 4 channels on both axes, a shape that NHWC would read as square images and NCHW as not, such as
-    (N, 16, 16, 8), is a ValueError naming ``what``: no guess."""
+    Otherwise they are NCHW: (N, 3, 3, 3) or (N, 4, 4, 4) cannot be told apart and stay channels-first.
+    A shape read so as images that are not square, but the other way as square images (more than one pixel) of
+    more than 4 channels, such as (N, 16, 16, 8), (N, 8, 4, 4) or (N, 4, 4, 8), is a ValueError naming ``what``
+    and both readings: no guess (a ``layout`` tells it, :data:`LAYOUTS`). One-pixel images of F channels,
+    (N, F, 1, 1), stay one-pixel-wide columns (1, F, 1), as they always were."""
     second, last = shape[1], shape[-1]
-    if (second <= 4) != (last <= 4):
-        return last <= 4
-    if second > 4 and second == shape[2] != last:
-        raise UsageError(f"{what}: shape {tuple(shape)}: images with more than 4 channels are read as NCHW, here "
-                         f"{second} channels of {shape[2]}x{last} pixels, but they look like {second}x{shape[2]} "
-                         f"images of {last} channels (NHWC): store them as (N, C, H, W), e.g. "
-                         "x.transpose(0, 3, 1, 2)")
-    return last in (1, 3) and second not in (1, 3)
+    nhwc = last <= 4 if (second <= 4) != (last <= 4) else last in (1, 3) and second not in (1, 3)
+    nchw_reading, nhwc_reading = (second, shape[2], last), (last, second, shape[2])
+    read, other = (nhwc_reading, nchw_reading) if nhwc else (nchw_reading, nhwc_reading)
+    if other[0] > 4 and other[1] == other[2] > 1 and read[1] != read[2]:
+        raise UsageError(f"{what}: shape {tuple(shape)} holds {_reading(nchw_reading)} (NCHW) or "
+                         f"{_reading(nhwc_reading)} (NHWC), and nasforge does not guess: say which, in the NPZ file "
+                         "with an array layout='NCHW' or 'NHWC' (numpy.savez(..., layout='NCHW')), in Python with "
+                         "from_arrays(..., layout=...)")
+    return nhwc
+
+
+def _reading(chw: tuple[int, int, int]) -> str:
+    """Images of shape ``chw`` (C, H, W) in words: ``8 channels of 4x4 pixels``."""
+    return f"{chw[0]} channel{'s' * (chw[0] != 1)} of {chw[1]}x{chw[2]} pixels"
 
 
 def check_finite(x: np.ndarray, what: str) -> None:
@@ -304,12 +335,12 @@ def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | 
             raise UsageError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
         return num_classes
     present = set(torch.unique(labels["train"]).tolist())
-    missing = [label for label in range(found) if label not in present]
-    if missing:
-        named = class_list(missing, class_names if class_names is not None and len(class_names) == found else None)
+    if len(present) < found:  # labels such as IDs or dates reach billions: name the first gaps, count the others
+        first = list(islice((label for label in range(found) if label not in present), 6))
+        named = class_list(first, class_names if class_names is not None and len(class_names) == found else None)
         raise UsageError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
                          f"labels reach {found - 1} and the training split has none of {named} "
-                         f"({len(missing)} of {found} missing)")
+                         f"({found - len(present)} of {found} missing)")
     return found
 
 

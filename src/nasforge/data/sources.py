@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import struct
 import warnings
 import zipfile
 import zlib
@@ -23,8 +24,8 @@ import numpy as np
 from ..checks import check_path, check_real, check_seed
 from ..exceptions import MissingFileError, UsageError, user_stacklevel
 from ..oneshot.checks import check_augment
-from .dataset import (ImageDataset, check_drawn_split, check_images, class_list, from_arrays, split_indices,
-                      warn_tabular)
+from .dataset import (ImageDataset, check_drawn_split, check_images, check_layout, class_list, from_arrays,
+                      split_indices, warn_tabular)
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -575,6 +576,8 @@ def _cifar100_class_names(path: Path) -> list[str] | None:
 
 # -- NPZ -------------------------------------------------------------------------------------------
 NPZ_PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"), ("x", "y"))
+NPZ_LAYOUT = "layout"
+"""The optional NPZ array that says the layout of 4-D images, "NCHW" or "NHWC", where their shape does not."""
 
 
 def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2,
@@ -583,15 +586,17 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
     with ``x_val, y_val`` and/or ``x_test, y_test``) whose missing splits are drawn from ``x, y`` with ``seed``.
 
     Refused: images without their labels (or labels without images), a pair of different lengths, ``x, y``
-    beside ``x_train, y_train`` (two training sets) and any other array (it would be ignored).
-    Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float. ``augment``: None is "crop_flip"."""
+    beside ``x_train, y_train`` (two training sets) and any other array (it would be ignored) but ``layout``.
+    Images: NHW, NCHW or NHWC (an array ``layout``, "NCHW" or "NHWC", says which where the shape does not);
+    uint8 (scaled by 1/255) or float. ``augment``: None is "crop_flip"."""
     check_augment(augment)
     path = data_path("npz", path, "path")
     if not path.is_file() or not zipfile.is_zipfile(path):  # np.load would read .npy or pickle files too
         raise UsageError(f"{str(path)!r} is not a readable NPZ archive (a zip of arrays, as numpy.savez writes)")
     where = f"NPZ file {str(path)!r}"
     arrays = _read_npz(path, where)
-    _check_npz_arrays(arrays, where)
+    layout = _npz_layout(arrays, where)
+    _check_npz_arrays(arrays, where, layout)
     pairs = {images: (arrays[images], arrays[labels]) for images, labels in NPZ_PAIRS if images in arrays}
     if "x_train" in pairs:
         if "x_test" not in pairs:
@@ -612,7 +617,8 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
         test = (x[te], y[te]) if test is None else test
-    data = _classifiable(from_arrays(path.stem, train, val, test, augment=augment or "crop_flip"), where)
+    data = _classifiable(from_arrays(path.stem, train, val, test, augment=augment or "crop_flip", layout=layout),
+                         where)
     if augment is None:  # as from_arrays warns, but only for a data set accepted (a refusal is one line)
         warn_tabular(data.name, tuple(data.x_train.shape[1:]))
     return data
@@ -632,11 +638,11 @@ def _read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
     UsageError naming it."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            unknown = sorted(set(npz.files) - {key for pair in NPZ_PAIRS for key in pair})
+            unknown = sorted(set(npz.files) - {key for pair in NPZ_PAIRS for key in pair} - {NPZ_LAYOUT})
             if unknown:
                 raise UsageError(f"{where} holds array(s) {unknown} that nasforge does not read; accepted: x_train, "
                                  "y_train, x_test, y_test (optionally x_val, y_val), or x, y (optionally x_val, "
-                                 "y_val, x_test, y_test)")
+                                 f"y_val, x_test, y_test), and optionally {NPZ_LAYOUT}")
             for member in npz.zip.infolist():
                 _check_npz_member(npz.zip, member, where)
             return {k: npz[k] for k in npz.files}
@@ -667,11 +673,22 @@ def _check_npz_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: 
                          f"({declared} bytes) but holds only {held} bytes of data")
 
 
-def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
+def _npz_layout(arrays: dict[str, np.ndarray], where: str) -> str | None:
+    """The layout the NPZ file's array ``layout`` names (taken out of ``arrays``), None without one; a UsageError
+    for one that is no single text "NCHW" or "NHWC"."""
+    value = arrays.pop(NPZ_LAYOUT, None)
+    if value is None:
+        return None
+    layout = str(value.reshape(())) if value.dtype.kind == "U" and value.size == 1 else value
+    check_layout(layout, f"{where}: array {NPZ_LAYOUT!r}")
+    return layout
+
+
+def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str, layout: str | None = None) -> None:
     """A UsageError for an NPZ file with ``x`` beside ``x_train``, an empty image array or one
-    :func:`~nasforge.data.dataset.check_images` refuses, images without labels (or labels without images), a
-    pair of different lengths, or labels that are not a 1-D array of integers (:func:`_read_npz` refused any
-    other array)."""
+    :func:`~nasforge.data.dataset.check_images` refuses (of layout ``layout``), images without labels (or labels
+    without images), a pair of different lengths, or labels that are not a 1-D array of integers
+    (:func:`_read_npz` refused any other array)."""
     both = [key for key in ("x", "y") if key in arrays and (key + "_train") in arrays]
     if both:
         raise UsageError(f"{where} holds both {both[0]!r} and {both[0] + '_train'!r}: which is the training set? "
@@ -686,7 +703,7 @@ def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
         if x.size == 0:
             raise UsageError(f"{where}, array {images!r} holds no images (shape {x.shape})")
         try:
-            check_images(x, f"{where}, array {images!r}")
+            check_images(x, f"{where}, array {images!r}", layout)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
@@ -748,14 +765,14 @@ def load_image_folder(path: str | Path, seed: int = 0, val_fraction: float = 0.1
             check_drawn_split(name, y, tr, seed, classes)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
-                           resize=_folder_resize(size), augment=augment)
+                           resize=_folder_resize(size), augment=augment, layout="NCHW")
     classes = _class_names(path, at_least=2)
     splits, scale, size = _read_images({"all": _image_files(path, classes, seen)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed, f"image folder {str(path)!r}")
     check_drawn_split(name, y, tr, seed, classes)
     return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
-                       resize=_folder_resize(size), augment=augment)
+                       resize=_folder_resize(size), augment=augment, layout="NCHW")
 
 
 def _folder_resize(size: tuple[int, int] | None) -> tuple[dict, ...]:
@@ -775,8 +792,9 @@ def split_folders(path: Path) -> dict[str, Path]:
     ``test_set/``), or when a training-split folder holds the same class folders as a test or validation one
     (``Training/{cat,dog}`` + ``Testing/{cat,dog}`` beside ``unlabeled/``); otherwise its folders are classes
     (``Bus/``, ``Car/``, ``Train/``). In the split layout a ValueError for a training folder without a test one,
-    two folders of one split, or another visible folder beside them (its images would be ignored)."""
-    folders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    two folders of one split, or another visible folder beside them (its images would be ignored); a ValueError for
+    a broken symbolic link in ``path`` (:func:`_folder_names`)."""
+    folders = _folder_names(path)
     found = {split: [f for f in folders if f.lower() in names] for split, names in SPLIT_FOLDERS.items()}
     all_splits = sum(len(names) for names in found.values()) == len(folders)
     if "train" not in folders and not (found["train"] and all_splits) and not _same_classes(path, found):
@@ -800,13 +818,10 @@ def split_folders(path: Path) -> dict[str, Path]:
 def _same_classes(path: Path, found: dict[str, list[str]]) -> bool:
     """Whether a training-split folder of ``path`` holds the same (non-empty) class folders as one of its test or
     validation folders: a split layout, whatever else lies beside it."""
-    def classes(name: str) -> set[str]:
-        return {p.name for p in (path / name).iterdir() if p.is_dir() and not p.name.startswith(".")}
-
     if not found["train"]:
         return False
-    train = classes(found["train"][0])
-    return bool(train) and any(classes(name) == train for name in found["test"] + found["val"])
+    train = _folder_names(path / found["train"][0])
+    return bool(train) and any(_folder_names(path / name) == train for name in found["test"] + found["val"])
 
 
 def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
@@ -838,10 +853,22 @@ def _check_loose_images(folder: Path) -> None:
                          "move them into a class folder")
 
 
+def _folder_names(folder: Path) -> list[str]:
+    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``; a ValueError naming a visible
+    broken symbolic link in it (a class or split folder whose target is missing would be skipped)."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    broken = sorted(str(p) for p in entries if p.is_symlink() and not p.exists())
+    if broken:
+        raise UsageError(f"image folder {str(folder)!r} holds a broken symbolic link {broken[0]!r} (its target is "
+                         "missing): fix or remove it")
+    return sorted(p.name for p in entries if p.is_dir())
+
+
 def _class_names(folder: Path, at_least: int = 1) -> list[str]:
-    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``; a ValueError for fewer than
-    ``at_least`` (a training split needs 2 classes: with one, every network scores 100%)."""
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder`` (:func:`_folder_names`); a
+    ValueError for fewer than ``at_least`` (a training split needs 2 classes: with one, every network scores
+    100%)."""
+    classes = _folder_names(folder)
     if not classes:
         raise UsageError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
     if len(classes) < at_least:
@@ -988,7 +1015,8 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                       stacklevel=4)
     images = {split: [x if x.ndim == 3 or not color else np.repeat(x[..., None], 3, axis=2) for x in found]
               for split, found in arrays.items()}
-    # NCHW (RGB) or NHW (grayscale), the layouts from_arrays reads without a guess: (N, 3, H, W) is never NHWC
+    # NCHW (RGB), as the loader tells from_arrays (RGB 3x5 images, (N, 3, 3, 5), are no 3x3 images of 5 channels),
+    # or NHW (grayscale)
     out = {split: (np.stack(images[split]).transpose(0, 3, 1, 2) if color else np.stack(images[split]),
                    np.asarray([label for _, label in files], dtype=np.int64)) for split, files in splits.items()}
     return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
@@ -1030,7 +1058,8 @@ def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> n
 @contextmanager
 def _opened(file: Path) -> Iterator[PillowImage]:
     """The Pillow image in ``file``; a ValueError naming the file when it cannot be read (corrupt, truncated or
-    not an image) while open."""
+    not an image) while open: Pillow says so with an OSError, or, for a damaged header, with a ValueError,
+    SyntaxError, EOFError or struct.error."""
     try:
         from PIL import Image
     except ImportError:
@@ -1038,5 +1067,7 @@ def _opened(file: Path) -> Iterator[PillowImage]:
     try:
         with Image.open(file) as img:
             yield img
-    except (OSError, Image.DecompressionBombError) as exc:
+    except UsageError:  # a refusal of the image while open, naming it already
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError) as exc:
         raise UsageError(f"cannot read image {str(file)!r}: {exc}") from None
