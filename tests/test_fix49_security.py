@@ -1,0 +1,101 @@
+"""Stop 49 security fixes: the dashboard refuses requests for foreign host names (DNS rebinding)."""
+
+from __future__ import annotations
+
+import http.client
+
+import pytest
+
+from nasforge.cli import main
+from nasforge.exceptions import UsageError
+
+pytest.importorskip("plotly")
+pytest.importorskip("sqlalchemy")
+
+
+def _storage(tmp_path) -> str:
+    from nasforge.experiment.storage import open_storage
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    open_storage(url).close()  # an empty study database
+    return url
+
+
+def _status(server, host: str | None, path: str = "/index/body", method: str = "GET") -> tuple[int, bytes]:
+    """The status and body of a request sent to the server with ``host`` as its Host header (None: no header)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_host=True)
+        if host is not None:
+            connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_the_dashboard_refuses_a_host_name_it_was_not_told_of(tmp_path):
+    """Would fail without the fix: every route answered 200 whatever the Host said, so a web page whose name was
+    re-pointed at 127.0.0.1 (DNS rebinding) read every study as same-origin requests."""
+    from nasforge.analysis.dashboard import serve_in_thread
+
+    server, _ = serve_in_thread(_storage(tmp_path), allowed_hosts=["Proxy.Example.", "bücher.example"])
+    try:
+        for host in ("rebind.attacker.example:8080", "rebind.attacker.example", "localhost.attacker.example",
+                     "127.0.0.1.nip.io:80"):
+            status, body = _status(server, host)
+            assert status == 421 and b"--allowed-host" in body and b"<" not in body, host
+            for path in ("/", "/api/index/version", "/study/body?name=x", "/static/plotly.min.js"):
+                assert _status(server, host, path)[0] == 421, (host, path)
+        assert _status(server, "evil.example", "/", "HEAD") == (421, b"")
+        for host in (None, "127.0.0.1", "127.0.0.1:9", "LOCALHOST:1", "localhost.", "[::1]:8080", "[::1]",
+                     "10.1.2.3:8080", "proxy.example", "proxy.example.:443", "xn--bcher-kva.example"):
+            assert _status(server, host)[0] == 200, host
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_dashboard_answers_for_the_name_it_listens_on_and_checks_allowed_names(tmp_path):
+    from nasforge.analysis.dashboard import Dashboard, make_dashboard_server
+
+    url = _storage(tmp_path)
+    server = make_dashboard_server(url, "localhost", 0)
+    try:
+        assert server.get_app().hosts == {"localhost"}
+    finally:
+        server.server_close()
+    for bad in ("proxy.example:8080", "a b", "", "a..b", "http://proxy.example", 7):
+        with pytest.raises(UsageError, match="allowed_hosts must hold host names"):
+            Dashboard(url, allowed_hosts=[bad])
+    with pytest.raises(UsageError, match="list of host names"):
+        Dashboard(url, allowed_hosts="proxy.example")  # not one name per letter
+
+
+def test_dashboard_allowed_host_option_reaches_the_server_and_a_bad_one_exits_2(tmp_path, monkeypatch, capsys):
+    from nasforge.analysis import dashboard
+
+    url = _storage(tmp_path)
+    seen = []
+
+    class Idle:
+        server_port = 8080
+
+        def __init__(self, *args) -> None:
+            seen.append(args)
+
+        def serve_forever(self) -> None:
+            pass
+
+        def server_close(self) -> None:
+            pass
+
+    monkeypatch.setattr(dashboard, "make_dashboard_server", Idle)
+    assert main(["dashboard", "--storage", url, "--allowed-host", "a.example", "--allowed-host", "b.example"]) == 0
+    assert seen[0][4] == ["a.example", "b.example"]
+    monkeypatch.undo()
+    assert main(["dashboard", "--storage", url, "--port", "0", "--allowed-host", "a.example:80"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--allowed-host must hold host names" in err and "'a.example:80'" in err
+
