@@ -1,8 +1,11 @@
-"""Stop 49 security fixes: the dashboard refuses requests for foreign host names (DNS rebinding)."""
+"""Stop 49 security fixes: the dashboard refuses requests for foreign host names (DNS rebinding) and drops silent
+clients, at most a set number at once; ``oneshot study`` checks its --storage before any work."""
 
 from __future__ import annotations
 
 import http.client
+import socket
+import time
 
 import pytest
 
@@ -99,3 +102,34 @@ def test_dashboard_allowed_host_option_reaches_the_server_and_a_bad_one_exits_2(
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--allowed-host must hold host names" in err and "'a.example:80'" in err
 
+
+def test_the_dashboard_drops_silent_clients_and_closes_connections_beyond_its_cap(tmp_path, monkeypatch, capfd):
+    """Would fail without the fix: a half-sent request held its thread and socket forever and every connection got
+    a thread, so idle clients used up the file descriptors and the server then served nobody, spinning a core."""
+    from nasforge.analysis import dashboard
+
+    assert 0 < dashboard._QuietHandler.timeout <= 60 and dashboard._ThreadingServer.max_connections < 1024
+    monkeypatch.setattr(dashboard._QuietHandler, "timeout", 1.0)
+    monkeypatch.setattr(dashboard._ThreadingServer, "max_connections", 2)
+    server, _ = dashboard.serve_in_thread(_storage(tmp_path))
+    idle = []
+    try:
+        for _ in range(2):
+            idle.append(socket.create_connection(("127.0.0.1", server.server_port), timeout=3))
+            idle[-1].sendall(b"GET / HTTP/1.1\r\n")  # never finished
+        time.sleep(0.1)  # both accepted, each holding a slot
+        start = time.monotonic()
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=3) as extra:
+            assert extra.recv(100) == b""  # closed at once: no slot left
+        assert time.monotonic() - start < 0.5
+        for sock in idle:
+            assert sock.recv(100) == b""  # dropped by the server after its timeout
+        assert time.monotonic() - start < 2.5
+        time.sleep(0.1)
+        assert _status(server, "127.0.0.1")[0] == 200  # the slots were given back
+    finally:
+        for sock in idle:
+            sock.close()
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in capfd.readouterr().err  # a dropped client is no error of the dashboard

@@ -1,6 +1,6 @@
 """A live, read-only dashboard: the report's views served from a study database as trials finish.
 
-A small WSGI app (stdlib ``wsgiref``, one thread per request). The storage is opened read-only
+A small WSGI app (stdlib ``wsgiref``, one thread per connection, 64 at once). The storage is opened read-only
 (SQLite ``mode=ro``, PostgreSQL read-only transactions), so the dashboard cannot change a study;
 SQLite readers in WAL mode neither block the workers writing trials nor wait for them. A request that finds the
 database locked by another session as a whole waits up to the storage's busy timeout (60 s), then answers 503;
@@ -332,7 +332,36 @@ def _send(start_response: StartResponse, status: str, kind: str, body: bytes,
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    """A thread per connection, :attr:`max_connections` at once: a connection beyond is closed when accepted, so
+    idle clients cannot use up the process's file descriptors (at that limit the server would serve nobody)."""
+
     daemon_threads = True
+    max_connections = 64
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: nothing else gives the slot back
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went silent (:attr:`_QuietHandler.timeout`) or away is dropped without a traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _ThreadingServer6(_ThreadingServer):
@@ -340,6 +369,8 @@ class _ThreadingServer6(_ThreadingServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 30.0  # seconds a client may stay silent while sending its request (or not reading the answer)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
         pass
 
