@@ -1,11 +1,16 @@
 """Stop 49 security fixes: the dashboard refuses requests for foreign host names (DNS rebinding) and drops silent
-clients, at most a set number at once; ``oneshot study`` checks its --storage before any work."""
+clients, at most a set number at once; the kill -9 torture keeps its default database in a private folder."""
 
 from __future__ import annotations
 
 import http.client
+import importlib
 import socket
+import stat
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +138,26 @@ def test_the_dashboard_drops_silent_clients_and_closes_connections_beyond_its_ca
         server.shutdown()
         server.server_close()
     assert "Traceback" not in capfd.readouterr().err  # a dropped client is no error of the dashboard
+
+
+def test_engine_torture_keeps_its_default_database_in_a_private_folder_it_removes(tmp_path, monkeypatch):
+    """Would fail without the fix: the default database was /tmp/nasforge-torture-PID-I.db, a name another user could
+    plant a symlink or a database at, and it was left behind after the run."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    torture = importlib.import_module("engine_torture")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the script's scratch folder goes
+    seen = []
+
+    def fake_torture(args):
+        folder = Path(args.storage.removeprefix("sqlite:///")).parent
+        seen.append((args.storage, folder, stat.S_IMODE(folder.stat().st_mode)))
+        return {"kills": 0, "lost": 0, "duplicates": 0, "unfinished": 0, "rerun_after_kill": 0, "proposals": 1,
+                "target": 1, "seconds": 0.0}
+
+    monkeypatch.setattr(torture, "torture", fake_torture)
+    monkeypatch.setattr(sys, "argv", ["engine_torture.py", "--runs", "2"])
+    torture.main()
+    assert [Path(url).name for url, _, _ in seen] == ["torture-0.db", "torture-1.db"]
+    folder = seen[0][1]
+    assert folder.parent == tmp_path and folder.name.startswith("nasforge-torture-") and seen[0][2] == 0o700
+    assert list(tmp_path.iterdir()) == []  # removed at the end, databases and all
