@@ -1,5 +1,6 @@
 """Stop 49 security fixes: the dashboard refuses requests for foreign host names (DNS rebinding) and drops silent
-clients, at most a set number at once; the kill -9 torture keeps its default database in a private folder."""
+clients, at most a set number at once; the kill -9 torture keeps its default database in a private folder;
+``oneshot study`` checks that its --storage opens before any work."""
 
 from __future__ import annotations
 
@@ -161,3 +162,27 @@ def test_engine_torture_keeps_its_default_database_in_a_private_folder_it_remove
     folder = seen[0][1]
     assert folder.parent == tmp_path and folder.name.startswith("nasforge-torture-") and seen[0][2] == 0o700
     assert list(tmp_path.iterdir()) == []  # removed at the end, databases and all
+
+
+@pytest.mark.parametrize("url, says", [
+    ("postgresql+psycopg://u:pw@127.0.0.1:notaport/db", "its port is not a number"),
+    ("postgresql+psycopg://u:pw@127.0.0.1:1/db", "Connection refused"),  # nothing listens on port 1
+])
+def test_oneshot_study_exits_2_before_any_work_for_a_storage_that_cannot_be_opened(tmp_path, capsys, url, says):
+    """Would fail without the fix: the data loaded, the report folder was made, then the storage failed with exit
+    status 1, where every other command calls a storage that cannot be opened a bad --storage (exit 2)."""
+    if "notaport" not in url:
+        pytest.importorskip("psycopg")
+    out = tmp_path / "X"
+    assert main(["oneshot", "study", "--storage", url, "--out", str(out), "--k", "10"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "\n" not in err and says in err and "pw" not in err and "data:" not in captured.out
+    assert not out.exists()  # nothing done
+
+
+def test_oneshot_study_creates_no_sqlite_storage_when_another_check_fails(tmp_path, capsys):
+    db = tmp_path / "gt.db"
+    assert main(["oneshot", "study", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "X"), "--k", "10",
+                 "--check-epochs", "0"]) == 2
+    assert "--check-epochs" in capsys.readouterr().err and not db.exists() and not (tmp_path / "X").exists()
