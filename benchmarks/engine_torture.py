@@ -18,7 +18,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -132,9 +134,24 @@ def _summary(runs: list[dict]) -> dict:
             "seconds": round(sum(r["seconds"] for r in runs), 1), "per_run": runs}
 
 
+def _runs(args: argparse.Namespace, scratch: Path) -> list[dict]:
+    """The ``--runs`` tortures, each on fresh storage: ``--storage`` without the study, else a new SQLite file in
+    ``scratch``."""
+    runs, given, first_seed = [], args.storage, args.seed
+    for i in range(args.runs):
+        args.seed = first_seed + i
+        args.storage = given or f"sqlite:///{scratch / f'torture-{i}.db'}"
+        _forget(args.storage)
+        runs.append(torture(args))
+        print(" | ".join(f"{k} {v}" for k, v in runs[-1].items()), flush=True)
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--storage", default=None, help="storage URL (default: a fresh SQLite file in /tmp)")
+    parser.add_argument("--storage", default=None,
+                        help="storage URL (default: a fresh SQLite file in a private temporary folder, removed at "
+                             "the end)")
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--trials", type=int, default=80)
     parser.add_argument("--workers", type=int, default=1)
@@ -149,13 +166,8 @@ def main() -> None:
     if args.run_once:
         run_once(args)
         return
-    runs, given, first_seed = [], args.storage, args.seed
-    for i in range(args.runs):
-        args.seed = first_seed + i
-        args.storage = given or f"sqlite:////tmp/nasforge-torture-{os.getpid()}-{i}.db"
-        _forget(args.storage)
-        runs.append(torture(args))
-        print(" | ".join(f"{k} {v}" for k, v in runs[-1].items()), flush=True)
+    with tempfile.TemporaryDirectory(prefix="nasforge-torture-") as scratch:  # mode 0700: no other user's files
+        runs = _runs(args, Path(scratch))
     result = runs[0] if len(runs) == 1 else _summary(runs)
     if len(runs) > 1:
         print("total: " + " | ".join(f"{k} {v}" for k, v in result.items() if k != "runs"))

@@ -1,6 +1,6 @@
 """A live, read-only dashboard: the report's views served from a study database as trials finish.
 
-A small WSGI app (stdlib ``wsgiref``, one thread per request). The storage is opened read-only
+A small WSGI app (stdlib ``wsgiref``, one thread per connection, 64 at once). The storage is opened read-only
 (SQLite ``mode=ro``, PostgreSQL read-only transactions), so the dashboard cannot change a study;
 SQLite readers in WAL mode neither block the workers writing trials nor wait for them. A request that finds the
 database locked by another session as a whole waits up to the storage's busy timeout (60 s), then answers 503;
@@ -12,7 +12,8 @@ Routes: ``/`` (studies; ``/index/body`` and ``/api/index/version`` refresh it), 
 report page, polling for changes; ``/study/NAME`` too, for a name without "/" other than "body"),
 ``/study/body?name=NAME`` (the views alone), ``/api/study/version?name=NAME&since=VERSION`` (last change),
 ``/static/plotly.min.js``; HEAD requests get the headers alone. Study names travel in the query string, which the
-server leaves encoded, so every name round-trips ("/", "%", ...).
+server leaves encoded, so every name round-trips ("/", "%", ...). A request whose ``Host`` is a name the dashboard
+was not told of is HTTP 421 (:meth:`Dashboard.answers`): a web page cannot read it through DNS rebinding.
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ change stamp, which a page served before versions had one does not send (it is a
 class Dashboard:
     """WSGI app over one storage URL; ``interval`` is how often (seconds) a page checks for changes."""
 
-    def __init__(self, storage: str, interval: float = 2.0) -> None:
+    def __init__(self, storage: str, interval: float = 2.0, allowed_hosts: Iterable[str] = ()) -> None:
         check_interval(interval)
+        if isinstance(allowed_hosts, str):
+            raise UsageError(f"allowed_hosts must be a list of host names, got the text {allowed_hosts!r:.60}")
+        self.hosts = {"localhost", *(host_name(host, "allowed_hosts") for host in allowed_hosts)}
+        """The names the dashboard answers for (:meth:`answers`)."""
         if not isinstance(storage, str):
             raise UsageError(f"storage must be a storage URL (sqlite:///FILE.db or postgresql://...), got "
                              f"{storage!r:.60}")
@@ -88,8 +93,22 @@ class Dashboard:
         finally:
             storage.close()
 
+    def answers(self, host: str | None) -> bool:
+        """Whether a request with the ``Host`` header ``host`` is answered: one without (no browser sends it), to an
+        IP address (which DNS cannot rebind) or to one of :attr:`hosts` (``localhost``, the name listened on, each
+        allowed one; any port). A page of another name whose DNS now points here (DNS rebinding) is refused."""
+        if host is None:
+            return True
+        name = _host_of(host)
+        return name in self.hosts or _is_address(name)
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
+        if not self.answers(environ.get("HTTP_HOST")):
+            message = (f"this dashboard does not answer for the host {environ['HTTP_HOST']!r:.80}: its --host, "
+                       "localhost, an IP address or a name given with --allowed-host NAME")
+            body = _send(start_response, "421 Misdirected Request", "text/plain", message.encode())
+            return [] if method == "HEAD" else body
         if method not in ("GET", "HEAD"):
             return _send(start_response, "405 Method Not Allowed", "text/plain", b"read-only dashboard")
         path = environ.get("PATH_INFO", "/")
@@ -262,6 +281,43 @@ def parse_version(text: str | None) -> tuple[int, int, int] | None:
     return study_id, created, event
 
 
+def host_name(value: Any, name: str) -> str:
+    """``value``, a host name or an IP address without port, as a ``Host`` header carries it (lower case, IDNA,
+    no final dot); a UsageError naming ``name`` when it is none."""
+    if isinstance(value, str):
+        host = _bare(value.strip()).lower().rstrip(".")
+        if _is_address(host):
+            return host
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+        if _HOST_NAME.fullmatch(host):
+            return host
+    raise UsageError(f"{name} must hold host names (letters, digits, '-', '.'; no port) or IP addresses, got "
+                     f"{value!r:.60}")
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*", re.ASCII)
+
+
+def _host_of(header: str) -> str:
+    """The host of a ``Host`` header (``name``, ``name:port``, ``[v6]:port``): lower case, without a final dot."""
+    host = header.strip()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.lower().rstrip(".")
+
+
+def _is_address(host: str) -> bool:
+    """Whether ``host`` is an IP address (an IPv6 one with a zone, ``fe80::1%eth0``, too)."""
+    try:
+        ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _name(query: dict[str, list[str]], route: str) -> str:
     if not query.get("name"):
         raise _BadRequest(f"name a study: {route}?name=STUDY")
@@ -276,7 +332,36 @@ def _send(start_response: StartResponse, status: str, kind: str, body: bytes,
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    """A thread per connection, :attr:`max_connections` at once: a connection beyond is closed when accepted, so
+    idle clients cannot use up the process's file descriptors (at that limit the server would serve nobody)."""
+
     daemon_threads = True
+    max_connections = 64
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: nothing else gives the slot back
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went silent (:attr:`_QuietHandler.timeout`) or away is dropped without a traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _ThreadingServer6(_ThreadingServer):
@@ -284,18 +369,24 @@ class _ThreadingServer6(_ThreadingServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 30.0  # seconds a client may stay silent while sending its request (or not reading the answer)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
         pass
 
 
-def make_dashboard_server(storage: str, host: str = "127.0.0.1", port: int = 8080, interval: float = 2.0):
+def make_dashboard_server(storage: str, host: str = "127.0.0.1", port: int = 8080, interval: float = 2.0,
+                          allowed_hosts: Iterable[str] = ()):
     """A threaded WSGI server for :class:`Dashboard` (call ``serve_forever``; ``port=0`` picks a free one); an
-    IPv6 ``host`` (``::1``, ``::``, bracketed or not) listens on IPv6."""
+    IPv6 ``host`` (``::1``, ``::``, bracketed or not) listens on IPv6. It answers requests for ``host``,
+    ``localhost``, IP addresses and ``allowed_hosts`` (:meth:`Dashboard.answers`)."""
     port = check_int("port", port, 0, 65535)
     if not isinstance(host, str):
         raise UsageError(f"host must be a host name or an IP address (text), got {host!r:.60}")
-    app = Dashboard(storage, interval)
+    app = Dashboard(storage, interval, allowed_hosts)
     bare = _bare(host)
+    if bare:  # "": every interface, as "0.0.0.0"
+        app.hosts.add(host_name(bare, "host"))
     server_class = _ThreadingServer6 if ":" in bare else _ThreadingServer
     try:
         return make_server(bare, port, app, server_class=server_class, handler_class=_QuietHandler)
@@ -331,8 +422,9 @@ def _bare(host: str) -> str:
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
-def serve_in_thread(storage: str, host: str = "127.0.0.1", port: int = 0, interval: float = 2.0):
+def serve_in_thread(storage: str, host: str = "127.0.0.1", port: int = 0, interval: float = 2.0,
+                    allowed_hosts: Iterable[str] = ()):
     """Start a dashboard server in a daemon thread; returns ``(server, base_url)`` (``server.shutdown()`` stops it)."""
-    server = make_dashboard_server(storage, host, port, interval)
+    server = make_dashboard_server(storage, host, port, interval, allowed_hosts)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, server_url(host, server.server_port)

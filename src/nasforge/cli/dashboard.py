@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
                    help="interface to listen on (0.0.0.0: every IPv4 interface, :: every one; ::1 is IPv6); "
                         "anything beyond this machine is warned about: there is no authentication")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", dest="allowed_hosts",
+                   help="also answer requests addressed to NAME (a name of this machine, a reverse proxy's); "
+                        "repeatable. Others than --host, localhost and IP addresses get HTTP 421, so that no web "
+                        "page can read the studies by pointing its own name here (DNS rebinding)")
     p.add_argument("--port", type=tcp_port, default=8080, metavar="N", help="TCP port (0: any free port)")
     p.add_argument("--interval", type=_interval, default=2.0, metavar="SECONDS",
                    help="seconds between a page's checks for new trials, 0.2 to 86400 (a day)")
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from ..extras import check_installed
 
     check_installed(("sqlalchemy", "plotly"), "the dashboard")  # now: it reads a stored study, draws with plotly
-    from ..analysis.dashboard import is_loopback, make_dashboard_server, server_url
+    from ..analysis.dashboard import host_name, is_loopback, make_dashboard_server, server_url
     from ..analysis.studyreport.data import display_url, hide_password
     from ..experiment.storage import StorageError
     from . import UsageError
@@ -48,9 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from .engine import check_default_storage
 
     check_default_storage(args.storage, f"nasforge dashboard --storage sqlite:///{RUNS_ROOT}/NAME/study.db")
+    for name in args.allowed_hosts:
+        host_name(name, "--allowed-host")
     try:
         check_stored_storage(args.storage)
-        server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
+        server = make_dashboard_server(args.storage, args.host, args.port, args.interval, args.allowed_hosts)
     except (StorageError, UsageError) as exc:  # a missing, locked, foreign or unreachable database: bad --storage
         raise UsageError(hide_password(str(exc), args.storage)) from None
     if not is_loopback(args.host):
