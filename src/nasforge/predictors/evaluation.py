@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -10,7 +11,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..checks import check_int, check_names
-from ..exceptions import MissingDependencyError, UsageError
+from ..exceptions import MissingDependencyError, UsageError, user_stacklevel
 from ..pareto import DIRECTIONS
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
@@ -87,6 +88,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
         raise UsageError(f"largest training set {sizes[-1]} exceeds the {short[0][1]} architectures left for seed "
                          f"{short[0][0]} once whole canonical classes give the {test_size} held-out ones; choose "
                          "smaller sizes")
+    if classes is not None:
+        _warn_one_class_fills(classes, splits, test_size)
     if on_start is not None:
         on_start()
     records = []
@@ -150,6 +153,24 @@ def _split(classes: list[list[int]] | None, rows: int, seed: int, test_size: int
         else:
             rest += classes[g]
     return np.array(test, dtype=np.int64), rng.permutation(np.array(rest, dtype=np.int64))
+
+
+ONE_CLASS_SHARE = 0.25
+"""The share of a held-out set one canonical class may fill before :func:`evaluate_predictors` warns."""
+
+
+def _warn_one_class_fills(classes: list[list[int]], splits: list[tuple[np.ndarray, np.ndarray]],
+                          test_size: int) -> None:
+    """Warn for each seed whose held-out set is mostly copies of one network: its scores then rank few distinct
+    networks (a small ``test_size`` with a large class, such as NB201's cells without an input-to-output path)."""
+    class_of = {row: c for c, rows in enumerate(classes) for row in rows}
+    for seed, (test, _) in enumerate(splits):
+        counts = np.bincount([class_of[int(row)] for row in test])
+        if counts.max() > ONE_CLASS_SHARE * test.size:
+            warnings.warn(f"seed {seed}: {counts.max()} of its {test.size} held-out architectures are copies of one "
+                          f"network (a canonical class), so its scores rank only {np.count_nonzero(counts)} distinct "
+                          f"networks; a larger test size (now {test_size}) evens the seeds out", UserWarning,
+                          stacklevel=user_stacklevel())
 
 
 def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
