@@ -82,3 +82,14 @@ def test_search_training_of_a_model_space_records_no_network_size(tmp_path):
     assert (recorded["C"], recorded["N"], recorded["epochs"]) == (None, None, 4)
     assert search_training(_hyperband("width", 0.5, 1), space, [{"width": 0.5}, {"width": 1}])["per_trial"] == {
         "budget": "width", "budgets": [0.5, 1]}  # the module ignores the width: no size to give
+
+
+def test_search_training_of_a_budget_the_network_refuses_records_no_size():
+    """Would fail: a chain network (no cells to repeat) refused cells=2 inside search_training, so a hyperband search
+    whose cells=2 trials had failed wrote no summary.json and could never be finished (resume failed the same)."""
+    from nasforge.pipelines.search import search_training
+    from nasforge.spaces import ChainSpace
+
+    recorded = search_training(_hyperband("cells", 1, 2), ChainSpace([["conv3", "conv5"], ["conv3", "skip"]]),
+                               [{"cells": 1}, {"cells": 2}])
+    assert recorded["per_trial"] == {"budget": "cells", "budgets": [1, 2], "N": [None, None]}

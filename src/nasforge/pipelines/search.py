@@ -1578,9 +1578,9 @@ def search_training(config: SearchConfig, space: SearchSpace,
         if knob == "resolution":
             per_trial["resolution"] = [budgets[0], budgets[-1]]  # the images' side, in pixels
         elif sized:  # the sizes the evaluator builds at the smallest and largest budget
-            size_at = TrainingEvaluator(C=preset.search_C, N=preset.search_N, model=model).size
+            evaluator = TrainingEvaluator(C=preset.search_C, N=preset.search_N, model=model)
             field = "C" if knob == "width" else "N"
-            per_trial[field] = [size_at({knob: b}, model).get(field) for b in (budgets[0], budgets[-1])]
+            per_trial[field] = [_size_at(evaluator, model, knob, b, field) for b in (budgets[0], budgets[-1])]
             record[field] = None
         record["per_trial"] = per_trial
     return {**record, "epochs": train.epochs, "batch_size": train.batch_size,
@@ -1588,6 +1588,15 @@ def search_training(config: SearchConfig, space: SearchSpace,
             "momentum": train.momentum, "lr": train.lr, "schedule": train.schedule,
             "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing, "grad_clip": train.grad_clip,
             "augment": config.augment or _default_augment(config.data), "seed": config.seed}
+
+
+def _size_at(evaluator: Any, model: str, knob: str, budget: Any, field: str) -> int | None:
+    """The ``C`` or ``N`` (``field``) ``evaluator`` builds ``model`` with at ``budget``; None where it refuses that
+    budget (its trials failed: a record of the run never stops the run's outputs)."""
+    try:
+        return evaluator.size({knob: budget}, model).get(field)
+    except UsageError:
+        return None
 
 
 @contextlib.contextmanager
@@ -2120,8 +2129,10 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     import numpy as np
 
     from ..analysis.pareto import hypervolume, to_maximization
+    from ..experiment import TrialState
     from ..strategies.constraints import violation_of
 
+    trained = (TrialState.COMPLETE, TrialState.PRUNED)
     out = Path(config.out)
     _write_trials(study, config)
     objectives, directions = study.objectives, study.directions
@@ -2173,8 +2184,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "hypervolume_reference": (reference * signs).tolist() if several else None, "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
-        "search_training": search_training(config, study.space, [t.fidelity or {} for t in study.trials
-                                                                  if not is_retrain(t)]),
+        "search_training": search_training(config, study.space, [t.fidelity or {} for t in study.trials  # trained
+                                                                  if not is_retrain(t) and t.state in trained]),
         "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by",
                                         "best_model_dir", "retrained_param_range"))}  # null until a network retrains
     finals = [r for r in rows if r["test_acc"] is not None]
