@@ -1,7 +1,8 @@
 """Replays by the rules of an older install: a study that does not record REINFORCE's two dated rule settings
 (``std_start``, changed 2026-12-07 05:00 UTC, and ``stuck_codes``, 08:00) was replayed by the rules of its
 ``created_at`` and by today's only, so one made between the two dates by code older than both (a user's older
-install) diverged and relearned."""
+install) diverged and relearned; and the asks that gave up between stored ones were looked for by the first rules
+only, so a study replayed by other rules that had gone on after giving up diverged on its next load."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import warnings
 import pytest
 
 from nasforge import Study
+from nasforge.exceptions import SpaceExhaustedWarning
 from nasforge.spaces import ChainSpace
 from nasforge.strategies import get_strategy
+from nasforge.strategies.base import giving_up_as_before
 from nasforge.strategies.reinforce import Reinforce
 
 SMALL = ChainSpace([["a", "b", "c", "d"]] * 3)  # 64 architectures, each its own class
 OLD = {"std_start": "one", "stuck_codes": "last_draw"}  # the rules of the code before 2026-12-07 05:00 UTC
 BETWEEN = 1796626800.0  # 2026-12-07 07:00 UTC: after std_start's change, before stuck_codes'
+AFTER = 1796640000.0  # 2026-12-07 10:40 UTC: after both
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +75,32 @@ def test_a_study_of_an_older_install_made_between_two_rule_changes_replays_and_g
     alone = _trace(40, **OLD)
     assert [t.arch for t in sorted(study.trials, key=lambda t: t.number)] == alone
     assert alone[:30] != _trace(30, std_start="data", stuck_codes="last_draw")  # the rules of its time differ
+
+
+@pytest.mark.parametrize("created_at", [BETWEEN, AFTER])
+def test_an_older_study_that_gave_up_and_went_on_by_todays_optimize_replays_exactly(tmp_path, created_at):
+    """The reviewer's case (seed 4): made by code before 2026-12-07 05:00 (which gave up, in two optimize calls,
+    with classes left), created later (today's rules, or its time's, come first). Would fail: its first load went on
+    after the asks that gave up, but the next load looked for them by the first rules only and relearned (a
+    warning); made between the two changes, already the first load relearned."""
+    path, url = tmp_path / "s.db", f"sqlite:///{tmp_path / 's.db'}"
+    with giving_up_as_before(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpaceExhaustedWarning)
+        Study(SMALL, "reinforce", objectives="acc", seed=4, name="s", storage=url, **OLD).optimize(score, n_trials=100)
+        study = Study.load("s", url)
+        study.optimize(score, n_trials=100)
+    assert study.exhausted and len(study.trials) == 29
+    saved = study.strategy_fingerprint()
+    _as_stored_then(path, created_at)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # neither "replay diverged" nor "did not reproduce"
+        study = Study.load("s", url)
+        assert study.strategy_fingerprint() == saved
+        assert {k: getattr(study.strategy, k) for k in OLD} == OLD
+        with pytest.warns(SpaceExhaustedWarning, match="all 64 distinct"):
+            study.optimize(score, n_trials=100)  # draws the classes not proposed
+        loaded = Study.load("s", url)
+    assert len(loaded.trials) == 64 and loaded.strategy_fingerprint() == study.strategy_fingerprint()
 
 
 def test_a_tpe_study_by_another_combination_of_its_rules_replays_by_it(tmp_path):

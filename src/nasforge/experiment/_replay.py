@@ -42,8 +42,9 @@ def replay(study: Study, stored: list[Trial]) -> None:
     not record a rule setting of its strategy (:attr:`~nasforge.strategies.Strategy.older_rules`) may have been
     stored by the older rule: its replay is tried by the rules of its time first (the older rule of each setting that
     changed after the study was created, :attr:`~nasforge.strategies.Strategy.rules_changed_at`; today's of the
-    others, e.g. ``warmup``, which has no date), then by the other combinations (:func:`_rule_states`), and the
-    strategy goes on by the first that was exact (relearns by the first where none is)."""
+    others, e.g. ``warmup``, which has no date), then by the other combinations (:func:`_rule_states`), each with the
+    asks that gave up between the stored ones (:func:`_replays_with_given_up_asks`); the strategy goes on by the first
+    that was exact (relearns by the first where none is)."""
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     edited = _edited_module(study)
@@ -173,7 +174,8 @@ def _replays_with_given_up_asks(study: Study, events: list[tuple[int, int, Trial
 
 def _replays_again(study: Study, events: list[tuple[int, int, Trial]], state: dict[str, Any],
                    diverged_at: int) -> bool:
-    """Replay once more from ``state`` (other rules of :func:`replay`); whether that was exact. The older warm-up rule
+    """Replay once more from ``state`` (other rules of :func:`replay`), with the asks that gave up between the stored
+    ones where it diverges (:func:`_replays_with_given_up_asks`); whether that was exact. The older warm-up rule
     (:data:`~nasforge.strategies.base.WARMUP_RULES`) ends the warm-up no later than the newer, so the two first differ
     within the first ``population_size`` asks, and only a replay that diverged (``diverged_at``, by the first rules)
     there is tried again."""
@@ -181,7 +183,8 @@ def _replays_again(study: Study, events: list[tuple[int, int, Trial]], state: di
     if isinstance(strategy, RandomWarmUp) and diverged_at >= strategy.population_size:
         return False
     strategy.load_state_dict(state)
-    return _diverges_at(study, events) is None
+    later = _diverges_at(study, events)
+    return later is None or _replays_with_given_up_asks(study, events, state, later)
 
 
 def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None, warn: bool = True) -> None:
