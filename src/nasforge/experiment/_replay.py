@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import warnings
 from collections.abc import Sequence
@@ -41,15 +42,16 @@ def replay(study: Study, stored: list[Trial]) -> None:
     not record a rule setting of its strategy (:attr:`~nasforge.strategies.Strategy.older_rules`) may have been
     stored by the older rule: its replay is tried by the rules of its time first (the older rule of each setting that
     changed after the study was created, :attr:`~nasforge.strategies.Strategy.rules_changed_at`; today's of the
-    others, e.g. ``warmup``, which has no date), then by the other combination (today's rules, or where those were the
-    first, the older ones), and the strategy goes on by the one that was exact (by the first where neither is)."""
+    others, e.g. ``warmup``, which has no date), then by the other combinations (:func:`_rule_states`), each with the
+    asks that gave up between the stored ones (:func:`_replays_with_given_up_asks`); the strategy goes on by the first
+    that was exact (relearns by the first where none is)."""
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     edited = _edited_module(study)
-    fresh_state, second = _rule_states(study, state_or_none(study.strategy))  # relearned by the first where neither
+    fresh_state, others = _rule_states(study, state_or_none(study.strategy))  # relearned by the first where none
     diverged_at = _diverges_at(study, events)
     if (diverged_at is not None and not _replays_with_given_up_asks(study, events, fresh_state, diverged_at)
-            and not _replays_again(study, events, second, diverged_at)):
+            and not any(_replays_again(study, events, state, diverged_at) for state in others)):
         _relearn(study, stored, fresh_state, warn=not edited)
         return
     if not edited:
@@ -69,21 +71,26 @@ def restart(study: Study, base_state: dict[str, Any] | None) -> None:
         replay(study, study.trials)
 
 
-def _rule_states(study: Study, state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def _rule_states(study: Study, state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The strategy's states to replay the study by, from its ``state`` (None: a strategy without one, replayed as it
     is): first by the rules of the study's time for the rule settings it does not record (the strategy is set to
-    them), then by the other combination (None where there is no other)."""
+    them); then, each once and in this order, the others: by all their older rules (code older than its
+    ``created_at`` suggests: a user's older install), by today's, and, with three or more such settings, by the other
+    combinations."""
     strategy, recorded = study.strategy, study.record.strategy_config or {}
     unrecorded = {k: v for k, v in strategy.older_rules.items() if k not in recorded}
     if state is None or not unrecorded:
-        return state, None
+        return state, []
     built = {k: getattr(strategy, k) for k in unrecorded}
     taken = {k for k in unrecorded if _factory_takes(study.record.strategy, k)}  # a study made by name records them
     first = {**built, **strategy.rules_of_its_time(study.record.created_at, recorded, taken)}
-    second = built if first != built else {**built, **unrecorded}
+    rules = [first, unrecorded, built]
+    if len(unrecorded) >= 3:
+        rules += [{**built, **{k: unrecorded[k] for k in older}}
+                  for size in range(1, len(unrecorded)) for older in itertools.combinations(unrecorded, size)]
     if first != built:
         strategy.load_state_dict({**state, **first})
-    return {**state, **first}, None if second == first else {**state, **second}
+    return {**state, **first}, [{**state, **rule} for n, rule in enumerate(rules) if n and rule not in rules[:n]]
 
 
 def _factory_takes(name: str, keyword: str) -> bool:
@@ -174,17 +181,19 @@ def _replays_with_given_up_asks(study: Study, events: list[tuple[int, int, Trial
     return False
 
 
-def _replays_again(study: Study, events: list[tuple[int, int, Trial]], state: dict[str, Any] | None,
+def _replays_again(study: Study, events: list[tuple[int, int, Trial]], state: dict[str, Any],
                    diverged_at: int) -> bool:
-    """Replay once more from ``state`` (the other rules of :func:`replay`; None: none to try); whether that was
-    exact. The older warm-up rule (:data:`~nasforge.strategies.base.WARMUP_RULES`) ends the warm-up no later than
-    the newer, so the two first differ within the first ``population_size`` asks, and only a replay that diverged
+    """Replay once more from ``state`` (other rules of :func:`replay`), with the asks that gave up between the stored
+    ones where it diverges (:func:`_replays_with_given_up_asks`); whether that was exact. The older warm-up rule
+    (:data:`~nasforge.strategies.base.WARMUP_RULES`) ends the warm-up no later than the newer, so the two first differ
+    within the first ``population_size`` asks, and only a replay that diverged (``diverged_at``, by the first rules)
     there is tried again."""
     strategy = study.strategy
-    if state is None or (isinstance(strategy, RandomWarmUp) and diverged_at >= strategy.population_size):
+    if isinstance(strategy, RandomWarmUp) and diverged_at >= strategy.population_size:
         return False
     strategy.load_state_dict(state)
-    return _diverges_at(study, events) is None
+    later = _diverges_at(study, events)
+    return later is None or _replays_with_given_up_asks(study, events, state, later)
 
 
 def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None, warn: bool = True) -> None:
