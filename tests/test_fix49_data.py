@@ -145,7 +145,7 @@ def test_seed_advice_only_where_a_seed_can_give_every_class_a_training_image(tmp
     _classes(tmp_path / "one", tuple("abcdefghij"), per_class=1)
     with pytest.raises(UsageError, match=r"without training images \(all drawn into validation or test\): its 7 "
                                          r"training images cannot hold all 10 classes whatever the seed: give more "
-                                         r"images, or split them yourself") as info:
+                                         r"images, or your own train/ and test/ \(and val/\) folders") as info:
         load_dataset("folder", tmp_path / "one")
     assert "seed (--seed)" not in str(info.value)
     np.savez(tmp_path / "rare.npz", x=np.random.default_rng(0).random((40, 4, 4)), y=np.r_[np.zeros(39, int), 1])
@@ -157,3 +157,16 @@ def test_seed_advice_only_where_a_seed_can_give_every_class_a_training_image(tmp
             break
     else:
         pytest.fail("no seed left the rare class out")
+
+
+def test_where_only_validation_is_drawn_its_own_split_is_advised(tmp_path):
+    """It advised the train/ and test/ folders (or x_train and x_test) the source already held."""
+    for split, per_class in (("train", 1), ("test", 2)):
+        _classes(tmp_path / "f" / split, tuple("abcdefghij"), per_class=per_class)
+    with pytest.raises(UsageError, match=r"cannot hold all 10 classes whatever the seed: give more images, or "
+                                         r"your own val/ folder$"):
+        load_dataset("folder", tmp_path / "f")
+    x = np.random.default_rng(0).random((10, 4, 4))
+    np.savez(tmp_path / "v.npz", x_train=x, y_train=np.arange(10), x_test=x, y_test=np.arange(10))
+    with pytest.raises(UsageError, match=r"give more images, or your own x_val/y_val in the NPZ file$"):
+        load_dataset("npz", tmp_path / "v.npz")

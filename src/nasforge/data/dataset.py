@@ -148,11 +148,12 @@ def _fraction_settings(names: list[str], joined: str) -> str:
 
 
 def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: int,
-                      class_names: list[str] | None = None) -> None:
+                      class_names: list[str] | None = None, own_split: str = "") -> None:
     """A UsageError when the seeded random split that drew ``train`` (indices) from ``labels`` left a class
     that ``labels`` holds without training images, naming the class (by ``class_names`` where given), its image
     count, the seed and the ways out: more images of that class, or another seed where one could give every class
-    a training image (there are no more classes than training images), else more images or splits of one's own."""
+    a training image (there are no more classes than training images), else more images or the drawn splits given
+    as the source holds them (``own_split``, e.g. "your own val/ folder")."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":  # from_arrays refuses such labels, naming them
         return
@@ -167,8 +168,7 @@ def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: in
     these = "that class" if len(left_out) == 1 else "those classes"
     way_out = (f"give {these} more images, or pick another seed (--seed)" if len(held) <= len(train) else
                f"its {len(train)} training image{'s' * (len(train) != 1)} cannot hold all {len(held)} classes "
-               f"whatever the seed: give more images, or split them yourself (an image folder's own train/ and "
-               f"test/ folders, an NPZ file's x_train and x_test)")
+               f"whatever the seed: give more images{f', or {own_split}' if own_split else ''}")
     raise UsageError(f"data set {name!r}: the random split (seed {seed}) left class{'es' * (len(left_out) > 1)} "
                      f"{which} without training images (all drawn into validation or test): {way_out}")
 

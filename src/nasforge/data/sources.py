@@ -613,7 +613,8 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
         x, y = train
         tr, va, te = split_indices(len(y), val_fraction if val is None else 0.0,
                                    test_fraction if test is None else 0.0, seed, where)
-        check_drawn_split(path.stem, y, tr, seed)
+        drawn = [f"x_{split}/y_{split}" for split, given in (("val", val), ("test", test)) if given is None]
+        check_drawn_split(path.stem, y, tr, seed, own_split=f"your own {' and '.join(drawn)} in the NPZ file")
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
         test = (x[te], y[te]) if test is None else test
@@ -762,7 +763,7 @@ def load_image_folder(path: str | Path, seed: int = 0, val_fraction: float = 0.1
         if "val" not in splits:
             x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed, f"image folder {str(path)!r}")
-            check_drawn_split(name, y, tr, seed, classes)
+            check_drawn_split(name, y, tr, seed, classes, own_split="your own val/ folder")
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
                            resize=_folder_resize(size), augment=augment, layout="NCHW")
@@ -770,7 +771,7 @@ def load_image_folder(path: str | Path, seed: int = 0, val_fraction: float = 0.1
     splits, scale, size = _read_images({"all": _image_files(path, classes, seen)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed, f"image folder {str(path)!r}")
-    check_drawn_split(name, y, tr, seed, classes)
+    check_drawn_split(name, y, tr, seed, classes, own_split="your own train/ and test/ (and val/) folders")
     return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
                        resize=_folder_resize(size), augment=augment, layout="NCHW")
 
