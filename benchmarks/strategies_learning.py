@@ -247,14 +247,17 @@ def plot(results: dict, path: Path, title: str) -> None:
 
 
 def at_checkpoints(optimum: float, row: dict) -> dict[int, np.ndarray]:
-    """A stored row's per-seed regrets at each checkpoint its runs reached."""
+    """A stored row's per-seed regrets at each checkpoint its runs reached (none for a row stored without its
+    per-seed traces, as the older files' rows but bananas, smac and saasbo)."""
+    if "per_seed" not in row:
+        return {}
     regret = regrets(optimum, row["per_seed"], row["trials"])
     return {n: regret[:, n - 1] for n in CHECKPOINTS if n <= row["trials"]}
 
 
 def standard_error(values: np.ndarray) -> float:
-    """The standard error of the mean of ``values`` (one per seed)."""
-    return float(np.std(values, ddof=1) / np.sqrt(len(values)))
+    """The standard error of the mean of ``values`` (one per seed; NaN for one seed, which has none)."""
+    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
 def markdown_table(results: dict, optimum: float) -> str:
@@ -263,8 +266,8 @@ def markdown_table(results: dict, optimum: float) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for name, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
         per_seed = at_checkpoints(optimum, row)
-        cells = [_cell(row, f"mean@{n}") + ("" if n not in per_seed else f" ± {standard_error(per_seed[n]):.3f}")
-                 for n in CHECKPOINTS]
+        cells = [_cell(row, f"mean@{n}") + ("" if len(per_seed.get(n, ())) < 2 else
+                                            f" ± {standard_error(per_seed[n]):.3f}") for n in CHECKPOINTS]
         cells += [_cell(row, k) for k in ("median@50", "median@100")]
         share = row.get("optimum_share@300")
         lines.append(f"| `{name}` | {row['seeds']} | {' | '.join(cells)} | "
@@ -284,9 +287,13 @@ def compare_rows(results: dict, optimum: float, name: str) -> None:
     from scipy.stats import mannwhitneyu
 
     ours = at_checkpoints(optimum, results[name])
+    if not ours:
+        raise SystemExit(f"--compare {name}: its row was stored without per-seed traces; rerun it to compare")
     for other, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
         theirs = at_checkpoints(optimum, row)
-        for n in (n for n in ours if n in theirs and other != name):
+        if not theirs and other != name:
+            print(f"{name} vs {other}: {other}'s row was stored without per-seed traces, not compared")
+        for n in (n for n in ours if n in theirs and other != name and min(len(ours[n]), len(theirs[n])) > 1):
             a, b = ours[n], theirs[n]
             diff, se = float(a.mean() - b.mean()), float(np.hypot(standard_error(a), standard_error(b)))
             verdict = "level" if abs(diff) < 2 * se else "ahead" if diff < 0 else "behind"
@@ -301,7 +308,7 @@ def pooled(results: dict, paths: list[str], table) -> dict:
     results = dict(results)
     for path in paths:
         for name, row in read_json(Path(path), {}).items():
-            if name in results:
+            if name in results and "per_seed" in results[name] and "per_seed" in row:
                 per_seed = {**results[name]["per_seed"], **row["per_seed"]}
                 results[name] = {**results[name], **summarize_traces(table, per_seed, row["trials"])}
     return results

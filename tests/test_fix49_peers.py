@@ -117,6 +117,15 @@ def test_learning_table_gives_each_mean_its_standard_error(bench_module):
     assert f"| `a` | 4 | 1.500 ± {se:.3f} | 1.500 ± {se:.3f} | 1.500 ± {se:.3f} | 1.500 | 1.500 | 25 % |" in table
 
 
+def test_learning_table_of_rows_without_per_seed_traces_or_with_one_seed(bench_module):
+    """Would fail: --plot-only stopped with KeyError 'per_seed' on the older files, and printed '± nan' for one seed."""
+    learning = bench_module("strategies_learning")
+    old = {k: v for k, v in learning_row([0.0, 1.0, 2.0, 3.0]).items() if k != "per_seed"}
+    table = learning.markdown_table({"old": old, "one": learning_row([2.0])}, 100.0)
+    assert "| `old` | 4 | 1.500 | 1.500 | 1.500 |" in table and "| `one` | 1 | 2.000 | 2.000 |" in table
+    assert "nan" not in table
+
+
 def test_learning_compare_calls_overlapping_rows_level(bench_module, capsys):
     learning = bench_module("strategies_learning")
     a, b, c = [0.0, 1.0, 2.0, 3.0] * 5, [0.5, 1.5, 2.0, 3.0] * 5, [5.0, 6.0, 7.0, 8.0] * 5
@@ -126,3 +135,18 @@ def test_learning_compare_calls_overlapping_rows_level(bench_module, capsys):
     assert f"a vs b @100: 1.500 vs 1.750, difference -0.250 ± {se[0]:.3f} (level)" in lines[1]  # within 2 s.e.
     assert f"a vs c @100: 1.500 vs 6.500, difference -5.000 ± {se[1]:.3f} (ahead)" in lines[4]
     assert all("Mann-Whitney p" in line for line in lines) and len(lines) == 6
+
+
+def test_optuna_refuses_plain_and_constrained_scores_mixed():
+    """Would fail: Optuna's GPSampler stopped the next ask with a raw 'constraint names must be the same'."""
+    from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+    for first, then in ((ConstrainedScore((1.0, 2.0), 0.0), (2.0, 1.0)),
+                        ((1.0, 2.0), ConstrainedScore((2.0, 1.0), 0.5))):
+        strategy = OptunaStrategy(SPACE, seed=0, sampler="random", n_objectives=2)
+        strategy.tell(strategy.ask(), first)
+        strategy.tell(strategy.ask(), None)  # a failure carries no constraint either way
+        arch = strategy.ask()
+        with pytest.raises(UsageError, match=r"optuna_random: a (plain|constrained) score after (constrained|plain) "
+                                             r"ones .* all constrained or all plain"):
+            strategy.tell(arch, then)

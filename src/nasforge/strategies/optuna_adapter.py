@@ -131,11 +131,23 @@ class OptunaStrategy(Strategy):
         self._study = optuna.create_study(sampler=sampler, directions=["maximize"] * n_objectives)
         self._pending: dict[Hashable, list[Any]] = {}  # canonical key -> Optuna trials asked and not yet told
         self._proposed: Any = None  # the trial of this ask's last proposal, until ask returns or rejects it
+        self._constrained: bool | None = None  # whether the results told carry constraints (None: none told yet)
 
     def checked_score(self, score: Any) -> Score:
-        """As :meth:`Strategy.checked_score`; a :class:`ConstrainedScore`'s violation must also be a number >= 0."""
+        """As :meth:`Strategy.checked_score`; a :class:`ConstrainedScore`'s violation must also be a number >= 0, and
+        the results told must all be constrained or all plain (Optuna's samplers need every trial's constraints)."""
         score = super().checked_score(score)
-        return checked_violation(self.name, score) if isinstance(score, ConstrainedScore) else score
+        if score is None:
+            return score
+        constrained = isinstance(score, ConstrainedScore)
+        if constrained:
+            score = checked_violation(self.name, score)
+        if self._constrained is not None and constrained != self._constrained:
+            kinds = ("constrained", "plain") if constrained else ("plain", "constrained")
+            raise UsageError(f"{self.name}: a {kinds[0]} score after {kinds[1]} ones ({score!r:.100}): Optuna needs "
+                             "the results of a study all constrained or all plain")
+        self._constrained = constrained
+        return score
 
     def ask(self) -> Architecture:
         self._proposed = None
