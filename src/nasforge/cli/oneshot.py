@@ -486,7 +486,6 @@ def run_study(args: argparse.Namespace) -> int:
     from ..oneshot.study import (RankingConfig, check_data_options, format_table, run_ranking_study,
                                  scaled_fewshot_budget)
     from ..experiment.storage.urls import check_storage_url
-    from ..pipelines.search import _check_server_storage
 
     not_a_file(args.out)
     if args.storage is not None:
@@ -524,8 +523,6 @@ def run_study(args: argparse.Namespace) -> int:
                         supernet_seeds=args.supernet_seeds, fewshot_split_epoch=args.few_shot_split_epoch,
                         fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads,
                         augment=args.augment, **given)
-    if args.storage is not None:  # a wrong URL, password or an unreachable server: exit 2 before any work
-        _check_server_storage(args.storage)  # (creating nothing: a SQLite file is left to the run's checks)
     as_json = args.format == "json"  # stdout holds the JSON alone; the progress lines go to stderr
     try:
         result = run_ranking_study(cfg, args.out, storage=args.storage,

@@ -687,18 +687,20 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
                       label: Callable[[str], str] = str) -> RankingStudy:
     """Run the study; writes ``ranking.json``, ``ranking.md`` and plots into ``out``.
 
-    Everything is checked first (``cfg.validate(label)``, the data loaded, ``out``): an earlier report in
-    ``out`` is refused unless ``overwrite`` (the ground truth stored there is reused either way), and nothing
+    Everything is checked first (``cfg.validate(label)``, ``out``, a database server's ``storage``, the data
+    loaded): an earlier report in ``out`` is refused unless ``overwrite`` (the ground truth stored there is reused either way), and nothing
     is created when a check fails. ``label`` names a field in errors (the CLI passes its --option names)."""
     import torch
 
-    from ..experiment.storage.urls import sqlite_url
+    from ..experiment.storage.urls import check_server_storage, sqlite_url
 
     cfg.validate(label)
     if not isinstance(overwrite, bool):
         raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
     out = Path(out)
     _check_report_folder(out, overwrite, label("out"))
+    if storage is not None:  # a wrong URL, password or an unreachable server: before any work, creating nothing
+        check_server_storage(storage)
     try:
         data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed,
                       cfg.augment)

@@ -146,12 +146,16 @@ class OptunaStrategy(Strategy):
             kinds = ("constrained", "plain") if constrained else ("plain", "constrained")
             raise UsageError(f"{self.name}: a {kinds[0]} score after {kinds[1]} ones ({score!r:.100}): Optuna needs "
                              "the results of a study all constrained or all plain")
-        self._constrained = constrained
         return score
 
     def ask(self) -> Architecture:
         self._proposed = None
         return super().ask()
+
+    def _record(self, arch: Architecture, score: Score) -> None:
+        if score is not None:
+            self._constrained = isinstance(score, ConstrainedScore)
+        super()._record(arch, score)
 
     def _propose(self) -> Architecture:
         import optuna

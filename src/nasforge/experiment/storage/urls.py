@@ -121,3 +121,20 @@ def storage_errors_as_usage() -> Iterator[None]:
         if isinstance(exc, UsageError):
             raise
         raise UsageError(str(exc)) from exc
+
+
+def check_server_storage(url: str) -> None:
+    """Open and close a storage that is not a SQLite file (a database server) as a resume would (writable, creating
+    nothing), so that a wrong URL, password, database, search_path or missing write right is a UsageError before any
+    work, and a run refused later writes no tables into it; a database without any table passes (the run creates
+    nasforge's), and a SQLite file (or "memory") is left to the run."""
+    from ...exceptions import EmptyStorageError
+    from . import open_storage
+
+    if url == "memory" or url.startswith(SQLITE_PREFIXES):
+        return
+    with storage_errors_as_usage():
+        try:
+            open_storage(url, create=False).close()
+        except EmptyStorageError:  # nothing stored there yet: the run creates the tables once it starts
+            pass
