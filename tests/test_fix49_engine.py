@@ -225,3 +225,23 @@ def test_a_reinforce_state_saved_before_stuck_codes_loads_with_the_older_rule():
 def test_an_unknown_stuck_codes_rule_is_refused():
     with pytest.raises(UsageError, match=r"stuck_codes must be one of \['returned', 'last_draw'\], got 'first'"):
         get_strategy("reinforce", CHAIN, seed=0, stuck_codes="first")
+
+
+def test_a_study_without_its_rules_loads_with_the_older_rules_given(tmp_path):
+    """Would fail: an older install's study (no rule recorded) created after the rule dates replays by the older
+    rules, yet loading it with those rules given was refused as 'created with std_start='data', not 'one''."""
+    path, url = tmp_path / "s.db", f"sqlite:///{tmp_path / 's.db'}"
+    older = {"std_start": "one", "stuck_codes": "last_draw"}
+    study = Study(CHAIN, "reinforce", objectives="acc", seed=0, name="s", storage=url, lr=1.0, **older)
+    for _ in range(5):
+        trial = study.ask()
+        study.tell(trial, _letters(trial.arch))
+    study.close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE nasforge_studies SET strategy_config = ?, created_at = ?",
+                    (json.dumps({"lr": 1.0}), 1796640000.0))  # 2026-12-07 10:40 UTC
+    raw.close()
+    for rules in (older, {}):  # the older rules or today's
+        Study.load("s", url, strategy=get_strategy("reinforce", CHAIN, seed=0, lr=1.0, **rules)).close()
+    with pytest.raises(UsageError, match=r"created with strategy settings lr=1.0, not 0.5"):
+        Study.load("s", url, strategy=get_strategy("reinforce", CHAIN, seed=0, lr=0.5, **older))
