@@ -56,3 +56,15 @@ def test_a_promoted_trial_is_not_stopped_by_shorter_runs_on_an_annealed_schedule
             assert value < max(v for v in peers if v is not None)
     top = [t for t in study.trials if t.fidelity["epochs"] == 8]
     assert top and any(t.state == TrialState.COMPLETE for t in top)
+
+
+def test_search_training_of_an_epochs_budget_records_the_epochs_the_trials_trained():
+    """Would fail: summary.json said the preset's 4 epochs, which no trial of the 1..8-epoch search trained."""
+    from nasforge.pipelines.search import SearchConfig, search_training
+
+    config = SearchConfig(strategy="hyperband", objectives=["val_acc"], retrain=0,
+                          strategy_kwargs={"max_budget": 8, "eta": 2})
+    recorded = search_training(config, SPACE, [{"epochs": 2}, {"epochs": 8}, {"epochs": 1}])
+    assert recorded["epochs"] is None and (recorded["C"], recorded["N"]) == (8, 1)  # the size does not vary
+    assert recorded["per_trial"] == {"budget": "epochs", "budgets": [1, 8]}
+    assert search_training(config, SPACE)["epochs"] is None  # before any trial: still no single epoch count

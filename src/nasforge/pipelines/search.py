@@ -1548,9 +1548,9 @@ def search_training(config: SearchConfig, space: SearchSpace,
     """How stage 1 trains each search trial (``summary.json``'s ``search_training``): network size, recipe, the
     data's augmentation and the seed; None where a supernet scores the trials (nothing is trained). ``C``/``N`` are
     None where they do not apply (a model space's module sets its own size; a network without cells to repeat) or
-    vary per trial: ``fidelities``, the search trials' fidelity knobs, give a multi-fidelity budget of ``width``,
-    ``cells`` or ``resolution``, whose range (and that of the ``C``, ``N`` or image size it sets) ``per_trial``
-    records."""
+    vary per trial: ``fidelities``, the search trials' fidelity knobs, give a multi-fidelity budget of ``epochs``,
+    ``width``, ``cells`` or ``resolution``, whose range (and that of the ``C``, ``N`` or image size it sets)
+    ``per_trial`` records. ``epochs`` is None under an epochs budget: each trial trains its budget's epochs."""
     if config.evaluator != "training":
         return None
     from ..evaluators.training import TrainingEvaluator, _default_augment
@@ -1562,19 +1562,20 @@ def search_training(config: SearchConfig, space: SearchSpace,
     sized = model != "model_space"  # a model space's module fixes its own size: C and N do not apply
     record = {"C": preset.search_C if sized else None, "N": preset.search_N if sized else None}
     rule = budget_rule(config.strategy, config.strategy_kwargs)
-    knob = rule[0] if rule is not None and rule[0] in ("width", "cells", "resolution") else None
+    knob = rule[0] if rule is not None and rule[0] in ("epochs", "width", "cells", "resolution") else None
     budgets = sorted({f[knob] for f in fidelities if knob is not None and knob in f})
     if budgets:
         per_trial: dict[str, Any] = {"budget": knob, "budgets": [budgets[0], budgets[-1]]}
         if knob == "resolution":
             per_trial["resolution"] = [budgets[0], budgets[-1]]  # the images' side, in pixels
-        elif sized:  # the sizes the evaluator builds at the smallest and largest budget
+        elif sized and knob != "epochs":  # the sizes the evaluator builds at the smallest and largest budget
             evaluator = TrainingEvaluator(C=preset.search_C, N=preset.search_N, model=model)
             field = "C" if knob == "width" else "N"
             per_trial[field] = [_size_at(evaluator, model, knob, b, field) for b in (budgets[0], budgets[-1])]
             record[field] = None
         record["per_trial"] = per_trial
-    return {**record, "epochs": train.epochs, "batch_size": train.batch_size,
+    epochs = None if knob == "epochs" else train.epochs  # the preset's, which no trial of an epochs budget trains
+    return {**record, "epochs": epochs, "batch_size": train.batch_size,
             "optimizer": train.optimizer, "nesterov": train.optimizer == "sgd" and train.momentum > 0,
             "momentum": train.momentum, "lr": train.lr, "schedule": train.schedule,
             "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing, "grad_clip": train.grad_clip,
