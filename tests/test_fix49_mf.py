@@ -68,3 +68,28 @@ def test_search_training_of_an_epochs_budget_records_the_epochs_the_trials_train
     assert recorded["epochs"] is None and (recorded["C"], recorded["N"]) == (8, 1)  # the size does not vary
     assert recorded["per_trial"] == {"budget": "epochs", "budgets": [1, 8]}
     assert search_training(config, SPACE)["epochs"] is None  # before any trial: still no single epoch count
+
+
+@pytest.mark.parametrize("space, kwargs, says", [
+    (["--space", "nb101"], {"fidelity": "width", "min_budget": 0.125, "max_budget": 1, "eta": 2},
+     "NAS-Bench-101 cells need C >= 5"),
+    (["--space", "chain", "--space-config", "CHAIN"],
+     {"fidelity": "cells", "min_budget": 1, "max_budget": 4, "eta": 2}, "the chain network has no cells to repeat")])
+def test_a_budget_the_network_cannot_be_built_at_is_refused_before_anything_runs(tmp_path, capsys, space, kwargs,
+                                                                                    says):
+    """Would fail: NB101 at width 0.125 (C=1) stopped only after trial 0 was stored, with a resume that could never
+    finish; a chain with a cells budget failed every trial above 1 cell."""
+    import json
+
+    from nasforge.cli import main
+
+    chain = tmp_path / "chain.json"
+    chain.write_text('[["conv3", "skip"], ["conv3", "skip"]]')
+    space = [str(chain) if a == "CHAIN" else a for a in space]
+    out = tmp_path / "run"
+    assert main(["search", *space, "--objectives", "val_acc", "--strategy", "hyperband", "--strategy-kwargs",
+                 json.dumps(kwargs), "--search-epochs", "1", "--trials", "4", "--retrain", "0",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "which the training evaluator refuses" in err and says in err, err
+    assert not out.exists()

@@ -46,6 +46,7 @@ from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, s
 from ..writes import check_folder, check_target, head, write_atomic
 
 if TYPE_CHECKING:
+    from ..evaluators.training import TrainingEvaluator
     from ..experiment import Study, Trial
     from ..experiment.storage import Storage
     from ..experiment.storage.base import StudyRecord
@@ -1532,7 +1533,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
                                 **common)
     if config.evaluator == "training":
         with _one_budget_said():
-            _check_budgets(config, space)
+            _check_budgets(config, space, search)
     return search, retrain
 
 
@@ -1600,20 +1601,21 @@ def _one_budget_said() -> Iterator[None]:
         yield
 
 
-def _check_budgets(config: SearchConfig, space: SearchSpace) -> None:
+def _check_budgets(config: SearchConfig, space: SearchSpace, evaluator: TrainingEvaluator) -> None:
     """A multi-fidelity strategy's budgets are known before any trial: each must be a fidelity the training
-    evaluator takes (an integer number of epochs...), else one UsageError now rather than a failure of every
-    trial (and of every resume)."""
-    from ..evaluators.training import TrainingEvaluator
+    ``evaluator`` takes (an integer number of epochs...) and builds its network at (NAS-Bench-101's ``C`` of 5 or
+    more, a ``cells`` budget only for a network with cells to repeat), else one UsageError now rather than a failure
+    of every trial (and of every resume)."""
     from ..strategies import STRATEGIES, get_strategy
 
     if config.strategy not in STRATEGIES or not STRATEGIES.tags(config.strategy)["multi_fidelity"]:
         return
     strategy = get_strategy(config.strategy, space, seed=config.seed, **config.strategy_kwargs)
     budgets = [strategy.budget(rung) for rung in range(len(strategy.budgets))]
+    model = _model(space)[0]
     try:
         for budget in budgets:
-            TrainingEvaluator.check_fidelity({strategy.fidelity: budget})
+            evaluator.size(evaluator.check_fidelity({strategy.fidelity: budget}), model)
     except UsageError as exc:
         raise UsageError(f"strategy {config.strategy!r} asks for {strategy.fidelity!r} budgets {budgets} (its "
                          f"fidelity, min_budget, max_budget, eta), which the training evaluator refuses: {exc}"
