@@ -93,3 +93,13 @@ def test_a_budget_the_network_cannot_be_built_at_is_refused_before_anything_runs
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "which the training evaluator refuses" in err and says in err, err
     assert not out.exists()
+
+
+def test_a_run_stored_with_a_budget_the_network_refuses_still_resumes():
+    """The size check is for new searches: a run stored before it resumed, and rewrote its outputs, as it did."""
+    from nasforge.pipelines.search import SearchConfig, _check_budgets
+    from nasforge.spaces import ChainSpace
+
+    config = SearchConfig(strategy="hyperband", objectives=["val_acc"], retrain=0,
+                          strategy_kwargs={"fidelity": "cells", "min_budget": 1, "max_budget": 2, "eta": 2})
+    _check_budgets(config, ChainSpace([["conv3", "skip"], ["conv3", "skip"]]), None)  # a resume: no refusal

@@ -590,7 +590,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             check_storage_url(config.storage)
             _check_server_storage(config.storage)  # a bad URL or password fails before the data loads
             _limit_threads(config)
-            evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
+            evaluators = _evaluators(config, space, new_run=True)  # built once (a supernet loads its checkpoint)
             search_ev = evaluators[0]
             data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
             if config.evaluator == "training":  # the retrains keep the data the search read: one run, one data
@@ -1501,8 +1501,10 @@ def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
     raise first from None
 
 
-def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
-    """(search evaluator, retrain evaluator)."""
+def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False) -> tuple[Any, Any]:
+    """(search evaluator, retrain evaluator); ``new_run``: also check that the network builds at every budget of a
+    multi-fidelity strategy (not on resume: a run stored before that check was made goes on, and rewrites its
+    outputs, as it did)."""
     from ..evaluators.training import TrainingEvaluator
 
     model, model_kwargs = _model(space)
@@ -1533,7 +1535,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
                                 **common)
     if config.evaluator == "training":
         with _one_budget_said():
-            _check_budgets(config, space, search)
+            _check_budgets(config, space, search if new_run else None)
     return search, retrain
 
 
@@ -1601,11 +1603,13 @@ def _one_budget_said() -> Iterator[None]:
         yield
 
 
-def _check_budgets(config: SearchConfig, space: SearchSpace, evaluator: TrainingEvaluator) -> None:
+def _check_budgets(config: SearchConfig, space: SearchSpace, evaluator: TrainingEvaluator | None) -> None:
     """A multi-fidelity strategy's budgets are known before any trial: each must be a fidelity the training
-    ``evaluator`` takes (an integer number of epochs...) and builds its network at (NAS-Bench-101's ``C`` of 5 or
-    more, a ``cells`` budget only for a network with cells to repeat), else one UsageError now rather than a failure
-    of every trial (and of every resume)."""
+    evaluator takes (an integer number of epochs...) and, where ``evaluator`` is given, one it builds its network at
+    (NAS-Bench-101's ``C`` of 5 or more, a ``cells`` budget only for a network with cells to repeat), else one
+    UsageError now rather than a failure of every trial (and of every resume)."""
+    from ..evaluators.training import TrainingEvaluator
+
     from ..strategies import STRATEGIES, get_strategy
 
     if config.strategy not in STRATEGIES or not STRATEGIES.tags(config.strategy)["multi_fidelity"]:
@@ -1615,7 +1619,9 @@ def _check_budgets(config: SearchConfig, space: SearchSpace, evaluator: Training
     model = _model(space)[0]
     try:
         for budget in budgets:
-            evaluator.size(evaluator.check_fidelity({strategy.fidelity: budget}), model)
+            fidelity = TrainingEvaluator.check_fidelity({strategy.fidelity: budget})
+            if evaluator is not None:
+                evaluator.size(fidelity, model)
     except UsageError as exc:
         raise UsageError(f"strategy {config.strategy!r} asks for {strategy.fidelity!r} budgets {budgets} (its "
                          f"fidelity, min_budget, max_budget, eta), which the training evaluator refuses: {exc}"
