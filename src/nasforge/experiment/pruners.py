@@ -35,7 +35,8 @@ def _first_at(curve: Curve, step: int) -> float | None:
 class Pruner(ABC):
     """Decides, at each report, whether a trial should stop. Values are higher-is-better (the study
     flips minimized objectives); ``curves`` maps trial numbers to their reported curves so far,
-    including the deciding trial's, whose last point is the new report.
+    including the deciding trial's, whose last point is the new report (under a multi-fidelity strategy, only
+    the trials trained at the deciding trial's budget: another budget's curve followed another schedule).
 
     The loop never asks about a report at a trial's last step (see :meth:`last_step`): stopping a
     trial whose training is done would only throw its result away."""

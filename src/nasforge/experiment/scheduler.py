@@ -283,7 +283,7 @@ class _Loop:
         self.first_error: str | None = None  # of the first trial of this run that FAILED
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
-        self.curves = _Curves(study)  # what the pruner decides on
+        self.curves = _Curves(study, self.budget)  # what the pruner decides on
         self.pruner_error: UsageError | None = None  # the pruner raised or answered no bool: the run stops
         self.pruner_refused: set[int] = set()  # trials it failed on: put back to WAITING, not told as failed
         self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
@@ -598,7 +598,7 @@ class _Loop:
         UsageError naming the pruner (as for a strategy's error), rather than fail every trial."""
         label = f"pruner {getattr(self.pruner, 'name', None) or type(self.pruner).__name__!r}"
         try:
-            verdict = self.pruner.should_prune(number, self.curves.current())  # type: ignore[union-attr]
+            verdict = self.pruner.should_prune(number, self.curves.current(number))  # type: ignore[union-attr]
         except Exception as exc:
             error = UsageError(f"{label}: should_prune raised {type(exc).__name__}: {exc}")
             error.__cause__ = exc
@@ -658,16 +658,23 @@ def _default_epochs(evaluator: Any) -> int | None:
 
 class _Curves:
     """The learning curves of a study's trials as the pruner sees them (higher is better), kept across reports:
-    a trial's curve is rebuilt only when the trial changed (its event) or got reports since the last look."""
+    a trial's curve is rebuilt only when the trial changed (its event) or got reports since the last look.
 
-    def __init__(self, study: Study) -> None:
+    Under a multi-fidelity strategy the pruner sees only the trials trained at the judged trial's budget: a trial at
+    another budget followed another schedule (an epochs budget stretches each trial's learning-rate schedule over its
+    own epochs; a width, a data fraction, ... change what one epoch reaches), so its value at a step is no yardstick."""
+
+    def __init__(self, study: Study, budget: Callable[[Trial], float | None]) -> None:
         self.study = study
         self.sign = study.signs[0]
+        self.budget = budget  # a trial's multi-fidelity budget (None: none)
         self.seen: dict[int, tuple[int, int]] = {}  # trial number -> (event, reports) its curve is of
         self.curves: dict[int, tuple[tuple[int, float], ...]] = {}
+        self.budgets: dict[int, float | None] = {}  # trial number -> its budget, for those with a curve
 
-    def current(self) -> Mapping[int, Sequence[tuple[int, float]]]:
-        """Trial number -> its curve, for every trial with reports (read-only: the pruner cannot change it)."""
+    def current(self, number: int) -> Mapping[int, Sequence[tuple[int, float]]]:
+        """Trial number -> its curve, for every trial with reports at trial ``number``'s budget, that one included
+        (read-only: the pruner cannot change it)."""
         for trial in self.study.trials:
             seen, now = self.seen.get(trial.number), (trial.event, len(trial.intermediate))
             if seen == now:
@@ -679,7 +686,9 @@ class _Curves:
             further = seen is not None and seen[0] == now[0] and seen[1] <= now[1]  # reports since, no event
             known = self.curves.get(trial.number, ()) if further else ()
             self.curves[trial.number] = known + tuple((s, self.sign * v) for s, v in trial.intermediate[len(known):])
-        return MappingProxyType(self.curves)
+            self.budgets[trial.number] = self.budget(trial)
+        budget = self.budgets.get(number)
+        return MappingProxyType({n: curve for n, curve in self.curves.items() if self.budgets[n] == budget})
 
 
 DETERMINISTIC_ERRORS = ("ArchitectureError: ", "UsageError: the network of ")

@@ -46,6 +46,7 @@ from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, s
 from ..writes import check_folder, check_target, head, write_atomic
 
 if TYPE_CHECKING:
+    from ..evaluators.training import TrainingEvaluator
     from ..experiment import Study, Trial
     from ..experiment.storage import Storage
     from ..experiment.storage.base import StudyRecord
@@ -589,7 +590,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             check_storage_url(config.storage)
             _check_server_storage(config.storage)  # a bad URL or password fails before the data loads
             _limit_threads(config)
-            evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
+            evaluators = _evaluators(config, space, new_run=True)  # built once (a supernet loads its checkpoint)
             search_ev = evaluators[0]
             data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
             if config.evaluator == "training":  # the retrains keep the data the search read: one run, one data
@@ -1500,8 +1501,10 @@ def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
     raise first from None
 
 
-def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
-    """(search evaluator, retrain evaluator)."""
+def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False) -> tuple[Any, Any]:
+    """(search evaluator, retrain evaluator); ``new_run``: also check that the network builds at every budget of a
+    multi-fidelity strategy (not on resume: a run stored before that check was made goes on, and rewrites its
+    outputs, as it did)."""
     from ..evaluators.training import TrainingEvaluator
 
     model, model_kwargs = _model(space)
@@ -1532,7 +1535,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
                                 **common)
     if config.evaluator == "training":
         with _one_budget_said():
-            _check_budgets(config, space)
+            _check_budgets(config, space, search if new_run else None)
     return search, retrain
 
 
@@ -1548,9 +1551,9 @@ def search_training(config: SearchConfig, space: SearchSpace,
     """How stage 1 trains each search trial (``summary.json``'s ``search_training``): network size, recipe, the
     data's augmentation and the seed; None where a supernet scores the trials (nothing is trained). ``C``/``N`` are
     None where they do not apply (a model space's module sets its own size; a network without cells to repeat) or
-    vary per trial: ``fidelities``, the search trials' fidelity knobs, give a multi-fidelity budget of ``width``,
-    ``cells`` or ``resolution``, whose range (and that of the ``C``, ``N`` or image size it sets) ``per_trial``
-    records."""
+    vary per trial: ``fidelities``, the search trials' fidelity knobs, give a multi-fidelity budget of ``epochs``,
+    ``width``, ``cells`` or ``resolution``, whose range (and that of the ``C``, ``N`` or image size it sets)
+    ``per_trial`` records. ``epochs`` is None under an epochs budget: each trial trains its budget's epochs."""
     if config.evaluator != "training":
         return None
     from ..evaluators.training import TrainingEvaluator, _default_augment
@@ -1562,19 +1565,20 @@ def search_training(config: SearchConfig, space: SearchSpace,
     sized = model != "model_space"  # a model space's module fixes its own size: C and N do not apply
     record = {"C": preset.search_C if sized else None, "N": preset.search_N if sized else None}
     rule = budget_rule(config.strategy, config.strategy_kwargs)
-    knob = rule[0] if rule is not None and rule[0] in ("width", "cells", "resolution") else None
+    knob = rule[0] if rule is not None and rule[0] in ("epochs", "width", "cells", "resolution") else None
     budgets = sorted({f[knob] for f in fidelities if knob is not None and knob in f})
     if budgets:
         per_trial: dict[str, Any] = {"budget": knob, "budgets": [budgets[0], budgets[-1]]}
         if knob == "resolution":
             per_trial["resolution"] = [budgets[0], budgets[-1]]  # the images' side, in pixels
-        elif sized:  # the sizes the evaluator builds at the smallest and largest budget
+        elif sized and knob != "epochs":  # the sizes the evaluator builds at the smallest and largest budget
             evaluator = TrainingEvaluator(C=preset.search_C, N=preset.search_N, model=model)
             field = "C" if knob == "width" else "N"
             per_trial[field] = [_size_at(evaluator, model, knob, b, field) for b in (budgets[0], budgets[-1])]
             record[field] = None
         record["per_trial"] = per_trial
-    return {**record, "epochs": train.epochs, "batch_size": train.batch_size,
+    epochs = None if knob == "epochs" else train.epochs  # the preset's, which no trial of an epochs budget trains
+    return {**record, "epochs": epochs, "batch_size": train.batch_size,
             "optimizer": train.optimizer, "nesterov": train.optimizer == "sgd" and train.momentum > 0,
             "momentum": train.momentum, "lr": train.lr, "schedule": train.schedule,
             "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing, "grad_clip": train.grad_clip,
@@ -1599,20 +1603,25 @@ def _one_budget_said() -> Iterator[None]:
         yield
 
 
-def _check_budgets(config: SearchConfig, space: SearchSpace) -> None:
+def _check_budgets(config: SearchConfig, space: SearchSpace, evaluator: TrainingEvaluator | None) -> None:
     """A multi-fidelity strategy's budgets are known before any trial: each must be a fidelity the training
-    evaluator takes (an integer number of epochs...), else one UsageError now rather than a failure of every
-    trial (and of every resume)."""
+    evaluator takes (an integer number of epochs...) and, where ``evaluator`` is given, one it builds its network at
+    (NAS-Bench-101's ``C`` of 5 or more, a ``cells`` budget only for a network with cells to repeat), else one
+    UsageError now rather than a failure of every trial (and of every resume)."""
     from ..evaluators.training import TrainingEvaluator
+
     from ..strategies import STRATEGIES, get_strategy
 
     if config.strategy not in STRATEGIES or not STRATEGIES.tags(config.strategy)["multi_fidelity"]:
         return
     strategy = get_strategy(config.strategy, space, seed=config.seed, **config.strategy_kwargs)
     budgets = [strategy.budget(rung) for rung in range(len(strategy.budgets))]
+    model = _model(space)[0]
     try:
         for budget in budgets:
-            TrainingEvaluator.check_fidelity({strategy.fidelity: budget})
+            fidelity = TrainingEvaluator.check_fidelity({strategy.fidelity: budget})
+            if evaluator is not None:
+                evaluator.size(fidelity, model)
     except UsageError as exc:
         raise UsageError(f"strategy {config.strategy!r} asks for {strategy.fidelity!r} budgets {budgets} (its "
                          f"fidelity, min_budget, max_budget, eta), which the training evaluator refuses: {exc}"
