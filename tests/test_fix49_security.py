@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import importlib
+import re
 import socket
 import stat
 import sys
@@ -139,6 +140,34 @@ def test_the_dashboard_drops_silent_clients_and_closes_connections_beyond_its_ca
         server.shutdown()
         server.server_close()
     assert "Traceback" not in capfd.readouterr().err  # a dropped client is no error of the dashboard
+
+
+def test_the_dashboard_sends_a_large_answer_whole_to_a_client_that_keeps_reading(tmp_path, monkeypatch, capfd):
+    """Would fail: the handler's timeout bounded the whole answer (one write), so plotly.js (4.8 MB) was cut off for a
+    client reading it slowly but steadily, with a traceback on the console."""
+    from nasforge.analysis import dashboard
+
+    monkeypatch.setattr(dashboard._QuietHandler, "timeout", 0.8)
+    server, _ = dashboard.serve_in_thread(_storage(tmp_path))
+    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)  # accepted sockets inherit it
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", server.server_port))
+        sock.sendall(b"GET /static/plotly.min.js HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(1 << 17):
+            received += chunk
+            time.sleep(0.03)  # ~2 s in all for 4.8 MB: longer than the timeout, no pause near it
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    assert length > 1_000_000 and len(body) == length
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_engine_torture_keeps_its_default_database_in_a_private_folder_it_removes(tmp_path, monkeypatch):

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from ..checks import check_int, check_real
 from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, UsageError
@@ -324,11 +324,16 @@ def _name(query: dict[str, list[str]], route: str) -> str:
     return query["name"][0]
 
 
+SEND_CHUNK = 1 << 16
+"""Bytes of an answer written at once: the handler's timeout bounds each write, so a client that keeps reading a large
+answer (plotly.js, 4.8 MB) slowly gets all of it, and only one that stops reading is dropped."""
+
+
 def _send(start_response: StartResponse, status: str, kind: str, body: bytes,
           headers: list[tuple[str, str]] | None = None) -> list[bytes]:
     start_response(status, [("Content-Type", f"{kind}; charset=utf-8"), ("Content-Length", str(len(body))),
                             *(headers or [("Cache-Control", "no-store")])])
-    return [body]
+    return [body[i:i + SEND_CHUNK] for i in range(0, len(body), SEND_CHUNK)] or [body]
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -368,11 +373,33 @@ class _ThreadingServer6(_ThreadingServer):
     address_family = socket.AF_INET6
 
 
+class _QuietServerHandler(ServerHandler):
+    """wsgiref's per-request handler, dropping a client that went silent or away (an ``OSError`` while the answer is
+    written) without a traceback."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        if not isinstance(exc_info[1], OSError):
+            super().log_exception(exc_info)
+
+
 class _QuietHandler(WSGIRequestHandler):
-    timeout = 30.0  # seconds a client may stay silent while sending its request (or not reading the answer)
+    timeout = 30.0  # seconds a client may stay silent while sending its request (or not reading a chunk of the answer)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
         pass
+
+    def handle(self) -> None:
+        """As wsgiref's, with :class:`_QuietServerHandler`."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():  # an error was sent
+            return
+        handler = _QuietServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=False)
+        handler.request_handler = self  # for logging
+        handler.run(self.server.get_app())
 
 
 def make_dashboard_server(storage: str, host: str = "127.0.0.1", port: int = 8080, interval: float = 2.0,
