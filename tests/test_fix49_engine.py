@@ -245,3 +245,15 @@ def test_a_study_without_its_rules_loads_with_the_older_rules_given(tmp_path):
         Study.load("s", url, strategy=get_strategy("reinforce", CHAIN, seed=0, lr=1.0, **rules)).close()
     with pytest.raises(UsageError, match=r"created with strategy settings lr=1.0, not 0.5"):
         Study.load("s", url, strategy=get_strategy("reinforce", CHAIN, seed=0, lr=0.5, **older))
+
+
+def test_a_tpe_study_without_its_rules_refuses_an_older_rule_its_time_did_not_follow(tmp_path):
+    """tpe's rules were recorded only later: a study made after they changed followed today's, and loading it with
+    an older one is refused (it went on, replaying by a rule it never followed), naming the rule of its time."""
+    path, url = tmp_path / "s.db", f"sqlite:///{tmp_path / 's.db'}"
+    Study(CHAIN, "tpe", objectives="acc", seed=0, name="s", storage=url).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE nasforge_studies SET strategy_config = '{}', created_at = 1796550000.0")  # 12-06 09:40
+    raw.close()
+    with pytest.raises(UsageError, match=r"created with strategy settings gamma=0.1, not 0.15"):
+        Study.load("s", url, strategy=get_strategy("tpe", CHAIN, seed=0, gamma=0.15))

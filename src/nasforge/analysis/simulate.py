@@ -231,7 +231,9 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
 
     With a ``pruner`` (a ``nasforge.experiment.pruners`` name, spec or object) every evaluation
     reports its value after each whole step of its budget (``bench.evaluate(arch, step)``, at the time
-    that many steps take) and the pruner decides, as the engine does with a ``Reporter`` (never at or after the
+    that many steps take) and the pruner decides, as the engine does with a ``Reporter`` (but among every
+    evaluation's curve, where the engine shows a multi-fidelity strategy's trial only those of its budget: a
+    table's step value does not depend on the budget; never at or after the
     evaluation's budget or the pruner's :meth:`~nasforge.experiment.pruners.Pruner.last_step`; the curve of each
     evaluation that ran the full budget goes to the pruner's ``trial_completed``, so a ``max_step`` no curve
     reaches warns as in the engine; its ``reset`` is called first, so an object shared across runs learns from

@@ -1081,8 +1081,9 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         # the user's) recorded them all when built as an object, only the keywords given when built by name (the
         # others are its class's defaults: those written in its signature, None aside, which __init__ may resolve);
         # it is compared on the settings the object reports (one kept under another name cannot be read back)
-        # a rule setting the study does not record may be its older rule or today's (a study loaded by name is
-        # replayed by both: an older nasforge may have made it whatever its date); a refusal names the rule of its time
+        # a rule setting the study does not record may be today's or the rule of its time, and, for one recorded
+        # since its rule changed, the older rule (an older install's study, whatever its date); a refusal names the
+        # rule of its time
         given = _plain(init_config(strategy))
         if record.strategy in STRATEGIES:
             built = _stored_strategy(record, space)
@@ -1095,8 +1096,9 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         unrecorded = {k: v for k, v in built.older_rules.items() if k not in (record.strategy_config or {})}
         taken = {k for k in unrecorded if record.strategy in STRATEGIES and _takes_keyword(record.strategy, k)}
         then = _plain(built.rules_of_its_time(record.created_at, record.strategy_config, taken))
-        older = _plain(unrecorded)  # the replay tries each rule a study without the setting may have followed
-        changed = sorted(k for k in keys if given.get(k) not in [stored.get(k), *([older[k]] if k in older else [])])
+        older = _plain({k: v for k, v in unrecorded.items() if k in built.recorded_since_change})  # an older install's
+        changed = sorted(k for k in keys if given.get(k) not in [stored.get(k), *(rules[k] for rules in (then, older)
+                                                                                   if k in rules)])
         if changed:
             differences.append("strategy settings " + ", ".join(f"{k}={then.get(k, stored.get(k))!r}, not "
                                                                 f"{given.get(k)!r}" for k in changed))
