@@ -4,6 +4,7 @@ n-th supernet scoring, and CIFAR batch files read in one child process."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import numpy as np
 import pytest
 
 from nasforge.benchmarks import find_data_file, load_nb201
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +85,16 @@ def interrupt_scoring(monkeypatch):
 
     return patch
 
+
+
+@pytest.fixture()
+def bench_module():
+    """Import a script of ``benchmarks/`` by name (its folder on ``sys.path``, as when run)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
 
 _READ_CIFAR_BATCHES = """
 import json

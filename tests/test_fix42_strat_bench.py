@@ -4,26 +4,10 @@ prints no unsourced reference figures."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from nasforge import get_strategy
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-@pytest.fixture()
-def bench_module():
-    """Import a script of ``benchmarks/`` by name (its folder on ``sys.path``, as when run)."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_learning_runs_the_optuna_peers_without_repeats(bench_module):

@@ -5,10 +5,7 @@ gives each mean its standard error and ``--compare`` calls rows within their noi
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,18 +17,7 @@ from nasforge.strategies.constraints import ConstrainedScore
 
 optuna = pytest.importorskip("optuna")
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SPACE = NASBench201Space()
-
-
-@pytest.fixture()
-def bench_module():
-    """Import a script of ``benchmarks/`` by name (its folder on ``sys.path``, as when run)."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 @pytest.fixture()
