@@ -535,8 +535,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
     import io
 
     from ..experiment._export import ATTR_PREFIX, json_text, metric_names, trials_dataframe
-    from ..experiment.stages import has_stages, stage_of
-    from ..pipelines.search import with_stages
+    from ..experiment.stages import stage_of
+    from ..pipelines.search import is_staged, with_stages
     from ..writes import check_target, write_atomic
 
     if args.out == "-":
@@ -551,7 +551,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     study = _load(args, "trials")
     # the columns, whichever trials are shown: metrics, stage, user attributes (docs/engine.md)
     known = metric_names(study.objectives, study.trials)
-    staged = has_stages(study.trials)
+    staged = is_staged(study)
     attrs = list(dict.fromkeys(ATTR_PREFIX + key for t in study.trials for key in t.user_attrs))
     shown = [t for t in study.trials if states is None or t.state in states]
     study.trials = shown[-args.limit:] if args.limit else shown

@@ -1298,13 +1298,21 @@ def _records_the_run(out: Path, command: str) -> bool:
     return any(_resumes(stored, command) for stored in (lock, summary and summary.get("resume_command")))
 
 
-def with_stages(frame: Any, trials: list[Trial], staged: bool | None = None) -> Any:
-    """The trials ``frame`` with a ``stage`` column after ``arch`` (search or retrain, as the trials table shows
-    it) when ``staged`` (default: when ``trials`` have stages; pass the whole study's answer for a part of its
-    trials); ``user_attrs_stage`` stays as stored (empty for search trials)."""
-    from ..experiment.stages import has_stages, stage_of
+def is_staged(study: Study) -> bool:
+    """Whether ``study``'s trials are listed with a stage: a ``nasforge search`` study (from its first trial on, so
+    its columns stay the same before, during and without stage 2) or one with a trial naming its stage."""
+    from ..experiment.stages import has_stages
 
-    if (has_stages(trials) if staged is None else staged) and "arch" in frame and "stage" not in frame:
+    return study.user_attrs.get("pipeline") == PIPELINE or has_stages(study.trials)
+
+
+def with_stages(frame: Any, trials: list[Trial], staged: bool) -> Any:
+    """The trials ``frame`` with a ``stage`` column after ``arch`` (search or retrain, as the trials table shows
+    it) when ``staged`` (:func:`is_staged` of the whole study); ``user_attrs_stage`` stays as stored (empty for
+    search trials)."""
+    from ..experiment.stages import stage_of
+
+    if staged and "arch" in frame and "stage" not in frame:
         frame.insert(frame.columns.get_loc("arch") + 1, "stage", [stage_of(t) for t in trials])
     return frame
 
@@ -2032,7 +2040,7 @@ def _write_output(out: Path, name: str, text: str) -> None:
 
 
 def _write_trials(study: Study, config: SearchConfig) -> None:
-    frame = with_stages(study.trials_dataframe(), study.trials)  # integer user attributes (source_trial) stay so
+    frame = with_stages(study.trials_dataframe(), study.trials, is_staged(study))  # integer user attributes (source_trial) stay so
     _write_output(Path(config.out), "trials.csv", frame.to_csv(index=False))
 
 
