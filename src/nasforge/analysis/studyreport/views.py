@@ -293,9 +293,10 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
         _figure(xaxis_title="wall-clock seconds since the first trial started", yaxis_title=label)
     import plotly.graph_objects as go
 
-    lines, unmet = [], []
+    lines, unmet, missing = [], [], []
     for data, shown in zip(studies, labels or [d.name for d in studies]):
         done = sorted(data.ranked(), key=lambda t: (t.finished_at or 0.0, t.number))
+        missing += [] if done else [shown]
         if not multi and data.constraints:  # the best so far is feasible, as the best trial is once one is
             feasible = [t for t, v in zip(done, data.violations(done)) if v == 0]
             unmet += [shown] if done and not feasible else []
@@ -326,7 +327,8 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     if regret:
         for fig in (by_trial, by_time):
             _log_regret_yaxis(fig, ticks)
-    note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid."
+    no_line = f" (no line for {', '.join(missing)}: no complete trial yet)" if missing else ""
+    note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid{no_line}."
     if regret:
         note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
     if multi:

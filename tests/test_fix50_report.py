@@ -1,0 +1,34 @@
+"""What the report says about the studies it compares, its bench hovers and one objective under constraints."""
+import re
+from html import unescape
+
+import pytest
+
+pytest.importorskip("plotly")
+
+from nasforge import Result, Study, get_space  # noqa: E402
+from nasforge.analysis.studyreport import render_study  # noqa: E402
+from report_pages import figures  # noqa: E402
+from test_report import toy_metrics  # noqa: E402
+
+
+def one_objective(name: str, n: int, fail: bool = False, **kwargs) -> Study:
+    """An in-memory nb201 study of ``n`` trials with objective acc (every one failed with ``fail``)."""
+    study = Study(get_space("nb201"), kwargs.pop("strategy", "random"), objectives="acc", seed=0, name=name, **kwargs)
+    for _ in range(n):
+        trial = study.ask()
+        study.tell(trial, Result(metrics={}, status="failed", error="boom") if fail else toy_metrics(trial.arch))
+    return study
+
+
+def note_of(html: str, key: str) -> str:
+    """The note of the page's section ``key``, unescaped."""
+    return unescape(re.search(rf'<section id="nf-{key}"><h2>[^<]*</h2><p class="nf-note">(.*?)</p>', html).group(1))
+
+
+def test_a_comparison_names_the_studies_that_have_no_line():
+    page = render_study([one_objective("evo", 6), one_objective("allfail", 3, fail=True), one_objective("empty", 0)])
+    assert [t["name"] for t in figures(page)["nf-plot-progress-trials"]["data"]] == ["evo"]
+    assert note_of(page, "progress") == ("3 studies of space nb201 overlaid (no line for allfail, empty: no complete "
+                                         "trial yet).")
+
