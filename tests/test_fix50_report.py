@@ -32,3 +32,16 @@ def test_a_comparison_names_the_studies_that_have_no_line():
     assert note_of(page, "progress") == ("3 studies of space nb201 overlaid (no line for allfail, empty: no complete "
                                          "trial yet).")
 
+
+def test_the_bench_hover_gives_regret_to_6_significant_digits(tmp_path):
+    import pandas as pd
+
+    from nasforge.analysis.studyreport import BenchData
+    from nasforge.analysis.studyreport.views import bench_view
+
+    curves = pd.DataFrame({"strategy": ["random"] * 2, "evaluations": [1, 2], "regret_mean": [2.0846712, 1.0846712]})
+    meta = {"summary": [{"strategy": "random", "mean@2": 1.0846712}]}
+    page = bench_view(BenchData(tmp_path, meta, curves))
+    assert "<td>1.08467</td>" in page
+    (line,) = figures(page)["nf-plot-bench-eval"]["data"]  # hover as the table: 6 digits (docs/report.md)
+    assert line["customdata"] == [2.0846712, 1.0846712] and "regret %{customdata:.6g} after" in line["hovertemplate"]

@@ -761,7 +761,9 @@ def _worker_pid(worker: str | None) -> str:
 
 
 # -- nasforge bench folders ------------------------------------------------------------------------
-BENCH_HOVER = "%{fullData.name}: regret %{customdata:.4g} after %{x}<extra></extra>"
+BENCH_HOVER = "%{fullData.name}: regret %{customdata:.6g} after %{x}<extra></extra>"
+"""A bench curve's hover: regret to 6 significant digits, as the summary table gives it (:func:`number_text`)."""
+
 
 def bench_view(bench: BenchData) -> str:
     """Regret per evaluation and per unique evaluation (mean with interquartile band) of every strategy, on
