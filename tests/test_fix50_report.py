@@ -45,3 +45,13 @@ def test_the_bench_hover_gives_regret_to_6_significant_digits(tmp_path):
     assert "<td>1.08467</td>" in page
     (line,) = figures(page)["nf-plot-bench-eval"]["data"]  # hover as the table: 6 digits (docs/report.md)
     assert line["customdata"] == [2.0846712, 1.0846712] and "regret %{customdata:.6g} after" in line["hovertemplate"]
+
+
+def test_a_comparison_counts_stage_2_retrains_apart_as_the_summary_does():
+    studies = [one_objective("plain", 3), one_objective("retrained", 4)]
+    best = studies[1].best_trial
+    queued = studies[1].enqueue(best.arch, user_attrs={"stage": "retrain", "source_trial": best.number})
+    studies[1].tell(queued, {"acc": best.metrics["acc"] + 1.0})
+    rows = re.findall(r"<tr><td>(plain|retrained)</td><td>random</td><td>([^<]*)</td>", render_study(studies))
+    assert rows == [("plain", "3: 3 COMPLETE"), ("retrained", "5 (4 search, 1 stage-2 retrain): 5 COMPLETE")]
+    assert "<td>5 (4 search, 1 stage-2 retrain): 5 COMPLETE</td>" in render_study(studies[1])  # its own Summary

@@ -178,7 +178,6 @@ def rerun_hint(study: StudyData, storage: str | None) -> str:
 # -- summary ---------------------------------------------------------------------------------------
 def summary_view(data: StudyData) -> str:
     """Space, objectives, strategy, trials by state, best trial or Pareto set, wall time, workers."""
-    counts = data.counts()
     objectives = ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))
     sessions = data.sessions()
     claimed = (f"trials claimed by {sessions} session(s) (a run, a resume or another process of the study, each with "
@@ -191,14 +190,10 @@ def summary_view(data: StudyData) -> str:
         numbers = ", ".join(str(t.number) for t in gone)
         dead = (f" ({len(gone)} of a process that is gone: trial{'s' * (len(gone) > 1)} {numbers}; "
                 f"{rerun_hint(data, data.storage_url)} re-runs {'them' if len(gone) > 1 else 'it'})")
-    states = ", ".join(f"{n} {s}" + (dead if s == "RUNNING" else "") for s, n in counts.items() if n)
-    retrains = len(data.trials) - len(data.search_trials)
-    split = f" ({len(data.search_trials)} search, {retrains} stage-2 retrain{'s' * (retrains > 1)})" if retrains else ""
-    trials = f"{len(data.trials)}{split}" + (f": {states}" if states else "")
     rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
             ("objectives", objectives),
             ("strategy", f"{data.strategy} {json.dumps(data.strategy_settings(), default=str)}"),
-            ("seed", data.seed), ("trials", trials),
+            ("seed", data.seed), ("trials", trials_text(data, dead)),
             ("wall time", "no trial started yet" if wall is None else f"{wall:.1f} s (first start to last finish)"),
             ("workers", workers)]
     every_retrain = data.retrained()
@@ -238,6 +233,15 @@ def summary_view(data: StudyData) -> str:
             for t in chosen]
     attrs = [f'class="nf-select" data-number="{t.number}"' for t in chosen]
     return section("summary", "Summary", summary + f"<h3>{caption}</h3>" + html_table(columns, rows, row_attrs=attrs))
+
+
+def trials_text(data: StudyData, running: str = "") -> str:
+    """The trials of ``data`` by state, with stage-2 retrains the search and retrain counts first (``5 (4 search,
+    1 stage-2 retrain): 5 COMPLETE``); ``running`` follows the RUNNING count."""
+    states = ", ".join(f"{n} {s}" + (running if s == "RUNNING" else "") for s, n in data.counts().items() if n)
+    retrains = len(data.trials) - len(data.search_trials)
+    split = f" ({len(data.search_trials)} search, {retrains} stage-2 retrain{'s' * (retrains > 1)})" if retrains else ""
+    return f"{len(data.trials)}{split}" + (f": {states}" if states else "")
 
 
 def _asked_workers(data: StudyData) -> str:
