@@ -55,3 +55,18 @@ def test_a_comparison_counts_stage_2_retrains_apart_as_the_summary_does():
     rows = re.findall(r"<tr><td>(plain|retrained)</td><td>random</td><td>([^<]*)</td>", render_study(studies))
     assert rows == [("plain", "3: 3 COMPLETE"), ("retrained", "5 (4 search, 1 stage-2 retrain): 5 COMPLETE")]
     assert "<td>5 (4 search, 1 stage-2 retrain): 5 COMPLETE</td>" in render_study(studies[1])  # its own Summary
+
+
+
+def test_one_objective_with_constraints_draws_the_trials_breaking_them_apart():
+    study = Study(get_space("nb201"), "mo_random", objectives="acc", seed=0, constraints=["params <= 1.5"])
+    for acc, params in ((50.0, 1.0), (81.8, 2.0), (60.0, 0.0), (70.0, 3.0), (73.4, 1.0)):
+        study.tell(study.ask(), {"acc": acc, "params": params})
+    page = render_study(study)
+    traces = {t["name"]: t for t in figures(page)["nf-plot-pareto"]["data"]}
+    assert set(traces) == {"complete trials", "infeasible trials"}
+    assert (traces["complete trials"]["x"], traces["complete trials"]["y"]) == ([0, 2, 4], [50.0, 60.0, 73.4])
+    assert (traces["infeasible trials"]["x"], traces["infeasible trials"]["y"]) == ([1, 3], [81.8, 70.0])
+    assert traces["infeasible trials"]["marker"]["symbol"] == "x" and study.best_trial.number == 4
+    assert note_of(page, "pareto").endswith("Constraints params <= 1.5: 2 trial(s) break them (crosses); the best "
+                                            "trial and the progress are of the trials that meet them while any does.")

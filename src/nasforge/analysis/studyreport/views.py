@@ -31,6 +31,8 @@ MAX_CURVES = 300
 DIAGNOSTIC_SCORES = ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")
 """The scores of model diagnostics the report shows (recorded ones must be numbers or null)."""
 HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+INFEASIBLE_MARKER = {"color": "#d8d8d8", "size": 7, "symbol": "x"}
+"""How the objective plots draw a complete trial that breaks the constraints."""
 STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAILED": "#7f7f7f", "RUNNING": "#2ca02c",
                 "WAITING": "#ff7f0e"}
 
@@ -473,14 +475,26 @@ def pareto_view(data: StudyData) -> str:
         objective = data.objectives[0]
         fig = _figure(xaxis_title="trial", yaxis_title=objective)
         budgets = _budgets(done)
+        infeasible = data.infeasible()
+        breaking = {t.number for t in infeasible}
         for budget in budgets:  # several budgets (multi-fidelity): one colour each, never mixed unseen
-            group = [t for t in done if budget_text(t) == budget]
+            group = [t for t in done if budget_text(t) == budget and t.number not in breaking]
+            if not group:
+                continue
             fig.add_trace(go.Scatter(x=[t.number for t in group], y=[t.metrics[objective] for t in group],
                                      mode="markers", name=_plain(f"budget {budget}" if len(budgets) > 1
                                                                  else "complete trials"),
                                      customdata=hover_data(data, group), hovertemplate=HOVER))
+        if infeasible:
+            fig.add_trace(go.Scatter(x=[t.number for t in infeasible], y=[t.metrics[objective] for t in infeasible],
+                                     mode="markers", name="infeasible trials", marker=INFEASIBLE_MARKER,
+                                     customdata=hover_data(data, infeasible), hovertemplate=HOVER))
         _add_retrained(fig, data, None, objective)
         note = "One objective: every complete trial (click a point to see its architecture)."
+        if data.constraints:
+            note += (f" Constraints {', '.join(data.constraints)}: {len(infeasible)} trial(s) break them"
+                     + (" (crosses)" if infeasible else "") + "; the best trial and the progress are of the trials "
+                     "that meet them while any does.")
         if len(budgets) > 1:
             note += (f" Multi-fidelity: {len(budgets)} budgets, one colour each; a low-budget result is not comparable"
                      " to a full one.")
@@ -500,8 +514,7 @@ def pareto_view(data: StudyData) -> str:
                              customdata=hover_data(data, rest), hovertemplate=HOVER))
     if infeasible:
         fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in infeasible], y=[t.metrics[y_name] for t in infeasible],
-                                 mode="markers", name="infeasible trials",
-                                 marker=dict(color="#d8d8d8", size=7, symbol="x"),
+                                 mode="markers", name="infeasible trials", marker=INFEASIBLE_MARKER,
                                  customdata=hover_data(data, infeasible), hovertemplate=HOVER))
     fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in front], y=[t.metrics[y_name] for t in front],
                              mode="lines+markers", name="Pareto front",
