@@ -38,9 +38,10 @@ def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None,
 
 
 def comparison_sections(studies: Sequence[StudyData], optimum: float | None = None) -> list[str]:
-    """Several studies of one space: their progress overlaid and one summary row each (with the size of its Pareto
-    set when they have several objectives; the best value of the first objective is then the best of that set,
-    feasible under the constraints while any trial is, as ``nasforge status`` lists it)."""
+    """Several studies of one space: their progress overlaid and one summary row each (its trials as its Summary
+    counts them, stage-2 retrains apart; with the size of its Pareto set when they have several objectives; the best
+    value of the first objective is then the best of that set, feasible under the constraints while any trial is, as
+    ``nasforge status`` lists it)."""
     multi = len(studies[0].objectives) > 1
     sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
     labels = study_labels(studies)
@@ -48,8 +49,7 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     for data, label in zip(studies, labels):
         chosen = data.front() if multi else [b for b in [data.best()] if b is not None]
         best = max(chosen, key=lambda t: sign * t.metrics[data.objectives[0]], default=None)
-        counts = ", ".join(f"{n} {s}" for s, n in data.counts().items() if n) or "0"
-        rows.append([label, data.strategy, counts, *([len(data.front())] if multi else []),
+        rows.append([label, data.strategy, views.trials_text(data), *([len(data.front())] if multi else []),
                      None if best is None else best.metrics[data.objectives[0]], _rounded(data.wall_seconds())])
     columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
                "wall s"]

@@ -31,6 +31,8 @@ MAX_CURVES = 300
 DIAGNOSTIC_SCORES = ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")
 """The scores of model diagnostics the report shows (recorded ones must be numbers or null)."""
 HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+INFEASIBLE_MARKER = {"color": "#d8d8d8", "size": 7, "symbol": "x"}
+"""How the objective plots draw a complete trial that breaks the constraints."""
 STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAILED": "#7f7f7f", "RUNNING": "#2ca02c",
                 "WAITING": "#ff7f0e"}
 
@@ -178,7 +180,6 @@ def rerun_hint(study: StudyData, storage: str | None) -> str:
 # -- summary ---------------------------------------------------------------------------------------
 def summary_view(data: StudyData) -> str:
     """Space, objectives, strategy, trials by state, best trial or Pareto set, wall time, workers."""
-    counts = data.counts()
     objectives = ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))
     sessions = data.sessions()
     claimed = (f"trials claimed by {sessions} session(s) (a run, a resume or another process of the study, each with "
@@ -191,14 +192,10 @@ def summary_view(data: StudyData) -> str:
         numbers = ", ".join(str(t.number) for t in gone)
         dead = (f" ({len(gone)} of a process that is gone: trial{'s' * (len(gone) > 1)} {numbers}; "
                 f"{rerun_hint(data, data.storage_url)} re-runs {'them' if len(gone) > 1 else 'it'})")
-    states = ", ".join(f"{n} {s}" + (dead if s == "RUNNING" else "") for s, n in counts.items() if n)
-    retrains = len(data.trials) - len(data.search_trials)
-    split = f" ({len(data.search_trials)} search, {retrains} stage-2 retrain{'s' * (retrains > 1)})" if retrains else ""
-    trials = f"{len(data.trials)}{split}" + (f": {states}" if states else "")
     rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
             ("objectives", objectives),
             ("strategy", f"{data.strategy} {json.dumps(data.strategy_settings(), default=str)}"),
-            ("seed", data.seed), ("trials", trials),
+            ("seed", data.seed), ("trials", trials_text(data, dead)),
             ("wall time", "no trial started yet" if wall is None else f"{wall:.1f} s (first start to last finish)"),
             ("workers", workers)]
     every_retrain = data.retrained()
@@ -238,6 +235,15 @@ def summary_view(data: StudyData) -> str:
             for t in chosen]
     attrs = [f'class="nf-select" data-number="{t.number}"' for t in chosen]
     return section("summary", "Summary", summary + f"<h3>{caption}</h3>" + html_table(columns, rows, row_attrs=attrs))
+
+
+def trials_text(data: StudyData, running: str = "") -> str:
+    """The trials of ``data`` by state, with stage-2 retrains the search and retrain counts first (``5 (4 search,
+    1 stage-2 retrain): 5 COMPLETE``); ``running`` follows the RUNNING count."""
+    states = ", ".join(f"{n} {s}" + (running if s == "RUNNING" else "") for s, n in data.counts().items() if n)
+    retrains = len(data.trials) - len(data.search_trials)
+    split = f" ({len(data.search_trials)} search, {retrains} stage-2 retrain{'s' * (retrains > 1)})" if retrains else ""
+    return f"{len(data.trials)}{split}" + (f": {states}" if states else "")
 
 
 def _asked_workers(data: StudyData) -> str:
@@ -293,9 +299,10 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
         _figure(xaxis_title="wall-clock seconds since the first trial started", yaxis_title=label)
     import plotly.graph_objects as go
 
-    lines, unmet = [], []
+    lines, unmet, missing = [], [], []
     for data, shown in zip(studies, labels or [d.name for d in studies]):
         done = sorted(data.ranked(), key=lambda t: (t.finished_at or 0.0, t.number))
+        missing += [] if done else [shown]
         if not multi and data.constraints:  # the best so far is feasible, as the best trial is once one is
             feasible = [t for t, v in zip(done, data.violations(done)) if v == 0]
             unmet += [shown] if done and not feasible else []
@@ -326,7 +333,8 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     if regret:
         for fig in (by_trial, by_time):
             _log_regret_yaxis(fig, ticks)
-    note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid."
+    no_line = f" (no line for {', '.join(missing)}: no complete trial yet)" if missing else ""
+    note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid{no_line}."
     if regret:
         note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
     if multi:
@@ -467,14 +475,26 @@ def pareto_view(data: StudyData) -> str:
         objective = data.objectives[0]
         fig = _figure(xaxis_title="trial", yaxis_title=objective)
         budgets = _budgets(done)
+        infeasible = data.infeasible()
+        breaking = {t.number for t in infeasible}
         for budget in budgets:  # several budgets (multi-fidelity): one colour each, never mixed unseen
-            group = [t for t in done if budget_text(t) == budget]
+            group = [t for t in done if budget_text(t) == budget and t.number not in breaking]
+            if not group:
+                continue
             fig.add_trace(go.Scatter(x=[t.number for t in group], y=[t.metrics[objective] for t in group],
                                      mode="markers", name=_plain(f"budget {budget}" if len(budgets) > 1
                                                                  else "complete trials"),
                                      customdata=hover_data(data, group), hovertemplate=HOVER))
+        if infeasible:
+            fig.add_trace(go.Scatter(x=[t.number for t in infeasible], y=[t.metrics[objective] for t in infeasible],
+                                     mode="markers", name="infeasible trials", marker=INFEASIBLE_MARKER,
+                                     customdata=hover_data(data, infeasible), hovertemplate=HOVER))
         _add_retrained(fig, data, None, objective)
         note = "One objective: every complete trial (click a point to see its architecture)."
+        if data.constraints:
+            note += (f" Constraints {', '.join(data.constraints)}: {len(infeasible)} trial(s) break them"
+                     + (" (crosses)" if infeasible else "") + "; the best trial and the progress are of the trials "
+                     "that meet them while any does.")
         if len(budgets) > 1:
             note += (f" Multi-fidelity: {len(budgets)} budgets, one colour each; a low-budget result is not comparable"
                      " to a full one.")
@@ -494,8 +514,7 @@ def pareto_view(data: StudyData) -> str:
                              customdata=hover_data(data, rest), hovertemplate=HOVER))
     if infeasible:
         fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in infeasible], y=[t.metrics[y_name] for t in infeasible],
-                                 mode="markers", name="infeasible trials",
-                                 marker=dict(color="#d8d8d8", size=7, symbol="x"),
+                                 mode="markers", name="infeasible trials", marker=INFEASIBLE_MARKER,
                                  customdata=hover_data(data, infeasible), hovertemplate=HOVER))
     fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in front], y=[t.metrics[y_name] for t in front],
                              mode="lines+markers", name="Pareto front",
@@ -759,7 +778,9 @@ def _worker_pid(worker: str | None) -> str:
 
 
 # -- nasforge bench folders ------------------------------------------------------------------------
-BENCH_HOVER = "%{fullData.name}: regret %{customdata:.4g} after %{x}<extra></extra>"
+BENCH_HOVER = "%{fullData.name}: regret %{customdata:.6g} after %{x}<extra></extra>"
+"""A bench curve's hover: regret to 6 significant digits, as the summary table gives it (:func:`number_text`)."""
+
 
 def bench_view(bench: BenchData) -> str:
     """Regret per evaluation and per unique evaluation (mean with interquartile band) of every strategy, on
