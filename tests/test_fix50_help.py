@@ -1,0 +1,40 @@
+"""Known problems of help texts fixed on 2027-01-10: predictors eval taking the data set from --metric, bench's
+--workers-simulated limit stated, search refusing --augment that the supernet evaluator with --retrain 0 ignores."""
+
+import json
+
+import pytest
+
+from nasforge.cli import main
+
+_EVAL = ["predictors", "eval", "--predictors", "knn", "--train-sizes", "20", "--seeds", "1", "--test-size", "30"]
+
+
+def test_predictors_eval_takes_the_data_set_from_its_metric(tmp_path, capsys):
+    """Would fail: --metric cifar100-val ran, was printed and recorded as the CIFAR-10 table."""
+    assert main([*_EVAL, "--metric", "cifar100-val", "--out", str(tmp_path / "a")]) == 0
+    assert capsys.readouterr().out.startswith("nb201-nb201_hp12-cifar100: ")
+    saved = json.loads((tmp_path / "a" / "predictors.json").read_text())
+    assert (saved["table"], saved["metric"]) == ("nb201-nb201_hp12-cifar100", "cifar100-val")
+
+
+def test_predictors_eval_refuses_a_data_set_its_metric_contradicts(tmp_path, capsys):
+    """Would fail: --dataset cifar10 beside --metric cifar100-val was accepted; a --table's run was not named after
+    the metric's data set."""
+    import pandas as pd
+
+    from nasforge.benchmarks import find_data_file
+
+    argv = [*_EVAL, "--metric", "cifar100-val"]
+    pd.read_csv(find_data_file("nb201_hp12.csv.gz"), nrows=80).to_csv(tmp_path / "part.csv", index=False)
+    assert main([*argv, "--table", str(tmp_path / "part.csv"), "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().out.startswith("part.csv (cifar100): ")
+    assert main([*argv, "--dataset", "cifar10", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--dataset cifar10: --metric cifar100-val is a cifar100 column" in err
+    assert not (tmp_path / "c").exists()
+
+
+def test_predictors_eval_help_says_the_metric_picks_the_data_set(capsys):
+    assert main(["predictors", "eval", "--help"]) == 0
+    assert "theone--metricnames(cifar100forcifar100-val)" in "".join(capsys.readouterr().out.split())  # as wrapped
