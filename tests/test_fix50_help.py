@@ -38,3 +38,14 @@ def test_predictors_eval_refuses_a_data_set_its_metric_contradicts(tmp_path, cap
 def test_predictors_eval_help_says_the_metric_picks_the_data_set(capsys):
     assert main(["predictors", "eval", "--help"]) == 0
     assert "theone--metricnames(cifar100forcifar100-val)" in "".join(capsys.readouterr().out.split())  # as wrapped
+
+
+def test_bench_help_and_docs_say_workers_simulated_needs_a_maximized_objective(capsys):
+    """Would fail: the refusal of a minimized --objective with --workers-simulated was in no help text or doc."""
+    from pathlib import Path
+
+    assert main(["bench", "--help"]) == 0
+    assert "(amaximized--objectiveonly;" in "".join(capsys.readouterr().out.split())  # as wrapped
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    assert "and a minimized `--objective`" in (docs / "cli.md").read_text()
+    assert "Only a maximized `--objective` can be\nsimulated" in (docs / "strategies.md").read_text()

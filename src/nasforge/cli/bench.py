@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", default="val_acc", metavar="METRIC", help="table metric to optimize")
     p.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
                    help="of --objective (default: from its name: minimize a name with a part loss or error, e.g. "
-                        "val_loss, with a note saying so; else maximize)")
+                        "val_loss, with a note saying so; else maximize; --workers-simulated needs maximize)")
     p.add_argument("--secondary", metavar="METRIC",
                    help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
@@ -41,9 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="processes (default: all cores; never more than the runs, strategies x seeds; not with "
                         "--workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
-                   help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
-                        "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
-                        "(default: none: no simulated time)")
+                   help="regret vs simulated wall-clock time with N asynchronous workers (a maximized --objective "
+                        "only; modelled training times and curves; horizon: --trials average full evaluations; see "
+                        "docs/strategies.md) (default: none: no simulated time)")
     p.add_argument("--time-column", default=None, metavar="COLUMN",
                    help="with --workers-simulated: table column holding each architecture's training seconds at the "
                         "full budget, the simulated time (default: none: modelled from NAS-Bench-201's conv proxy)")
