@@ -49,3 +49,47 @@ def test_bench_help_and_docs_say_workers_simulated_needs_a_maximized_objective(c
     docs = Path(__file__).resolve().parents[1] / "docs"
     assert "and a minimized `--objective`" in (docs / "cli.md").read_text()
     assert "Only a maximized `--objective` can be\nsimulated" in (docs / "strategies.md").read_text()
+
+
+def _supernet(tmp_path):
+    """A tiny untrained NB201 supernet saved for digits: its folder."""
+    from nasforge.oneshot import build_supernet
+    from nasforge.oneshot.checkpoint import save_supernet
+
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), tmp_path / "ck", {"data": {"data": "digits",
+                                                                                       "data_options": {}}})
+    return tmp_path / "ck"
+
+
+def test_search_refuses_augment_that_the_supernet_evaluator_with_retrain_0_ignores(tmp_path, capsys):
+    """Would fail: --augment was accepted and recorded, though nothing trains."""
+    pytest.importorskip("torch")
+    argv = ["search", "--evaluator", "supernet", "--supernet", str(_supernet(tmp_path)), "--trials", "2",
+            "--workers", "1", "--no-progress", "--retrain", "0"]
+    assert main([*argv, "--augment", "crop_flip", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--augment would be ignored: nothing is trained" in err
+    assert "--retrain 0 skips the retraining" in err and not (tmp_path / "run").exists()
+
+
+def test_search_help_says_the_supernet_evaluator_keeps_its_split_whatever_the_seed(capsys):
+    """Would fail: --seed was the "seed of the data split", which the supernet evaluator keeps as recorded."""
+    assert main(["search", "--help"]) == 0
+    assert "(with--evaluatorsupernet:thesupernet'srecordedsplitiskept)" in "".join(capsys.readouterr().out.split())
+
+
+def test_a_stored_supernet_search_with_augment_and_retrain_0_still_resumes(tmp_path, monkeypatch, interrupt_scoring):
+    """The refusal is for new runs: a study stored with that combination (before it was refused) resumes."""
+    pytest.importorskip("torch")
+    from nasforge.experiment import Study
+
+    supernet, url = _supernet(tmp_path), f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    interrupt_scoring(2)
+    assert main(["search", "--evaluator", "supernet", "--supernet", str(supernet), "--trials", "3", "--retrain", "0",
+                 "--workers", "1", "--no-progress", "--out", str(tmp_path / "run"), "--name", "old",
+                 "--strategy", "random"]) != 0
+    interrupt_scoring(None)
+    study = Study.load("old", url)
+    study.set_user_attr("pipeline_config", {**study.user_attrs["pipeline_config"], "augment": "crop"})  # as before
+    assert main(["resume", "old", "--storage", url, "--workers", "1", "--no-progress"]) == 0  # its config checked
+    assert sum(t.state.name == "COMPLETE" for t in Study.load("old", url).trials) == 3
