@@ -12,8 +12,8 @@ from typing import Any
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
-                      installed_defaults, load_table, not_a_file, note_inferred, note_skipped, out_dir, parse_pruner,
-                      positive_int, pruner_name, read_table_arg, table_dataset)
+                      holds_metric, installed_defaults, load_table, metric_dataset, not_a_file, note_inferred,
+                      note_skipped, out_dir, parse_pruner, positive_int, pruner_name, read_table_arg)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", default="val_acc", metavar="METRIC", help="table metric to optimize")
     p.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
                    help="of --objective (default: from its name: minimize a name with a part loss or error, e.g. "
-                        "val_loss, with a note saying so; else maximize)")
+                        "val_loss, with a note saying so; else maximize; --workers-simulated needs maximize)")
     p.add_argument("--secondary", metavar="METRIC",
                    help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
@@ -41,9 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="processes (default: all cores; never more than the runs, strategies x seeds; not with "
                         "--workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
-                   help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
-                        "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
-                        "(default: none: no simulated time)")
+                   help="regret vs simulated wall-clock time with N asynchronous workers (a maximized --objective "
+                        "only; modelled training times and curves; horizon: --trials average full evaluations; see "
+                        "docs/strategies.md) (default: none: no simulated time)")
     p.add_argument("--time-column", default=None, metavar="COLUMN",
                    help="with --workers-simulated: table column holding each architecture's training seconds at the "
                         "full budget, the simulated time (default: none: modelled from NAS-Bench-201's conv proxy)")
@@ -89,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
                          f"({args.trials} average full evaluations spread over {args.workers_simulated} workers) is "
                          f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
     frame, defaulted = _table_frame(args), args.secondary is None
-    args.dataset = _objective_dataset(args, frame)
+    args.dataset = metric_dataset(args, args.objective, "--objective", frame)
     if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
-        args.secondary = next((m for m in default_secondaries(args.objective) if _held(args, frame, m)), "")
+        args.secondary = next((m for m in default_secondaries(args.objective) if holds_metric(args, frame, m)), "")
     benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
     if defaulted:  # the shared table's first default; '' where --table's is no metric (test_acc without the alias)
         args.secondary = next((m for m in default_secondaries(args.objective) if m in benchmark.metrics
@@ -240,33 +240,6 @@ def _table_frame(args: argparse.Namespace):
                                             "Study.optimize(SurrogateEvaluator(SurrogateBenchmark.load(...)))")
     check_dataset(args, frame)
     return frame
-
-
-def _objective_dataset(args: argparse.Namespace, frame: Any) -> str | None:
-    """--dataset, else the NAS-Bench-201 data set an --objective ``<set>-val``/``-test`` of an NB201 table names
-    (the run, its name and val_acc/test_acc then follow it); a --dataset that is not the objective's is refused."""
-    from ..benchmarks.nb201 import NB201_DATASETS
-
-    dataset, _, split = args.objective.rpartition("-")
-    nb201 = (args.space or "nb201") == "nb201" and not getattr(args, "space_module", None)
-    if dataset not in NB201_DATASETS or split not in ("val", "test") or not nb201:
-        return args.dataset
-    if args.dataset not in (None, dataset):
-        raise UsageError(f"--dataset {args.dataset}: --objective {args.objective} is a {dataset} column; give "
-                         f"--dataset {dataset} or leave --dataset out")
-    return dataset if frame is None or _held(args, frame, args.objective) else args.dataset
-
-
-def _held(args: argparse.Namespace, frame: Any, metric: str) -> bool:
-    """Whether ``frame`` has a numeric column of ``metric``: itself, its seed columns, or for ``test_acc`` the data
-    set's test column."""
-    import pandas as pd
-
-    from ..benchmarks.tabular import _SEED_COLUMN
-
-    names = {metric, f"{table_dataset(args)}-test"} if metric == "test_acc" else {metric}
-    return any(pd.api.types.is_numeric_dtype(frame[c]) and (str(c) in names or bool(
-        (seed := _SEED_COLUMN.match(str(c))) and seed.group("metric") in names)) for c in frame.columns)
 
 
 def _check_coverage(benchmark, trials: int | None) -> None:

@@ -413,6 +413,33 @@ def check_dataset(args: argparse.Namespace, frame: Any, other_space: str | None 
                          "(NAS-Bench-201's, which --dataset picks as val_acc/test_acc); leave --dataset out")
 
 
+def metric_dataset(args: argparse.Namespace, metric: str, option: str, frame: Any) -> str | None:
+    """--dataset, else the NAS-Bench-201 data set a ``metric`` ``<set>-val``/``-test`` (named by ``option``) of an
+    NB201 table names (the run, its name and val_acc/test_acc then follow it); ``frame``: the read ``--table`` (None
+    without), whose data set is followed only where it holds ``metric``. A --dataset that is not the metric's is
+    refused."""
+    dataset, _, split = metric.rpartition("-")
+    nb201 = (args.space or "nb201") == "nb201" and not getattr(args, "space_module", None)
+    if dataset not in DATASETS or split not in ("val", "test") or not nb201:
+        return args.dataset
+    if args.dataset not in (None, dataset):
+        raise UsageError(f"--dataset {args.dataset}: {option} {metric} is a {dataset} column; give "
+                         f"--dataset {dataset} or leave --dataset out")
+    return dataset if frame is None or holds_metric(args, frame, metric) else args.dataset
+
+
+def holds_metric(args: argparse.Namespace, frame: Any, metric: str) -> bool:
+    """Whether ``frame`` has a numeric column of ``metric``: itself, its seed columns, or for ``test_acc`` the data
+    set's test column."""
+    import pandas as pd
+
+    from ..benchmarks.tabular import _SEED_COLUMN
+
+    names = {metric, f"{table_dataset(args)}-test"} if metric == "test_acc" else {metric}
+    return any(pd.api.types.is_numeric_dtype(frame[c]) and (str(c) in names or bool(
+        (seed := _SEED_COLUMN.match(str(c))) and seed.group("metric") in names)) for c in frame.columns)
+
+
 def direction_note(metric: str, direction: str | None, option: str) -> str:
     """The one-line note of a run whose ``metric`` (named by ``option``) is minimized because its name says so
     (``direction`` not given, a name with a part loss or error: :func:`~nasforge.benchmarks.tabular.minimized_word`),

@@ -15,9 +15,9 @@ from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
 from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
-from .options import (Default, add_table_arguments, direction_note, installed_defaults, int_list, load_table,
-                      not_a_file, note_inferred, note_skipped, out_dir, parse_json, positive_int, refuse_repeated,
-                      registered_names)
+from .options import (Default, add_table_arguments, arch_column, direction_note, installed_defaults, int_list,
+                      load_table, metric_dataset, not_a_file, note_inferred, note_skipped, out_dir, parse_json,
+                      positive_int, refuse_repeated, registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = {"predictors.json": json_starting(rb'"table":'), "predictors.png": is_matplotlib_png}
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="Fit each predictor on n random architectures of a table (for every n "
                                         "and seed), score it on held-out architectures, print mean metrics and "
                                         "write JSON and a plot of each metric vs training-set size.")
-    add_table_arguments(e)
+    add_table_arguments(e, dataset_default_help="the one --metric names (cifar100 for cifar100-val), else cifar10")
     e.add_argument("--metric", default="val_acc", metavar="METRIC", help="table metric to predict")
     e.add_argument("--predictors", default=Default(DEFAULT_PREDICTORS), metavar="NAME[,NAME]",
                    help="comma-separated predictor names (default: %(default)s; those of them whose optional package "
@@ -62,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ..benchmarks import read_table
     from ..benchmarks.tabular import objective_direction
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
@@ -87,7 +88,9 @@ def run_eval(args: argparse.Namespace) -> int:
     extra = sorted(set(params) - set(names))
     if extra:
         raise UsageError(f"--params names predictor(s) {extra} that are not in --predictors {names}")
-    table = load_table(args, reads=[args.metric])
+    frame = None if args.table is None else read_table(args.table, text_columns=(arch_column(args),))
+    args.dataset = metric_dataset(args, args.metric, "--metric", frame)
+    table = load_table(args, frame=frame, reads=[args.metric])
     if args.metric not in table.metrics:
         raise UsageError(f"--metric: {args.metric!r} is not in table {table.name!r}; available: {table.metrics}")
     if max(sizes) + args.test_size > len(table):

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", metavar="PATH",
                    help="folder (CIFAR batches, image folder) or .npz file for --data (default: none; "
                         "digits is embedded)")
-    add_augment_argument(p, "of both stages (with --evaluator supernet: the one the supernet recorded)")
+    add_augment_argument(p, "of both stages (with --evaluator supernet: the one the supernet recorded; refused "
+                            "with --evaluator supernet and --retrain 0, which train nothing)")
     p.add_argument("--objectives", default="val_acc:max,params:min", metavar="METRIC[:max|:min][,...]",
                    help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(OBJECTIVES)}")
     p.add_argument("--strategy", default="mo_evolution", metavar="NAME",
@@ -72,7 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy-kwargs", default="{}", metavar="JSON",
                    help="JSON object of the strategy's parameters, recorded with the study, e.g. "
                         "'{\"population_size\": 30}' for nsga2 or '{\"gain\": \"pnd\"}' for ts_hvi")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split, weights and search")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the data split, weights and search (with --evaluator supernet: the supernet's "
+                        "recorded split is kept)")
     p.add_argument("--evaluator", default="training", choices=("training", "supernet"),
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
     p.add_argument("--supernet", metavar="FOLDER",

@@ -207,7 +207,8 @@ class SearchConfig:
         (the CLI passes ``--option`` names). ``resumed``: the stored config of a study being resumed, which may
         hold options a run ignored (refused for new runs only): a ``search_epochs`` of a multi-fidelity strategy
         whose budget is epochs, a ``pruner`` with ``search_epochs`` 1 (or ``curve`` with fewer than 5),
-        ``final_epochs`` with ``retrain`` 0, :data:`TEST_METRIC` as an objective or constraint."""
+        ``final_epochs`` with ``retrain`` 0, ``augment`` with the supernet evaluator and ``retrain`` 0,
+        :data:`TEST_METRIC` as an objective or constraint."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
                 value = getattr(self, name)
@@ -322,6 +323,9 @@ class SearchConfig:
                                         if budget_epochs else label("search_epochs"))
         need(self.retrain or self.final_epochs is None or resumed, "final_epochs",
              f"applies to the retraining (stage 2), which {label('retrain')} 0 skips: leave it out")
+        need(self.retrain or self.evaluator != "supernet" or self.augment is None or resumed, "augment",
+             "would be ignored: nothing is trained (the supernet evaluator trains nothing in stage 1, and "
+             f"{label('retrain')} 0 skips the retraining): leave it out")
         if self.storage is not None:
             check_storage_url(self.storage, label("storage"))
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
