@@ -32,3 +32,28 @@ def test_the_strict_fair_line_says_it_accumulates_the_gradients_of_m_paths_into_
     assert fair == ("sampling: fair (the widest decisions' options equally often, a smaller decision's about "
                     "equally often)")  # unchanged
 
+
+@pytest.fixture
+def moved(tmp_path, monkeypatch):
+    """A supernet folder whose recorded NPZ file is no longer where it was trained on it."""
+    monkeypatch.chdir(tmp_path)
+    gone = str(tmp_path / "gone.npz")
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), tmp_path / "sn",
+                  {"data": {"data": "npz", "data_options": {"data_dir": gone, "val_fraction": 0.4, "seed": 0}}})
+    return gone
+
+
+def test_a_moved_recorded_data_file_is_named_with_the_data_dir_way_out(moved):
+    with pytest.raises(MissingFileError, match="--data-dir") as info:
+        SupernetEvaluator.from_checkpoint("sn")
+    assert repr(moved) in str(info.value) and "recorded split is kept" in str(info.value)
+
+
+@pytest.mark.parametrize("argv", [["oneshot", "search", "--supernet", "sn", "--trials", "2"],
+                                  ["search", "--evaluator", "supernet", "--supernet", "sn", "--trials", "2",
+                                   "--retrain", "0", "--out", "run", "--no-progress"]])
+def test_both_supernet_searches_suggest_data_dir_for_a_moved_data_file(moved, argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and moved in err and "pass their new location as --data-dir" in err, err
+
