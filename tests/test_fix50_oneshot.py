@@ -57,3 +57,23 @@ def test_both_supernet_searches_suggest_data_dir_for_a_moved_data_file(moved, ar
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and moved in err and "pass their new location as --data-dir" in err, err
 
+
+def _seed_row(tau: float) -> dict:
+    return {"name": "x", "kendall_tau": tau, "spearman": tau, "top10_tau": tau, "top10_n": 5, "kind": "supernet",
+            "kendall_tau@2ep": tau, "archs_per_second": 3.0}
+
+
+def test_a_one_seed_row_stores_no_std_and_counts_stay_integers():
+    row = _aggregate("x", [_seed_row(0.3)])
+    stds = [k for k in row if k.endswith("_std")]
+    assert sorted(stds) == ["kendall_tau@2ep_std", "kendall_tau_std", "spearman_std", "top10_tau_std"]
+    assert all(math.isnan(row[k]) for k in stds)
+    assert row["top10_n"] == 5 and isinstance(row["top10_n"], int) and isinstance(row["archs_per_second"], float)
+    stored = json.loads(json.dumps(RankingStudy({}, [], {}, {}, rows=[row]).to_json(), allow_nan=False))["rows"][0]
+    assert all(stored[k] is None for k in stds) and stored["top10_n"] == 5 and type(stored["top10_n"]) is int
+
+
+def test_several_seeds_keep_their_std_and_the_shared_count():
+    row = _aggregate("x", [_seed_row(0.2), _seed_row(0.4)])
+    assert row["kendall_tau_std"] == pytest.approx(0.1414, abs=1e-4) and type(row["top10_n"]) is int
+
