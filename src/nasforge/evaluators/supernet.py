@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import UsageError
+from ..exceptions import MissingFileError, UsageError
 from ..jsonfiles import loads
 from ..oneshot.checks import DATA_OPTIONS, check_data, check_data_record, check_split_options
 from ..oneshot.study import data_names, split_defaults  # split_defaults re-exported: it was defined here before
@@ -142,6 +142,15 @@ def elastic_layout(config: dict[str, Any], C: int | None = None) -> dict[str, An
             "strides": list(config["strides"])}
 
 
+def _check_recorded_path(data: str, data_dir: str | None) -> None:
+    """``MissingFileError`` saying how to go on when nothing is left at ``data_dir``, the path the supernet recorded
+    for data set ``data``'s files (None: data built in)."""
+    if data_dir is not None and not Path(data_dir).expanduser().exists():
+        raise MissingFileError(f"data {data!r}: its recorded path {data_dir!r} does not exist; if its files moved, "
+                               "pass their new location as --data-dir (data_dir in Python); "
+                               "the recorded split is kept")
+
+
 def _check_fingerprint(data: ImageDataset, recorded: str, where: str) -> None:
     """``UsageError`` (naming the data as ``where``) unless ``data`` has the content fingerprint the supernet
     recorded for its data."""
@@ -250,6 +259,8 @@ class SupernetEvaluator:
                 raise UsageError(f"data_options noise={options['noise']!r} applies to digits-hard only, not {data}")
             del options["noise"]  # the noise oneshot train records for any data (unused): a stored spec repeats it
         if data == recorded.get("data"):
+            if options.get("data_dir") is None:
+                _check_recorded_path(data, kept.get("data_dir"))
             options = _recorded_split(kept, options)
         elif {data, recorded.get("data")} <= set(STUDY_DATASETS):  # digits and digits-hard: the same images
             options = _recorded_split({k: v for k, v in kept.items() if k not in ("data_dir", "noise")}, options)

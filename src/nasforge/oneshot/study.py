@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_int, is_number
+from ..checks import check_int, is_int, is_number
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 from .checks import DATA_OPTIONS, check_augment, check_split_options
@@ -498,8 +498,8 @@ def pruning_effect(score: np.ndarray, truth: np.ndarray, archs: Sequence[Archite
 @dataclass
 class RankingStudy:
     """Everything the study measured (``to_json`` for the report). ``rows``: one per scorer, figures
-    averaged over the supernet seeds (``kendall_tau_std`` etc. their standard deviation, ``per_seed`` the
-    single-seed rows); ``scores``: each scorer's score of the K architectures, averaged over seeds;
+    averaged over the supernet seeds (``kendall_tau_std`` etc. their standard deviation, NaN with one seed,
+    ``per_seed`` the single-seed rows); ``scores``: each scorer's score of the K architectures, averaged over seeds;
     ``seed_scores``: per seed; ``horizons``: per ``check_epochs`` ground truth, its accuracies, ceiling and tau
     with the main ground truth (each row's tau against it is ``kendall_tau@<epochs>ep``)."""
 
@@ -648,14 +648,16 @@ def _map_seeds(cfg: RankingConfig, seeds: Sequence[int], truth: np.ndarray, verb
 
 
 def _aggregate(name: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
-    """One row from single-seed rows: numbers averaged, tau/rho/top-10% (at least 5) tau with their std over seeds."""
+    """One row from single-seed rows: numbers averaged (a count every seed shares, such as ``top10_n``, kept as
+    that integer), tau/rho/top-10% (at least 5) tau with their std over seeds (NaN, null in ``ranking.json``,
+    with one seed: undefined)."""
     row: dict[str, Any] = {"name": name, "n_seeds": len(per_seed)}
     for key, value in per_seed[0].items():
         if is_number(value):
             values = [r[key] for r in per_seed]
-            row[key] = float(np.mean(values))
+            row[key] = int(value) if is_int(value) and len(set(values)) == 1 else float(np.mean(values))
             if key.startswith("kendall_tau") or key in ("spearman", "top10_tau"):
-                row[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                row[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
         elif key == "fav_ops":
             ops = sorted({op for r in per_seed for op in r["fav_ops"]})
             row[key] = {op: float(np.mean([r["fav_ops"].get(op, 0.0) for r in per_seed])) for op in ops}

@@ -153,9 +153,13 @@ class OneShotConfig:
         lines = []
         if self.sampling == "unique":
             lines.append("sampling: unique (uniform over functionally distinct architectures)")
-        elif self.sampling != "uniform":
-            lines.append(f"sampling: {self.sampling} (the widest decisions' options equally often, a smaller "
-                         "decision's about equally often)")
+        elif self.sampling == "fair":
+            lines.append("sampling: fair (the widest decisions' options equally often, a smaller decision's about "
+                         "equally often)")
+        elif self.sampling == "strict_fair":
+            lines.append("sampling: strict_fair (each step averages the gradients of m paths, m the most options of "
+                         "any decision, that cover each option of the widest decisions once and a smaller decision's "
+                         "about equally often, into one optimizer step)")
         if self.method == "darts":
             lines.append(f"darts order: {self.order}")
         if self.warmup_epochs:
