@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -25,17 +26,37 @@ def count_params(model: nn.Module, training_only: bool = False) -> int:
 def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """FLOPs of one forward pass of a single input of shape ``input_shape`` (without the batch dimension: (C, H, W)
     for an image), counted by ``torch.utils.flop_counter`` (a multiply-add counts as 2; convolutions and matrix
-    products only)."""
+    products only, attention's included).
+
+    Counted with ``nn.MultiheadAttention``'s fused fast path off (the setting is restored afterwards): the fused op
+    that eval mode takes is not counted by torch, so attention would look free."""
     from torch.utils.flop_counter import FlopCounterMode
 
     x = _one_input(input_shape)
-    was_training = model.training
+    was_training, fastpath = model.training, torch.backends.mha.get_fastpath_enabled()
     model.eval()
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        _forward(model, x)
-    model.train(was_training)
+    counter = FlopCounterMode(display=False, custom_mapping=_cpu_attention_flops())
+    try:
+        torch.backends.mha.set_fastpath_enabled(False)
+        with torch.inference_mode(), counter:
+            _forward(model, x)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+        model.train(was_training)
     return int(counter.get_total_flops())
+
+
+def _cpu_attention_flops() -> dict[object, Callable[..., int]]:
+    """Flop formulas for the attention ops torch's counter lacks: the CPU kernel of
+    ``scaled_dot_product_attention``, counted like its CUDA kernels, where this torch's registry has none."""
+    from torch.utils.flop_counter import flop_registry, sdpa_flop_count
+
+    def sdpa_cpu_flop(query_shape: torch.Size, key_shape: torch.Size, value_shape: torch.Size, *args: object,
+                      **kwargs: object) -> int:
+        return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    return {} if op is None or op in flop_registry else {op: sdpa_cpu_flop}
 
 
 def _one_input(input_shape: object) -> torch.Tensor:
