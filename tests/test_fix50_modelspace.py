@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from nasforge.exceptions import UsageError
+from nasforge.spaces.model_space import LayerChoice, ModelSpace
 from nasforge.training import count_flops
 
 # 8 tokens of width 16: in-projection 12,288 + Q K^T 2,048 + A V 2,048 + out-projection 4,096
@@ -47,3 +48,44 @@ def test_count_flops_counts_a_transformer_encoder_layer_and_restores_the_fast_pa
     with pytest.raises(UsageError, match="cannot take one input"):
         count_flops(failing, (8, 16))
     assert torch.backends.mha.get_fastpath_enabled()
+
+
+class BNNet(nn.Module):
+    """A conv stem with BatchNorm, one LayerChoice of BN blocks and a linear head."""
+
+    def __init__(self, num_classes: int = 4, in_channels: int = 1) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.op = LayerChoice({"c3": nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8)),
+                               "c1": nn.Sequential(nn.Conv2d(8, 8, 1), nn.BatchNorm2d(8))}, label="op")
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.op(self.stem(x)))
+
+
+def test_a_network_exported_inside_the_scorers_preparation_is_the_one_scored(toy_images):
+    from torch.nn import functional as F
+
+    from nasforge.oneshot.scoring import ScoreConfig, SubnetScorer
+
+    torch.manual_seed(0)
+    space = ModelSpace(BNNet, num_classes=4, input_shape=(1, 8, 8))
+    supernet = space.supernet()
+    before = {k: v.clone() for k, v in supernet.state_dict().items()}
+    scorer = SubnetScorer(supernet, toy_images, ScoreConfig(bn_mode="recalibrate", recal_batches=2))
+    arch = space.parse("op=c3")
+    score = scorer.score(arch)
+    net, inherited = space.build(arch), space.build(arch)
+    with scorer.prepared(arch):
+        net.load_state_dict(supernet.subnet_state_dict(arch))
+    inherited.load_state_dict(supernet.subnet_state_dict(arch))
+    assert all(torch.equal(v, supernet.state_dict()[k]) for k, v in before.items())  # the supernet as it was
+
+    def val_loss(model: nn.Module) -> float:
+        with torch.no_grad():
+            return float(F.cross_entropy(model.eval()(toy_images.x_val), toy_images.y_val))
+
+    assert val_loss(net) == pytest.approx(score["val_loss"], rel=1e-5)
+    assert val_loss(inherited) != pytest.approx(score["val_loss"], rel=1e-3)
+
