@@ -4,6 +4,8 @@ imports in --space-module FILE.py."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -89,3 +91,43 @@ def test_a_network_exported_inside_the_scorers_preparation_is_the_one_scored(toy
     assert val_loss(net) == pytest.approx(score["val_loss"], rel=1e-5)
     assert val_loss(inherited) != pytest.approx(score["val_loss"], rel=1e-3)
 
+
+ATTENTION_SPACE = '''
+from torch import nn
+from nasforge.spaces.model_space import ValueChoice
+
+
+class Attn(nn.Module):
+    """Image rows as 8 tokens of width 16, self-attention with a choice of heads."""
+
+    def __init__(self, num_classes=10, in_channels=1):
+        super().__init__()
+        self.embed = nn.Linear(8, 16)
+        self.attn = nn.MultiheadAttention(16, ValueChoice([1, 2], label="heads"), batch_first=True)
+        self.head = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        t = self.embed(x[:, 0])
+        return self.head((t + self.attn(t, t, t, need_weights=False)[0]).mean(1))
+'''
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_a_network_with_multi_head_attention_exports(tmp_path, fmt):
+    from nasforge.export import export_model, save_model
+
+    (tmp_path / "attn_net.py").write_text(ATTENTION_SPACE)
+    space = ModelSpace(f"{tmp_path / 'attn_net.py'}:Attn", input_shape=(1, 8, 8))
+    arch = space.parse("heads=2")
+    torch.manual_seed(0)
+    folder = save_model(tmp_path / "net", space.build(arch), model_name="model_space", arch=arch,
+                        model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
+                        preprocessing={"input_shape": [1, 8, 8], "scale": 1 / 16, "mean": [0.0], "std": [1.0],
+                                       "class_names": [str(i) for i in range(10)]})
+    out = export_model(folder, fmt, tmp_path / f"model.{'pt' if fmt == 'torchscript' else fmt}")
+    assert out.stat().st_size > 0
+    if fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
+            assert "_native_multi_head_attention" not in str(torch.jit.load(str(out)).inlined_graph)
+    assert torch.backends.mha.get_fastpath_enabled()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -28,22 +29,33 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     for an image), counted by ``torch.utils.flop_counter`` (a multiply-add counts as 2; convolutions and matrix
     products only, attention's included).
 
-    Counted with ``nn.MultiheadAttention``'s fused fast path off (the setting is restored afterwards): the fused op
-    that eval mode takes is not counted by torch, so attention would look free."""
+    Counted with attention off its fused fast path (:func:`unfused_attention`), which torch's counter does not
+    count: attention would look free."""
     from torch.utils.flop_counter import FlopCounterMode
 
     x = _one_input(input_shape)
-    was_training, fastpath = model.training, torch.backends.mha.get_fastpath_enabled()
+    was_training = model.training
     model.eval()
     counter = FlopCounterMode(display=False, custom_mapping=_cpu_attention_flops())
     try:
-        torch.backends.mha.set_fastpath_enabled(False)
-        with torch.inference_mode(), counter:
+        with unfused_attention(), torch.inference_mode(), counter:
             _forward(model, x)
     finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
         model.train(was_training)
     return int(counter.get_total_flops())
+
+
+@contextlib.contextmanager
+def unfused_attention() -> Iterator[None]:
+    """``nn.MultiheadAttention`` (and torch's transformer layers) off their fused fast path meanwhile, which they
+    take in eval mode without gradients: its single op is neither counted by torch's FLOP counter nor exportable
+    to ONNX. The global setting is restored afterwards, on error too."""
+    before = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(before)
 
 
 def _cpu_attention_flops() -> dict[object, Callable[..., int]]:
