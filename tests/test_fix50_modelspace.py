@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from nasforge.exceptions import UsageError
-from nasforge.spaces.model_space import LayerChoice, ModelSpace
+from nasforge.spaces.model_space import LayerChoice, ModelSpace, Repeat, ValueChoice
 from nasforge.training import count_flops
 
 # 8 tokens of width 16: in-projection 12,288 + Q K^T 2,048 + A V 2,048 + out-projection 4,096
@@ -131,3 +131,26 @@ def test_a_network_with_multi_head_attention_exports(tmp_path, fmt):
             warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
             assert "_native_multi_head_attention" not in str(torch.jit.load(str(out)).inlined_graph)
     assert torch.backends.mha.get_fastpath_enabled()
+
+
+class LazyRepeat(nn.Module):
+    """Per-block widths in a Repeat of lazy convs: the depths agree at the default widths, not at w0=4, w1=8."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
+        super().__init__()
+        self.blocks = Repeat(lambda i: nn.Sequential(nn.LazyConv2d(ValueChoice([4, 8], label=f"w{i}"), 3, padding=1),
+                                                     nn.ReLU()), depth=ValueChoice([1, 2], label="depth"))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LazyLinear(num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(x))
+
+
+def test_a_repeat_whose_depths_disagree_only_for_some_values_is_named_by_the_supernet():
+    space = ModelSpace(LazyRepeat, input_shape=(1, 8, 8))
+    space.build(space.parse("depth=2|w0=4|w1=8"))  # each network builds
+    with pytest.raises(UsageError) as info:
+        space.supernet()
+    assert str(info.value) == ("Repeat 'depth': output shape depends on the depth (depth 1: (4, 8, 8), depth 2: "
+                               "(8, 8, 8)); blocks after the smallest depth must keep the shape (with w0=4, w1=8)")
+
