@@ -154,3 +154,25 @@ def test_a_repeat_whose_depths_disagree_only_for_some_values_is_named_by_the_sup
     assert str(info.value) == ("Repeat 'depth': output shape depends on the depth (depth 1: (4, 8, 8), depth 2: "
                                "(8, 8, 8)); blocks after the smallest depth must keep the shape (with w0=4, w1=8)")
 
+
+@pytest.mark.parametrize("only_reachable", [True, False])
+def test_the_chance_level_note_says_only_built_operations_count_only_where_the_space_prunes(only_reachable):
+    from rich.console import Console
+
+    from nasforge.pipelines.search import _print_front_notes
+
+    console = Console(record=True, width=400)
+    _print_front_notes(console, [{"trial": 3, "chance_level": True}], latency_objective=False,
+                       only_reachable=only_reachable)
+    said = console.export_text()
+    assert "! trial 3: search val % at chance level (its output barely depends on its input, or it barely trained)" \
+        in said
+    assert ("those on a path from its input to its output" in said) is only_reachable
+
+
+def test_only_nb201_and_nb101_networks_build_only_the_reachable_operations():
+    from nasforge.spaces import get_space
+
+    assert get_space("nb201").builds_only_reachable and get_space("nb101").builds_only_reachable
+    assert not get_space("darts").builds_only_reachable
+    assert not ModelSpace(BNNet, input_shape=(1, 8, 8)).builds_only_reachable
