@@ -176,3 +176,24 @@ def test_only_nb201_and_nb101_networks_build_only_the_reachable_operations():
     assert get_space("nb201").builds_only_reachable and get_space("nb101").builds_only_reachable
     assert not get_space("darts").builds_only_reachable
     assert not ModelSpace(BNNet, input_shape=(1, 8, 8)).builds_only_reachable
+
+
+@pytest.mark.parametrize("import_line", ["from .blocks import width", "from mynets.blocks import width"])
+def test_a_package_file_named_by_path_is_refused_with_its_dotted_module_name(tmp_path, import_line):
+    package = tmp_path / "pkg" / "mynets"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "blocks.py").write_text("width = 8\n")
+    (package / "net.py").write_text(f"{import_line}\n")
+    with pytest.raises(UsageError) as info:
+        ModelSpace(f"{package / 'net.py'}:RelNet", input_shape=(1, 8, 8))
+    assert str(info.value).endswith(f"(net.py is part of package 'mynets': name it mynets.net:RelNet and run from "
+                                    f"{tmp_path / 'pkg'}, or put that folder on PYTHONPATH)")
+
+
+def test_a_file_outside_a_package_that_imports_a_missing_module_gets_no_package_hint(tmp_path):
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "net.py").write_text("import not_installed_anywhere_50\n")
+    with pytest.raises(UsageError, match="No module named 'not_installed_anywhere_50'") as info:
+        ModelSpace(f"{tmp_path / 'net.py'}:Net", input_shape=(1, 8, 8))
+    assert "part of package" not in str(info.value)
