@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> tuple[str, float]:
     archs = sorted({space.canonical(space.sample(rng)) for _ in range(args.candidates)}, key=space.format)
     acc, text, arch = max((scorer.score(a)["val_acc"], space.format(a), a) for a in archs)
     net = space.build(arch)
-    net.load_state_dict(supernet.subnet_state_dict(arch))  # the plain network, with the supernet's weights
+    with scorer.prepared(arch):  # the plain network, with the supernet's weights and the BN statistics scored
+        net.load_state_dict(supernet.subnet_state_dict(arch))
     print(f"best of {len(archs)} sampled: {text} ({acc:.1f}% val with inherited weights, "
           f"{count_params(net):,d} params)")
     if out is not None:

@@ -80,6 +80,7 @@ def test_the_retrained_size_spread_is_printed_only_for_more_than_one_network(tmp
     rows = [{"trial": i, "arch": f"arch{i}", "test_acc": 90.0, "retrain_trial": 10 + i,
              "model_dir": str(tmp_path / "models" / str(i))} for i in range(n_retrained)]
     study = SimpleNamespace(name="s", strategy=None, objectives=["val_acc", "params"],
+                            space=SimpleNamespace(builds_only_reachable=True),
                             trials=[SimpleNamespace(number=i, metrics={"val_acc": 0.9, "params": 1e3 * (i + 1)})
                                     for i in range(n_retrained)])
     summary = {"constraints": [], "front_size": n_retrained, "n_complete": 4, "n_retrained": n_retrained,

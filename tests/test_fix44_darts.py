@@ -180,7 +180,8 @@ def test_the_front_listing_prints_the_trained_cell_first(tmp_path):
              "test_acc": None, "retrain_trial": None, "model_dir": None},
             {"trial": 5, "arch": "ops=input,output;matrix=01/00", "network": None, "test_acc": None,
              "retrain_trial": None, "model_dir": None}]
-    study = SimpleNamespace(name="s", strategy=None, objectives=["val_acc"], trials=[
+    study = SimpleNamespace(name="s", strategy=None, objectives=["val_acc"],
+                            space=SimpleNamespace(builds_only_reachable=True), trials=[
         SimpleNamespace(number=n, metrics={"val_acc": 0.5}) for n in (4, 5)])
     summary = {"constraints": [], "front_size": 2, "n_complete": 2, "n_retrained": 0, "retrain": 0,
                "best_test_acc": None, "search_seconds": 1.0, "retrain_seconds": None}

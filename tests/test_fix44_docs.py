@@ -38,7 +38,7 @@ def test_the_chance_level_note_says_only_built_operations_count(claim):
     from nasforge.pipelines.search import _print_front_notes
 
     console = Console(record=True, width=400)
-    _print_front_notes(console, [{"trial": 3, "chance_level": True}], latency_objective=False)
+    _print_front_notes(console, [{"trial": 3, "chance_level": True}], latency_objective=False, only_reachable=True)
     said = console.export_text()
     assert "! trial 3: search val % at chance level" in said
     assert claim not in said and "only the operations it builds, those on a path from its input to its output" in said

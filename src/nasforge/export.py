@@ -497,6 +497,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     import torch
 
     from .experiment._export import json_safe
+    from .training.cost import unfused_attention
 
     model, info = load_model(folder)
     _check_deployable(info, folder)
@@ -514,7 +515,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                 shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
             elif fmt == "torchscript":
                 buffer = io.BytesIO()  # torch's own file writer aborts the process when the disk is full
-                with warnings.catch_warnings(), torch.no_grad(), _trace_failure(folder, fmt, info):
+                with warnings.catch_warnings(), torch.no_grad(), unfused_attention(), _trace_failure(folder, fmt, info):
                     warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
                     warnings.simplefilter("ignore", torch.jit.TracerWarning)  # _check_export tests what it warns of
                     torch.jit.save(torch.jit.trace(model, _example_input(folder, fmt, info)), buffer)
@@ -655,15 +656,18 @@ def _check_export(model: nn.Module, run: Callable[[Any], Any], input_shape: list
 
 def _export_onnx(model: nn.Module, example: Any, out: Path, folder: str | Path) -> None:
     """ONNX with a dynamic batch dimension (input ``input``, output ``logits``), by torch's TorchScript-based
-    exporter (fast, and enough for these convolutional networks); an operation ONNX lacks is a ``UsageError``."""
+    exporter (fast, and enough for these convolutional networks), attention off its fused op, which ONNX lacks;
+    an operation ONNX lacks is a ``UsageError``."""
     import torch
+
+    from .training.cost import unfused_attention
 
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:
         raise UsageError("ONNX export needs the onnx package: pip install 'nasforge[export]'") from None
     try:
-        with warnings.catch_warnings(), torch.no_grad(), _native_stdout_silenced():
+        with warnings.catch_warnings(), torch.no_grad(), unfused_attention(), _native_stdout_silenced():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, (example,), str(out), input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)

@@ -13,7 +13,8 @@ from ..extras import require
 require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -144,33 +145,43 @@ class SubnetScorer:
 
     def score(self, arch: Architecture | str) -> dict[str, float]:
         """Score ``arch`` (an architecture of the supernet's space, or its text form)."""
-        cfg, net = self.config, self.supernet
+        cfg = self.config
         start = time.perf_counter()
-        net.activate(self._check(arch))
-        # a few-shot supernet changes only the sub-supernet holding arch: save and restore that one
-        module = net.active_member() if callable(getattr(net, "active_member", None)) else net
-        restore = self._saved(module)
         results = []
-        try:
-            for draw in range(cfg.draws):
-                gen = torch.Generator().manual_seed(cfg.seed + draw)
-                with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
-                    torch.default_generator.manual_seed(cfg.seed + draw)  # drop-path draws from it in training
-                    if cfg.finetune_steps:
-                        self._finetune(module, gen)
-                    if cfg.bn_mode == "recalibrate":
-                        self._recalibrate(module, gen)
-                    results.append(self._evaluate(module))
-                if restore is not None and draw + 1 < cfg.draws:  # the last draw is restored below
-                    restore()
-        finally:
-            if restore is not None:
-                restore()
-            net.eval()
+        for draw in range(cfg.draws):
+            with self.prepared(arch, draw) as module:
+                results.append(self._evaluate(module))
         self.n_scored += 1
         self.seconds += time.perf_counter() - start
         acc, loss = np.mean(results, axis=0)
         return {f"{cfg.split}_acc": float(acc), f"{cfg.split}_loss": float(loss)}
+
+    @contextmanager
+    def prepared(self, arch: Architecture | str, draw: int = 0) -> Iterator[nn.Module]:
+        """Within it, ``arch`` is active in the supernet with the weights and BatchNorm statistics that
+        :meth:`score`'s ``draw`` evaluates (fine-tuned and recalibrated as the config says); the supernet is restored
+        on leaving. Gives the module that changed (the supernet, or the few-shot member holding ``arch``).
+        ``space.build(arch).load_state_dict(supernet.subnet_state_dict(arch))`` inside it exports the network
+        scored (with ``draws=1``; ``bn_mode="batch"`` normalizes with each batch's statistics, which it cannot)."""
+        cfg, net = self.config, self.supernet
+        check_int("draw", draw, 0)
+        net.activate(self._check(arch))
+        # a few-shot supernet changes only the sub-supernet holding arch: save and restore that one
+        module = net.active_member() if callable(getattr(net, "active_member", None)) else net
+        restore = self._saved(module)
+        try:
+            gen = torch.Generator().manual_seed(cfg.seed + draw)
+            with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
+                torch.default_generator.manual_seed(cfg.seed + draw)  # drop-path draws from it in training
+                if cfg.finetune_steps:
+                    self._finetune(module, gen)
+                if cfg.bn_mode == "recalibrate":
+                    self._recalibrate(module, gen)
+            yield module
+        finally:
+            if restore is not None:
+                restore()
+            net.eval()
 
     def _saved(self, module: nn.Module) -> Callable[[], None] | None:
         """A copy of what scoring changes in ``module`` and the function restoring it: every weight and buffer when

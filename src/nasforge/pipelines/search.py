@@ -2349,7 +2349,7 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
                           _serial_cell(r),
                           *((("-" if r["retrain_trial"] is None else str(r["retrain_trial"])),) if retraining else ()))
         console.print(table)
-        _print_front_notes(console, rows, "latency_ms" in objectives)
+        _print_front_notes(console, rows, "latency_ms" in objectives, study.space.builds_only_reachable)
     for r in rows:
         shown = r["arch"] if not r.get("network") else f"{r['network']} (as trained; searched as {r['arch']})"
         console.print(f"  trial {r['trial']}: {shown}", soft_wrap=True, highlight=False)
@@ -2386,9 +2386,11 @@ def _serial_cell(row: dict) -> str:
     return value if not spread else rf"{value} \[{spread[0]:.2f}-{spread[1]:.2f}]"  # \[: no rich markup
 
 
-def _print_front_notes(console: Any, rows: list[dict], latency_objective: bool) -> None:
+def _print_front_notes(console: Any, rows: list[dict], latency_objective: bool, only_reachable: bool) -> None:
     """Below the front table: how its latency was measured (and, with a ``latency_ms`` objective, that its column
-    holds the search trials' figures the front was chosen by), and which members are at chance level."""
+    holds the search trials' figures the front was chosen by), and which members are at chance level (in a space
+    whose networks build only the operations on a path from input to output, ``only_reachable``: that their params
+    count only those)."""
     if any(r.get("latency_serial_ms") is not None for r in rows):
         objective = ("; latency ms (the objective): the search trial's own, measured beside other workers, which "
                      "the front was chosen and sorted by" if latency_objective else "")
@@ -2397,9 +2399,10 @@ def _print_front_notes(console: Any, rows: list[dict], latency_objective: bool) 
                       f"varies{objective} (docs/training.md)", highlight=False, soft_wrap=True)
     chance = [str(r["trial"]) for r in rows if r.get("chance_level")]
     if chance:
+        built = ("; its params count only the operations it builds, those on a path from its input to its output"
+                 if only_reachable else "")
         console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on its "
-                      "input, or it barely trained); its params count only the operations it builds, those on a path "
-                      "from its input to its output (docs/training.md)", highlight=False, soft_wrap=True)
+                      f"input, or it barely trained){built} (docs/training.md)", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -125,6 +125,9 @@ class SearchSpace(ABC):
     """
 
     name: str = "abstract"
+    builds_only_reachable: bool = False
+    """Whether nasforge's networks of the space build only the operations on a path from the input to the output
+    (NB201's cells leave the others out, NB101's are pruned), so ``params`` counts only those."""
 
     # -- required ------------------------------------------------------------------------------
     @abstractmethod

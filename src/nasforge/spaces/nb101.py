@@ -204,6 +204,7 @@ class NASBench101Space(SearchSpace):
     """
 
     name = "nb101"
+    builds_only_reachable = True
     ops = NB101_OPS
 
     def _arch(self, genotype: Genotype) -> Architecture:

@@ -26,6 +26,7 @@ class NASBench201Space(SearchSpace):
     """The NAS-Bench-201 cell space; a genotype is a tuple of 6 operation names, one per edge."""
 
     name = "nb201"
+    builds_only_reachable = True
     ops = NB201_OPS
     edges = NB201_EDGES
 

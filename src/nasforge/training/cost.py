@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -25,17 +27,48 @@ def count_params(model: nn.Module, training_only: bool = False) -> int:
 def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """FLOPs of one forward pass of a single input of shape ``input_shape`` (without the batch dimension: (C, H, W)
     for an image), counted by ``torch.utils.flop_counter`` (a multiply-add counts as 2; convolutions and matrix
-    products only)."""
+    products only, attention's included).
+
+    Counted with attention off its fused fast path (:func:`unfused_attention`), which torch's counter does not
+    count: attention would look free."""
     from torch.utils.flop_counter import FlopCounterMode
 
     x = _one_input(input_shape)
     was_training = model.training
     model.eval()
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        _forward(model, x)
-    model.train(was_training)
+    counter = FlopCounterMode(display=False, custom_mapping=_cpu_attention_flops())
+    try:
+        with unfused_attention(), torch.inference_mode(), counter:
+            _forward(model, x)
+    finally:
+        model.train(was_training)
     return int(counter.get_total_flops())
+
+
+@contextlib.contextmanager
+def unfused_attention() -> Iterator[None]:
+    """``nn.MultiheadAttention`` (and torch's transformer layers) off their fused fast path meanwhile, which they
+    take in eval mode without gradients: its single op is neither counted by torch's FLOP counter nor exportable
+    to ONNX. The global setting is restored afterwards, on error too."""
+    before = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(before)
+
+
+def _cpu_attention_flops() -> dict[object, Callable[..., int]]:
+    """Flop formulas for the attention ops torch's counter lacks: the CPU kernel of
+    ``scaled_dot_product_attention``, counted like its CUDA kernels, where this torch's registry has none."""
+    from torch.utils.flop_counter import flop_registry, sdpa_flop_count
+
+    def sdpa_cpu_flop(query_shape: torch.Size, key_shape: torch.Size, value_shape: torch.Size, *args: object,
+                      **kwargs: object) -> int:
+        return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    return {} if op is None or op in flop_registry else {op: sdpa_cpu_flop}
 
 
 def _one_input(input_shape: object) -> torch.Tensor:

@@ -529,8 +529,9 @@ class MixedRepeat(nn.Module):
                 outputs[i] = x
                 if i < last:
                     x = self.blocks[i](x)
-            return _mix(self.label, ((w, lambda d=d: outputs[d]) for w, d in zip(self.weights, self.depths)
-                                     if d <= last))
+            mixed = [(w, d) for w, d in zip(self.weights, self.depths) if d <= last and float(w.detach()) != 0.0]
+            self._check_same_shape({d: _sample_shape(outputs[d]) for _, d in mixed})
+            return _mix(self.label, ((w, lambda d=d: outputs[d]) for w, d in mixed))
         if not self.check_shapes:
             for block in self.blocks[:self.active]:
                 x = block(x)
@@ -541,11 +542,16 @@ class MixedRepeat(nn.Module):
                 shapes[i] = _sample_shape(x)
             if i < len(self.blocks):
                 x = _checked_call(self.blocks[i], (x,), {}, f"Repeat {self.label!r}: block {i}")
+        self._check_same_shape(shapes)
+        return x
+
+    def _check_same_shape(self, shapes: Mapping[int, Any]) -> None:
+        """``UsageError`` naming the Repeat unless the outputs at every depth (``shapes``: depth -> one sample's
+        output shape) agree: the one-shot trainers mix them."""
         if len(set(shapes.values())) > 1:
             detail = ", ".join(f"depth {d}: {s}" for d, s in shapes.items())
             raise UsageError(f"Repeat {self.label!r}: output shape depends on the depth ({detail}); blocks "
                              "after the smallest depth must keep the shape")
-        return x
 
 
 def Repeat(block: Callable[[int], nn.Module] | nn.Module, depth: int | Sequence[int],  # noqa: N802

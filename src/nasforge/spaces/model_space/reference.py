@@ -37,7 +37,7 @@ def load_reference(ref: str) -> Any:
     where, _, attr = ref.rpartition(":")
     if not where or not attr:
         raise UsageError(f"module reference {ref!r} must look like 'package.module:Class' or 'file.py:Class'")
-    target = _load_file(where) if where.endswith(".py") else _import(where)
+    target = _load_file(where, attr) if where.endswith(".py") else _import(where)
     for part in attr.split("."):
         if not hasattr(target, part):
             raise UsageError(f"{where} has no {attr!r} (module reference {ref!r})")
@@ -308,7 +308,8 @@ def _imported_as_top_level(path: Path) -> Any:
     return None
 
 
-def _load_file(path_text: str) -> Any:
+def _load_file(path_text: str, attr: str) -> Any:
+    """The module of the Python file ``path_text`` (``attr``: what the reference takes from it, for messages)."""
     path = Path(path_text).expanduser().resolve()
     if not path.is_file():
         raise UsageError(f"no such Python file: {path_text}")
@@ -335,5 +336,21 @@ def _load_file(path_text: str) -> Any:
         raise UsageError(_exited(path_text, exc, held.last_line())) from None
     except Exception as exc:
         del sys.modules[name]
-        raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}") from exc
+        raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}{_package_hint(exc, path, attr)}") \
+            from exc
     return module
+
+
+def _package_hint(exc: Exception, path: Path, attr: str) -> str:
+    """For an import of its own package that fails in a file loaded by path (a package-relative import, which a
+    file outside its package cannot make, or its package's absolute name): how to name it as a package module."""
+    if not isinstance(exc, ImportError) or not (path.parent / "__init__.py").is_file():
+        return ""
+    parts, folder = ([] if path.name == "__init__.py" else [path.stem]), path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if "relative import" not in str(exc) and (exc.name or "").split(".")[0] != parts[0]:
+        return ""  # an import of another module
+    return (f" ({path.name} is part of package {parts[0]!r}: name it {'.'.join(parts)}:{attr} and run from "
+            f"{folder}, or put that folder on PYTHONPATH)")

@@ -113,9 +113,22 @@ class ModelSpaceSupernet(nn.Module):
 
     def forward(self, *args, **kwargs):
         if self._partition_weights is not None:
-            return _mix("partitions", ((w, lambda net=net: net(*args, **kwargs))
-                                       for w, net in zip(self._partition_weights, self.partitions)))
+            return _mix("partitions", ((w, lambda p=p: self._run_partition(p, *args, **kwargs))
+                                       for p, w in enumerate(self._partition_weights)))
         return self.partitions[self._active](*args, **kwargs)
+
+    def _run_partition(self, p: int, *args, **kwargs):
+        """Partition ``p``'s forward in relaxed mode; a refusal inside it (a Repeat whose depths disagree on
+        the output shape only for some values) names that partition's ValueChoice values."""
+        try:
+            return self.partitions[p](*args, **kwargs)
+        except UsageError as exc:
+            if len(self.partitions) == 1:
+                raise
+            combo = next(combo for combo, index in self._keys.items() if index == p)
+            values = ", ".join(f"{self.space.decisions[i].label}={self.space.decisions[i].names[k]}"
+                               for i, k in zip(self._split, combo))
+            raise UsageError(f"{exc} (with {values})") from exc
 
     def subnet_state_dict(self, arch: Architecture) -> dict[str, torch.Tensor]:
         """The shared weights of ``arch``'s sub-network, keyed like ``space.build(arch).state_dict()``
