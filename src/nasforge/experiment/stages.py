@@ -21,6 +21,10 @@ HIGHEST_BUDGET_ONLY = "ranks_highest_budget"
 """The study attribute of a study with a multi-fidelity strategy whose best trial and front are ranked at the
 highest budget reached (``Study.ranked``; studies created since 2026-12-05); one created earlier keeps ranking
 every budget, so resuming it changes neither its front nor its retrains."""
+PRUNES_WITHIN_BUDGET = "prunes_within_budget"
+"""The study attribute of a study with a multi-fidelity strategy whose pruner compares a trial only with the trials
+trained at its budget (studies created since 2026-12-07); one created earlier keeps comparing the curves of every
+budget, so continuing it prunes (and so proposes) as the release that made it did."""
 
 
 def stage_of(trial: Any, default: str | None = SEARCH) -> str | None:

@@ -1,0 +1,70 @@
+"""Fixes of review compat50: stored data of older releases goes on as those releases would."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from nasforge import Study
+from nasforge.evaluators import Result
+from nasforge.experiment.pruners import MedianPruner
+from nasforge.experiment.stages import PRUNES_WITHIN_BUDGET
+from nasforge.spaces import get_space
+
+SPACE = get_space("nb201")
+
+
+class Annealed:
+    """Training with a schedule stretched over the trial's epochs: the architecture's quality at the last epoch."""
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        quality = random.Random(str(SPACE.canonical_key(arch))).uniform(50.0, 100.0)
+        epochs = fidelity["epochs"]
+        for epoch in range(1, epochs + 1):
+            reporter.report(epoch, quality * epoch / epochs)
+        return Result(metrics={"val_acc": quality})
+
+
+@pytest.fixture
+def judged(monkeypatch):
+    """Each verdict of the median pruner: (the judged trial, the trials whose curves it was given)."""
+    seen: list[tuple[int, frozenset[int]]] = []
+    should_prune = MedianPruner.should_prune
+
+    def spy(self, number, curves):
+        seen.append((number, frozenset(curves)))
+        return should_prune(self, number, curves)
+
+    monkeypatch.setattr(MedianPruner, "should_prune", spy)
+    return seen
+
+
+def _budgets(study: Study, seen: list[tuple[int, frozenset[int]]]) -> list[set[int]]:
+    """The budgets of the curves each verdict compared."""
+    epochs = {t.number: t.fidelity["epochs"] for t in study.trials}
+    return [{epochs[n] for n in numbers | {number}} for number, numbers in seen]
+
+
+@pytest.mark.parametrize("go_on", ["optimize", "resume"])
+def test_a_stored_multi_fidelity_study_made_before_the_same_budget_rule_keeps_comparing_every_budget(
+        tmp_path, judged, go_on):
+    """Would fail: a hyperband study stored before 2026-12-07 went on comparing only the curves at the judged
+    trial's budget, so it pruned (and proposed) otherwise than the release that made it would have."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "hyperband", objectives="val_acc", seed=0, max_budget=8, eta=2, name="s", storage=url)
+    assert study.user_attrs[PRUNES_WITHIN_BUDGET] is True  # a new study records the rule
+    study.optimize(Annealed(), n_trials=12, pruner={"name": "median", "n_startup_trials": 1}, progress=False)
+    assert judged and all(len(b) == 1 for b in _budgets(study, judged))  # its pruner compared one budget only
+    attrs = {k: v for k, v in study.user_attrs.items() if k != PRUNES_WITHIN_BUDGET}
+    study.storage.update_study(study._id, user_attrs=attrs)  # as a release before 2026-12-07 stored it
+    old = Study.load("s", url)
+    judged.clear()
+    if go_on == "optimize":
+        old.optimize(Annealed(), n_trials=12, pruner={"name": "median", "n_startup_trials": 1}, progress=False)
+    else:  # the recorded pruner rebuilt (nasforge resume goes this way), after a larger target is recorded
+        old.set_run_config({**old.run_config, "n_trials_total": 24})
+        old.resume(Annealed())
+    assert len(old.trials) > 12 and any(len(b) > 1 for b in _budgets(old, judged))
+    assert PRUNES_WITHIN_BUDGET not in Study.load("s", url).user_attrs  # going on records no other rule
+
