@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+import warnings
+import zlib
 
+import numpy as np
 import pytest
 
 from nasforge import Study
@@ -11,6 +14,7 @@ from nasforge.evaluators import Result
 from nasforge.experiment.pruners import MedianPruner
 from nasforge.experiment.stages import PRUNES_WITHIN_BUDGET
 from nasforge.spaces import get_space
+from nasforge.strategies.reinforce import FactorizedPolicy, _softmax
 
 SPACE = get_space("nb201")
 
@@ -68,3 +72,37 @@ def test_a_stored_multi_fidelity_study_made_before_the_same_budget_rule_keeps_co
     assert len(old.trials) > 12 and any(len(b) > 1 for b in _budgets(old, judged))
     assert PRUNES_WITHIN_BUDGET not in Study.load("s", url).user_attrs  # going on records no other rule
 
+
+def test_reinforce_goes_on_once_a_policy_probability_underflows_to_zero():
+    """Would fail: a logit gap past about 745 made a probability 0, its log -inf, the entropy step 0 * -inf = NaN
+    logits, and the next draw raised numpy's "Probabilities contain NaN"."""
+    space = get_space("chain", layers=[["conv3x3", "conv5x5", "skip", "conv1x1"]] * 3)
+
+    def score(arch):
+        return {"val_acc": float(zlib.crc32(space.format(arch).encode()) % 1000) / 10}
+
+    study = Study(space, "reinforce", seed=3, algorithm="ppo", batch_size=5, lr=2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide by zero in log, no invalid value in multiply
+        study.optimize(score, n_trials=40, progress=False)
+    assert len(study.trials) == 40 and all(np.isfinite(z).all() for z in study.strategy.policy.logits)
+
+
+def test_a_policy_log_probability_is_today_s_where_finite_and_the_log_softmax_where_it_underflowed():
+    policy = FactorizedPolicy([3, 3], lr=1.0)
+    policy.logits = [np.array([0.0, 800.0, 1.5]), np.array([0.25, -1.0, 2.0])]
+    log_softmax = 0.0 - 800.0 - np.log1p(np.exp(1.5 - 800.0) + np.exp(-800.0))
+    assert policy.log_prob([0, 2]) == pytest.approx(log_softmax + np.log(_softmax(policy.logits[1])[2]))
+    today = [np.log(_softmax(z)[c]) for z, c in zip(policy.logits, (1, 2))]  # finite: kept to the bit
+    assert policy.log_prob([1, 2]) == float(sum(today))
+    policy.step([0, 1], 1.5, 0.01)
+    assert all(np.isfinite(z).all() for z in policy.logits)
+
+
+def test_a_policy_step_that_would_make_the_logits_non_finite_is_skipped_with_a_warning():
+    """Would fail: a PPO ratio that overflowed to inf under a huge lr wrote inf and NaN into the logits."""
+    policy = FactorizedPolicy([3], lr=1e4)
+    policy.logits = [np.array([0.0, 800.0, 1.5])]
+    with pytest.warns(RuntimeWarning, match=r"lr=10000 would make the policy's logits non-finite"):
+        policy.step([0], -np.inf, 0.01)
+    assert policy.logits[0].tolist() == [0.0, 800.0, 1.5]
