@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import warnings
 import zlib
 
@@ -106,3 +107,37 @@ def test_a_policy_step_that_would_make_the_logits_non_finite_is_skipped_with_a_w
     with pytest.warns(RuntimeWarning, match=r"lr=10000 would make the policy's logits non-finite"):
         policy.step([0], -np.inf, 0.01)
     assert policy.logits[0].tolist() == [0.0, 800.0, 1.5]
+
+
+class _ReadsNpz:
+    """The part of a search evaluator that ``_load_data`` uses: its data set, from an NPZ file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def dataset(self):
+        from nasforge.data.sources import load_npz
+
+        return load_npz(self.path)
+
+
+def test_resuming_a_run_whose_images_shape_is_now_refused_names_the_layout_its_trials_read(tmp_path):
+    """Would fail: the refusal said to give layout='NCHW' or 'NHWC' but not which one the run was trained on, so a
+    user guessing NCHW learned only from a second refusal (the data changed) that the guess was wrong."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import _load_data
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (60, 8, 4, 4), dtype=np.uint8), np.arange(60) % 2
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    hint = "this run's trials read them as NHWC (4 channels of 8x4 pixels), as nasforge did before 2026-12-07: " \
+           "add layout='NHWC' to resume it"
+    with pytest.raises(UsageError, match="nasforge does not guess") as refused:
+        _load_data(_ReadsNpz(tmp_path / "d.npz"))
+    assert hint not in str(refused.value)  # a new run: nothing was read yet
+    with pytest.raises(UsageError, match=re.escape(hint)):
+        _load_data(_ReadsNpz(tmp_path / "d.npz"), resumed=True)
+    np.savez(tmp_path / "d.npz", x=x, y=y, layout="NHWC")  # as the hint says: read as the run read it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert tuple(_load_data(_ReadsNpz(tmp_path / "d.npz"), resumed=True).x_train.shape[1:]) == (4, 8, 4)
