@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 import warnings
 import zlib
 
@@ -12,6 +13,7 @@ import pytest
 
 from nasforge import Study
 from nasforge.evaluators import Result
+from nasforge.experiment import stages
 from nasforge.experiment.pruners import MedianPruner
 from nasforge.experiment.stages import PRUNES_WITHIN_BUDGET
 from nasforge.spaces import get_space
@@ -53,7 +55,7 @@ def _budgets(study: Study, seen: list[tuple[int, frozenset[int]]]) -> list[set[i
 
 @pytest.mark.parametrize("go_on", ["optimize", "resume"])
 def test_a_stored_multi_fidelity_study_made_before_the_same_budget_rule_keeps_comparing_every_budget(
-        tmp_path, judged, go_on):
+        tmp_path, judged, go_on, monkeypatch):
     """Would fail: a hyperband study stored before 2026-12-07 went on comparing only the curves at the judged
     trial's budget, so it pruned (and proposed) otherwise than the release that made it would have."""
     url = f"sqlite:///{tmp_path / 's.db'}"
@@ -63,6 +65,8 @@ def test_a_stored_multi_fidelity_study_made_before_the_same_budget_rule_keeps_co
     assert judged and all(len(b) == 1 for b in _budgets(study, judged))  # its pruner compared one budget only
     attrs = {k: v for k, v in study.user_attrs.items() if k != PRUNES_WITHIN_BUDGET}
     study.storage.update_study(study._id, user_attrs=attrs)  # as a release before 2026-12-07 stored it
+    # created before the rule came (the study above was made just now, after it)
+    monkeypatch.setattr(stages, "WITHIN_BUDGET_SINCE", time.time() + 3600)
     old = Study.load("s", url)
     judged.clear()
     if go_on == "optimize":
@@ -72,6 +76,22 @@ def test_a_stored_multi_fidelity_study_made_before_the_same_budget_rule_keeps_co
         old.resume(Annealed())
     assert len(old.trials) > 12 and any(len(b) > 1 for b in _budgets(old, judged))
     assert PRUNES_WITHIN_BUDGET not in Study.load("s", url).user_attrs  # going on records no other rule
+
+
+def test_a_study_made_after_the_rule_came_by_a_release_that_did_not_record_it_keeps_the_same_budget_rule(
+        tmp_path, judged):
+    """Would fail: the release of 2026-12-07 08:39 compared same-budget curves without recording the rule, so its
+    studies must not go back to comparing every budget."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "hyperband", objectives="val_acc", seed=0, max_budget=8, eta=2, name="s", storage=url)
+    attrs = {k: v for k, v in study.user_attrs.items() if k != PRUNES_WITHIN_BUDGET}
+    study.storage.update_study(study._id, user_attrs=attrs)  # as that release stored it
+    assert stages.prunes_within_budget(attrs, Study.load("s", url).record.created_at)
+    assert not stages.prunes_within_budget(attrs, stages.WITHIN_BUDGET_SINCE - 1)
+    assert not stages.prunes_within_budget(attrs, None)
+    old = Study.load("s", url)
+    old.optimize(Annealed(), n_trials=12, pruner={"name": "median", "n_startup_trials": 1}, progress=False)
+    assert judged and all(len(b) == 1 for b in _budgets(old, judged))
 
 
 def test_reinforce_goes_on_once_a_policy_probability_underflows_to_zero():

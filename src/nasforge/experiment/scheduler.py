@@ -37,7 +37,7 @@ from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import TRACEBACK, takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
-from .stages import FEASIBLE_ONLY, PRUNES_WITHIN_BUDGET
+from .stages import FEASIBLE_ONLY, prunes_within_budget
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState, error_line
@@ -283,7 +283,7 @@ class _Loop:
         self.first_error: str | None = None  # of the first trial of this run that FAILED
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
-        within = study.user_attrs.get(PRUNES_WITHIN_BUDGET)  # a study created before keeps comparing every budget
+        within = prunes_within_budget(study.user_attrs, study.record.created_at)  # an older study: every budget
         self.curves = _Curves(study, self.budget if within else lambda trial: None)  # what the pruner decides on
         self.pruner_error: UsageError | None = None  # the pruner raised or answered no bool: the run stops
         self.pruner_refused: set[int] = set()  # trials it failed on: put back to WAITING, not told as failed
