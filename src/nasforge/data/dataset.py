@@ -282,23 +282,33 @@ def check_layout(layout: object, what: str) -> None:
         raise UsageError(f"{what} must be {' or '.join(repr(name) for name in LAYOUTS)}, got {layout!r}")
 
 
+class LayoutUntold(UsageError):
+    """The refusal of 4-D images whose shape does not tell their layout (:func:`_channels_last`). ``read_as``: the
+    layout nasforge read that shape in before it refused it (2026-12-07; every release that took the shape read it
+    so), which the trials of a run made then trained on; ``reading``: those images in words."""
+
+    def __init__(self, message: str, read_as: str, reading: str) -> None:
+        super().__init__(message)
+        self.read_as, self.reading = read_as, reading
+
+
 def _channels_last(shape: tuple[int, ...], what: str) -> bool:
     """Whether 4-D images are NHWC: their last axis could be channels (<= 4) and their second could not, or
     both could and only the last holds 1 or 3 (grayscale, RGB), as in 4 x 4 RGB images (N, 4, 4, 3).
     Otherwise they are NCHW: (N, 3, 3, 3) or (N, 4, 4, 4) cannot be told apart and stay channels-first.
     A shape read so as images that are not square, but the other way as square images (more than one pixel) of
-    more than 4 channels, such as (N, 16, 16, 8), (N, 8, 4, 4) or (N, 4, 4, 8), is a ValueError naming ``what``
-    and both readings: no guess (a ``layout`` tells it, :data:`LAYOUTS`). One-pixel images of F channels,
+    more than 4 channels, such as (N, 16, 16, 8), (N, 8, 4, 4) or (N, 4, 4, 8), is a :class:`LayoutUntold` naming
+    ``what`` and both readings: no guess (a ``layout`` tells it, :data:`LAYOUTS`). One-pixel images of F channels,
     (N, F, 1, 1), stay one-pixel-wide columns (1, F, 1), as they always were."""
     second, last = shape[1], shape[-1]
     nhwc = last <= 4 if (second <= 4) != (last <= 4) else last in (1, 3) and second not in (1, 3)
     nchw_reading, nhwc_reading = (second, shape[2], last), (last, second, shape[2])
     read, other = (nhwc_reading, nchw_reading) if nhwc else (nchw_reading, nhwc_reading)
     if other[0] > 4 and other[1] == other[2] > 1 and read[1] != read[2]:
-        raise UsageError(f"{what}: shape {tuple(shape)} holds {_reading(nchw_reading)} (NCHW) or "
-                         f"{_reading(nhwc_reading)} (NHWC), and nasforge does not guess: say which, in the NPZ file "
-                         "with an array layout='NCHW' or 'NHWC' (numpy.savez(..., layout='NCHW')), in Python with "
-                         "from_arrays(..., layout=...)")
+        raise LayoutUntold(f"{what}: shape {tuple(shape)} holds {_reading(nchw_reading)} (NCHW) or "
+                           f"{_reading(nhwc_reading)} (NHWC), and nasforge does not guess: say which, in the NPZ "
+                           "file with an array layout='NCHW' or 'NHWC' (numpy.savez(..., layout='NCHW')), in Python "
+                           "with from_arrays(..., layout=...)", "NHWC" if nhwc else "NCHW", _reading(read))
     return nhwc
 
 

@@ -703,10 +703,7 @@ def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str, layout: str | N
         x, y = arrays[images], arrays[labels]
         if x.size == 0:
             raise UsageError(f"{where}, array {images!r} holds no images (shape {x.shape})")
-        try:
-            check_images(x, f"{where}, array {images!r}", layout)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        check_images(x, f"{where}, array {images!r}", layout)  # its UsageError (a LayoutUntold keeps its reading)
         if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
             raise UsageError(f"{where}: {images!r} holds {len(x) if x.ndim else 'no'} images but {labels!r} "
                              f"{len(y) if y.ndim else 'no'} labels; give one label per image")

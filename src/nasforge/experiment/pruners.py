@@ -36,7 +36,8 @@ class Pruner(ABC):
     """Decides, at each report, whether a trial should stop. Values are higher-is-better (the study
     flips minimized objectives); ``curves`` maps trial numbers to their reported curves so far,
     including the deciding trial's, whose last point is the new report (under a multi-fidelity strategy, only
-    the trials trained at the deciding trial's budget: another budget's curve followed another schedule).
+    the trials trained at the deciding trial's budget: another budget's curve followed another schedule; a study
+    created before 2026-12-07 keeps every budget's curves).
 
     The loop never asks about a report at a trial's last step (see :meth:`last_step`): stopping a
     trial whose training is done would only throw its result away."""

@@ -37,7 +37,7 @@ from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import TRACEBACK, takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
-from .stages import FEASIBLE_ONLY
+from .stages import FEASIBLE_ONLY, prunes_within_budget
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState, error_line
@@ -283,7 +283,8 @@ class _Loop:
         self.first_error: str | None = None  # of the first trial of this run that FAILED
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
-        self.curves = _Curves(study, self.budget)  # what the pruner decides on
+        within = prunes_within_budget(study.user_attrs, study.record.created_at)  # an older study: every budget
+        self.curves = _Curves(study, self.budget if within else lambda trial: None)  # what the pruner decides on
         self.pruner_error: UsageError | None = None  # the pruner raised or answered no bool: the run stops
         self.pruner_refused: set[int] = set()  # trials it failed on: put back to WAITING, not told as failed
         self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
@@ -662,7 +663,9 @@ class _Curves:
 
     Under a multi-fidelity strategy the pruner sees only the trials trained at the judged trial's budget: a trial at
     another budget followed another schedule (an epochs budget stretches each trial's learning-rate schedule over its
-    own epochs; a width, a data fraction, ... change what one epoch reaches), so its value at a step is no yardstick."""
+    own epochs; a width, a data fraction, ... change what one epoch reaches), so its value at a step is no yardstick.
+    A study created before that rule (no :data:`~nasforge.experiment.stages.PRUNES_WITHIN_BUDGET` attribute) is
+    given a ``budget`` that answers None for every trial: its pruner goes on comparing the curves of every budget."""
 
     def __init__(self, study: Study, budget: Callable[[Trial], float | None]) -> None:
         self.study = study

@@ -21,6 +21,19 @@ HIGHEST_BUDGET_ONLY = "ranks_highest_budget"
 """The study attribute of a study with a multi-fidelity strategy whose best trial and front are ranked at the
 highest budget reached (``Study.ranked``; studies created since 2026-12-05); one created earlier keeps ranking
 every budget, so resuming it changes neither its front nor its retrains."""
+PRUNES_WITHIN_BUDGET = "prunes_within_budget"
+"""The study attribute of a study with a multi-fidelity strategy whose pruner compares a trial only with the trials
+trained at its budget (studies created since 2026-12-07); one created earlier keeps comparing the curves of every
+budget, so continuing it prunes (and so proposes) as the release that made it did."""
+WITHIN_BUDGET_SINCE = 1796631150.0
+"""2026-12-07 08:12:30 UTC, when the pruner began comparing only same-budget curves: a study created since by a
+release that did not record :data:`PRUNES_WITHIN_BUDGET` yet followed that rule."""
+
+
+def prunes_within_budget(user_attrs: dict[str, Any], created_at: float | None) -> bool:
+    """Whether the pruner of a study with ``user_attrs``, created at ``created_at`` (epoch seconds; None: unknown,
+    taken as older), compares a trial only with the trials trained at its budget (:data:`PRUNES_WITHIN_BUDGET`)."""
+    return bool(user_attrs.get(PRUNES_WITHIN_BUDGET)) or (created_at is not None and created_at >= WITHIN_BUDGET_SINCE)
 
 
 def stage_of(trial: Any, default: str | None = SEARCH) -> str | None:

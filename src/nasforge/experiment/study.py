@@ -44,7 +44,7 @@ from ._results import as_result, checked_result, plain_values, storable_text
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
-from .stages import HIGHEST_BUDGET_ONLY
+from .stages import HIGHEST_BUDGET_ONLY, PRUNES_WITHIN_BUDGET
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import check_stored_archs
@@ -157,6 +157,7 @@ class Study:
         attrs = dict(user_attrs or {})
         if getattr(strategy, "multi_fidelity", False):
             attrs[HIGHEST_BUDGET_ONLY] = True  # the rule it is ranked by (older studies keep theirs)
+            attrs[PRUNES_WITHIN_BUDGET] = True  # and the one its pruner compares curves by
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
                              strategy=strategy_name, seed=seed, space_config=init_config(space) or {},
                              strategy_config=strategy_config, user_attrs=attrs)

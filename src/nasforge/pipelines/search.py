@@ -1457,11 +1457,18 @@ def _model(space: SearchSpace) -> tuple[str, dict[str, Any]]:
         raise UsageError(f"space: {exc}") from None
 
 
-def _load_data(evaluator: Any) -> Any:
+def _load_data(evaluator: Any, resumed: bool = False) -> Any:
     """The data set, through the search evaluator's per-process cache (so it is read once); a missing or
-    unreadable file is a ``UsageError``."""
+    unreadable file is a ``UsageError``. ``resumed``: for a stored run, whose refusal of images of a layout their
+    shape does not tell names the layout its trials read them in."""
+    from ..data.dataset import LayoutUntold
+
     try:
         return evaluator.dataset()
+    except LayoutUntold as exc:
+        read = (f"; this run's trials read them as {exc.read_as} ({exc.reading}), as nasforge did before "
+                f"2026-12-07: add layout='{exc.read_as}' to resume it") if resumed else ""
+        raise UsageError(f"data: {exc}{read}") from None
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"data: {exc}") from None
 
@@ -1699,9 +1706,10 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_same_supernet(study, search_ev)  # first: a retrained supernet may record another split too
         _check_scoring_split(study, search_ev)
-    data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
+    resumed = evaluators is None  # a new run's evaluators loaded the data before its study was stored
+    data = _load_data(search_ev, resumed)  # loaded once here (cached per process); forked workers inherit it
     if config.evaluator == "training":  # the retrains keep the data the search read: one run, one data
-        _load_data(retrain_ev)
+        _load_data(retrain_ev, resumed)
     if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
         from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 
 import numpy as np
 
 from ..checks import check_int, check_real
-from ..exceptions import UsageError
+from ..exceptions import UsageError, user_stacklevel
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
@@ -15,6 +16,18 @@ from .base import Score, Strategy
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max())
     return e / e.sum()
+
+
+def _log(p: np.ndarray, z: np.ndarray, at: int | slice = slice(None)) -> np.ndarray:
+    """``np.log(p)`` of ``p = _softmax(z)[at]``, the value stored studies replay, except where ``p`` underflowed to 0
+    (a logit gap past about 745): there the log-softmax of ``z`` at that entry, finite, instead of ``-inf`` (whose
+    ``0 * -inf`` made the logits NaN, and the next draw fail with "Probabilities contain NaN")."""
+    with np.errstate(divide="ignore"):
+        log_p = np.log(p)
+    if np.all(log_p > -np.inf):
+        return log_p
+    shifted = z - z.max()
+    return np.where(log_p > -np.inf, log_p, (shifted - np.log(np.exp(shifted).sum()))[at])
 
 
 class FactorizedPolicy:
@@ -28,17 +41,28 @@ class FactorizedPolicy:
         return [int(rng.choice(len(z), p=_softmax(z / temperature))) for z in self.logits]
 
     def log_prob(self, codes: list[int]) -> float:
-        return float(sum(np.log(_softmax(z)[c]) for z, c in zip(self.logits, codes)))
+        return float(sum(_log(_softmax(z)[c], z, c) for z, c in zip(self.logits, codes)))
 
     def step(self, codes: list[int], weight: float, entropy_coef: float) -> None:
-        """logits += lr * (weight * grad log pi(codes) + entropy_coef * grad H)."""
+        """logits += lr * (weight * grad log pi(codes) + entropy_coef * grad H). A step that would make them
+        non-finite (an infinite weight: a PPO ratio past 1e308 under a huge ``lr``) is skipped with a warning, as
+        NaN logits would leave no draw possible."""
+        stepped = []
         for z, c in zip(self.logits, codes):
             p = _softmax(z)
             grad_logp = -p
             grad_logp[c] += 1.0
-            log_p = np.log(p)
+            log_p = _log(p, z)
             grad_entropy = -p * (log_p - (p * log_p).sum())
-            z += self.lr * (weight * grad_logp + entropy_coef * grad_entropy)
+            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite step is refused below, saying why
+                stepped.append(z + self.lr * (weight * grad_logp + entropy_coef * grad_entropy))
+        if not all(np.isfinite(z).all() for z in stepped):
+            warnings.warn(f"strategy 'reinforce': a policy step with lr={self.lr:g} would make the policy's logits "
+                          "non-finite (an infinite step weight), so it is skipped; a smaller lr avoids this",
+                          RuntimeWarning, stacklevel=user_stacklevel())
+            return
+        for z, new in zip(self.logits, stepped):
+            z[...] = new
 
 
 class LSTMPolicy:
