@@ -47,13 +47,34 @@ SCRIPT = r"""
     var view = document.getElementById("nf-arch-view"); if(!view) return;
     var tpl = document.getElementById("nf-arch-" + number);
     view.innerHTML = "";
+    var text = tpl ? null : textForm(number);
     if(tpl){ view.appendChild(tpl.content.cloneNode(true)); }
+    else if(text){ view.appendChild(text); }
     else { view.textContent = "No diagram embedded for trial " + number + "."; }
     view.dataset.selected = String(number); state.selected = String(number);
     document.querySelectorAll("tr.nf-selected").forEach(function(r){ r.classList.remove("nf-selected"); });
     document.querySelectorAll('tr[data-number="' + number + '"]').forEach(function(r){ r.classList.add("nf-selected"); });
   }
   window.nfSelect = select;
+  var forms = {source: null, data: null};
+  function textForm(number){  // a trial without a diagram: its details table, from the page's one JSON of them
+    var source = document.getElementById("nf-arch-text"); if(!source) return null;
+    if(forms.source !== source){ forms = {source: source, data: JSON.parse(source.textContent)}; }
+    var t = forms.data.trials[String(number)]; if(!t) return null;
+    var out = document.createDocumentFragment(), p = document.createElement("p");
+    p.textContent = "No diagram embedded for trial " + number + " (the page holds " + forms.data.holds +
+      "); its text form:";
+    var table = document.createElement("table"), head = table.createTHead().insertRow(), body = table.createTBody();
+    table.className = "nf-summary";
+    head.appendChild(document.createElement("th")); head.appendChild(document.createElement("th"));
+    var rows = [["trial", String(number)], ["state", t[0]], ["architecture", t[1]]];
+    if(t[2] !== null) rows.push(["budget", t[2]]);
+    for(var i = 0; i < t[3].length; i += 2) rows.push([forms.data.keys[t[3][i]], String(t[3][i + 1])]);
+    rows.forEach(function(r){
+      var row = body.insertRow(); row.insertCell().textContent = r[0]; row.insertCell().textContent = r[1];
+    });
+    out.appendChild(p); out.appendChild(table); return out;
+  }
   function cellValue(row, k){
     var text = row.children[k] ? row.children[k].textContent.trim() : "";
     var num = parseFloat(text);

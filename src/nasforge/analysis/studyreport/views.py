@@ -11,7 +11,7 @@ import json
 import math
 import shlex
 from collections.abc import Iterable, Sequence
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,10 @@ MAX_DIAGRAMS = 2000
 """Trials whose diagram is embedded (the front and the best first); others show their text form (architecture
 string, state and metrics)."""
 MAX_CURVES = 300
+MAX_ROWS = 20000
+"""Trials the Trials table lists and complete trials the objective plot draws one by one (the last ones, the best
+trial and the Pareto set always drawn): past that a page grows too large for a browser to open (about 150 MB at
+100,000 trials); a note says so and how to list them all."""
 DIAGNOSTIC_SCORES = ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")
 """The scores of model diagnostics the report shows (recorded ones must be numbers or null)."""
 HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
@@ -458,18 +462,20 @@ def pareto_view(data: StudyData) -> str:
     if not done:
         title = "Objective per trial" if len(data.objectives) == 1 else "Pareto front"
         return section("pareto", title, "<p>No complete trial yet.</p>")
+    shown = _plotted(data, done)
+    cut = _plotted_note(data, shown)
     if len(data.objectives) >= 3:
-        values = data.values(done)
+        values = data.values(shown)
         front = {t.number for t in data.front()}
         fig = _figure(height=460)
         fig.add_trace(go.Parcoords(
-            line=dict(color=[1.0 if t.number in front else 0.0 for t in done],
+            line=dict(color=[1.0 if t.number in front else 0.0 for t in shown],
                       colorscale=[[0, "#c8c8c8"], [1, "#1f77b4"]]),
             dimensions=[dict(label=_plain(f"{o} ({d[:3]})"), values=values[:, k])
                         for k, (o, d) in enumerate(zip(data.objectives, data.directions))] +
-                       [dict(label="trial", values=[t.number for t in done])]))
+                       [dict(label="trial", values=[t.number for t in shown])]))
         note = f"{len(front)} Pareto-optimal trials (blue) of {len(done)}; drag along an axis to filter."
-        note += _mixed_budgets(done)
+        note += _mixed_budgets(done) + cut
         return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
     if len(data.objectives) == 1:
         objective = data.objectives[0]
@@ -477,18 +483,20 @@ def pareto_view(data: StudyData) -> str:
         budgets = _budgets(done)
         infeasible = data.infeasible()
         breaking = {t.number for t in infeasible}
+        drawn = {t.number for t in shown}
         for budget in budgets:  # several budgets (multi-fidelity): one colour each, never mixed unseen
-            group = [t for t in done if budget_text(t) == budget and t.number not in breaking]
+            group = [t for t in shown if budget_text(t) == budget and t.number not in breaking]
             if not group:
                 continue
             fig.add_trace(go.Scatter(x=[t.number for t in group], y=[t.metrics[objective] for t in group],
                                      mode="markers", name=_plain(f"budget {budget}" if len(budgets) > 1
                                                                  else "complete trials"),
                                      customdata=hover_data(data, group), hovertemplate=HOVER))
-        if infeasible:
-            fig.add_trace(go.Scatter(x=[t.number for t in infeasible], y=[t.metrics[objective] for t in infeasible],
+        crosses = [t for t in infeasible if t.number in drawn]
+        if crosses:
+            fig.add_trace(go.Scatter(x=[t.number for t in crosses], y=[t.metrics[objective] for t in crosses],
                                      mode="markers", name="infeasible trials", marker=INFEASIBLE_MARKER,
-                                     customdata=hover_data(data, infeasible), hovertemplate=HOVER))
+                                     customdata=hover_data(data, crosses), hovertemplate=HOVER))
         _add_retrained(fig, data, None, objective)
         note = "One objective: every complete trial (click a point to see its architecture)."
         if data.constraints:
@@ -498,13 +506,14 @@ def pareto_view(data: StudyData) -> str:
         if len(budgets) > 1:
             note += (f" Multi-fidelity: {len(budgets)} budgets, one colour each; a low-budget result is not comparable"
                      " to a full one.")
-        return section("pareto", "Objective per trial", figure_html(fig, "pareto"), note)
+        return section("pareto", "Objective per trial", figure_html(fig, "pareto"), note + cut)
     y_name, x_name = data.objectives[0], data.objectives[1]
     front = sorted(data.front(), key=lambda t: (t.metrics[x_name], t.number))
     numbers = {t.number for t in front}
-    infeasible = [t for t in data.infeasible() if t.number not in numbers]
+    drawn = {t.number for t in shown}
+    infeasible = [t for t in data.infeasible() if t.number not in numbers and t.number in drawn]
     numbers |= {t.number for t in infeasible}
-    rest = [t for t in done if t.number not in numbers]
+    rest = [t for t in shown if t.number not in numbers]
     xs = np.array([t.metrics[x_name] for t in done])
     log_x = bool(xs.min() > 0 and xs.max() / xs.min() > 100)
     fig = _figure(xaxis_title=f"{x_name} ({data.directions[1]})", yaxis_title=f"{y_name} ({data.directions[0]})",
@@ -531,7 +540,7 @@ def pareto_view(data: StudyData) -> str:
                 "feasible-first: the least-violating trials while none is feasible")
         note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them (the "
                  f"front is {rule}).")
-    note += _mixed_budgets(done)
+    note += _mixed_budgets(done) + cut
     return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
 
 
@@ -573,22 +582,25 @@ def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -
 
 # -- architecture ----------------------------------------------------------------------------------
 def architecture_view(data: StudyData) -> str:
-    """The selected trial's diagram and details; starts on the best (first front) trial."""
+    """The selected trial's diagram and details; starts on the best (first front) trial. The :data:`MAX_DIAGRAMS`
+    drawn trials each have a ``<template>``; the others' text form is built on click by the page script from one
+    JSON object (``id="nf-arch-text"``, :func:`_text_forms`)."""
     order = [t.number for t in data.front()] + ([data.best().number] if data.best() is not None else [])
     order += [t.number for t in data.trials]
     ordered = list(dict.fromkeys(order))
-    drawn = set(ordered[:MAX_DIAGRAMS])
     by_number = {t.number: t for t in data.trials}
     templates = []
-    for number in ordered:
+    for number in ordered[:MAX_DIAGRAMS]:
         t = by_number[number]
         budget = [("budget", budget_text(t))] if t.fidelity else []
         details = html_table(["", ""], [("trial", number), ("state", t.state.value),
                                         ("architecture", data.arch_text[number]), *budget,
                                         *((k, v) for k, v in sorted(t.metrics.items()))], cls="nf-summary")
-        diagram = (f'<div class="nf-diagram">{architecture_svg(data.space, t.arch)}</div>' if number in drawn else
-                   f"<p>No diagram embedded for trial {number} (the page holds {MAX_DIAGRAMS}); its text form:</p>")
-        templates.append(f'<template id="nf-arch-{number}">{diagram}{details}</template>')
+        templates.append(f'<template id="nf-arch-{number}"><div class="nf-diagram">'
+                         f'{architecture_svg(data.space, t.arch)}</div>{details}</template>')
+    undrawn = [by_number[n] for n in ordered[MAX_DIAGRAMS:]]
+    if undrawn:
+        templates.append(_text_forms(data, undrawn))
     initial = ordered[0] if ordered else None
     note = "Click a point in a plot or a row in a table to show that trial."
     if len(data.trials) > MAX_DIAGRAMS:
@@ -597,6 +609,35 @@ def architecture_view(data: StudyData) -> str:
     body = (f'<div id="nf-arch-view" data-initial="{"" if initial is None else initial}"></div>'
             + "".join(templates))
     return section("architecture", "Architecture", body, note)
+
+
+def _text_forms(data: StudyData, trials: Sequence[Trial]) -> str:
+    """The text form of ``trials`` (those without a diagram) as one JSON object the page script turns into the
+    details table a drawn trial's template has: ``{"holds": MAX_DIAGRAMS, "keys": [metric names], "trials":
+    {number: [state, architecture, budget or null, [key index, value, key index, value, ...]]}}``, the values as
+    the table cells read (:func:`number_text`), so a large study carries each trial's details once."""
+    keys = sorted({k for t in trials for k in t.metrics})
+    index = {k: i for i, k in enumerate(keys)}
+    forms = {}
+    for t in trials:
+        pairs = [x for k, v in sorted(t.metrics.items()) for x in (index[k], _cell_json(v))]
+        forms[t.number] = [t.state.value, data.arch_text[t.number], budget_text(t), pairs]
+    payload = json.dumps({"holds": MAX_DIAGRAMS, "keys": keys, "trials": forms}, separators=(",", ":"))
+    return f'<script type="application/json" id="nf-arch-text">{_script_safe(payload)}</script>'
+
+
+def _cell_json(value: Any) -> Any:
+    """``value`` as JSON the page script shows as :func:`html_table` shows it in a cell (unescaped): a float that
+    JavaScript prints as :func:`number_text` does as a number, any other as its text."""
+    text = unescape(_cell(value))
+    if isinstance(value, float) and math.isfinite(value) and "e" not in text:
+        return int(text) if value.is_integer() else float(text)  # printed alike by Python and JavaScript
+    return value if isinstance(value, int) and not isinstance(value, bool) else text
+
+
+def _script_safe(payload: str) -> str:
+    """JSON text safe inside a ``<script>`` element (no ``</`` closing it)."""
+    return payload.replace("</", "<\\/")
 
 
 # -- operation importance --------------------------------------------------------------------------
@@ -747,7 +788,7 @@ def trials_table_view(data: StudyData) -> str:
                "run process", "error"]
     rows, attrs = [], []
     infeasible = {t.number for t in data.infeasible()}
-    for t in data.trials:
+    for t in data.trials[-MAX_ROWS:]:
         seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
         stage = stage_of(t, default=None)
         state = t.state.value + (f" ({stage})" if stage else "") + (" (infeasible)" if t.number in infeasible else "")
@@ -760,9 +801,44 @@ def trials_table_view(data: StudyData) -> str:
                   '<span id="nf-filter-count"></span>')
     table = html_table(columns, rows, cls="nf-table nf-sortable", row_attrs=attrs).replace(
         '<table class="nf-table nf-sortable">', '<table class="nf-table nf-sortable" id="nf-trials-table">', 1)
+    shown = (f"Showing the last {len(rows)} of {len(data.trials)} trials ({list_all(data)} lists them all). "
+             if len(data.trials) > len(rows) else "")
     return section("trials", "Trials", filter_box + '<div class="nf-scroll">' + table + "</div>",
-                   "Click a column header to sort (again to reverse); run process = the process id of the run "
-                   "(or resume) that claimed the trial, the same for each of its worker processes.")
+                   shown + "Click a column header to sort (again to reverse); run process = the process id of the "
+                   "run (or resume) that claimed the trial, the same for each of its worker processes.")
+
+
+def list_all(data: StudyData) -> str:
+    """What lists every trial of ``data``: ``nasforge trials NAME --storage URL --out trials.csv`` for a stored
+    study (never with the storage's password), ``study.trials_dataframe()`` for one in memory."""
+    from ...experiment.storage.display import without_password
+
+    if data.storage_url == "memory":
+        return "study.trials_dataframe()"
+    options = f"--storage {shlex.quote(without_password(data.storage_url))} --out trials.csv"
+    if data.name.startswith("-"):  # after "--", not read as an option
+        return f"nasforge trials {options} -- {shlex.quote(data.name)}"
+    return f"nasforge trials {shlex.quote(data.name)} {options}"
+
+
+def _plotted(data: StudyData, trials: Sequence[Trial]) -> list[Trial]:
+    """The ``trials`` (complete ones) the objective plot draws: all up to :data:`MAX_ROWS`, else the last
+    :data:`MAX_ROWS` of them with the best trial and the Pareto set."""
+    if len(trials) <= MAX_ROWS:
+        return list(trials)
+    best = data.best()
+    keep = {t.number for t in data.front()} | ({best.number} if best is not None else set())
+    keep |= {t.number for t in trials[-MAX_ROWS:]}
+    return [t for t in trials if t.number in keep]
+
+
+def _plotted_note(data: StudyData, shown: Sequence[Trial]) -> str:
+    """The objective plot's sentence on the trials it leaves out, "" when it draws every complete one."""
+    done = data.complete
+    if len(shown) == len(done):
+        return ""
+    return (f" Showing {len(shown)} of {len(done)} complete trials: the last {MAX_ROWS} with the best trial and the "
+            f"Pareto set ({list_all(data)} lists them all).")
 
 
 def _error_text(trial: Trial) -> str:
