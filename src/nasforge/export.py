@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .checks import check_int, check_path, is_real
 from .exceptions import UsageError
 from .jsonfiles import JSONLimitError, loads
-from .writes import new_folders_removed_on_failure, write_atomic
+from .writes import new_folders_removed_on_failure, remove_dead_temporaries, write_atomic
 
 if TYPE_CHECKING:
     from torch import nn
@@ -95,6 +95,7 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
         raise UsageError(f"cannot save the network in {folder}: model.json would not be plain JSON ({exc})") from None
     _check_rebuilds(json.loads(text), state, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_temporaries(folder.parent, (folder.name,))  # what a killed save of this folder left
     staging = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     staging.mkdir()
     try:
@@ -509,6 +510,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per call
     with new_folders_removed_on_failure(out.parent):
         _make_folder(out)
+        remove_dead_temporaries(out.parent, (out.name,))  # a killed export's copies of the model
         try:
             if fmt == "safetensors":
                 shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)

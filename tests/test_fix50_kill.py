@@ -1,0 +1,105 @@
+"""kill -9 review (stop 50): what a killed command leaves is accepted or removed by the next command that writes
+there. Each leftover is constructed as the kill leaves it (a dead process's id in its name), not made by a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from predictor_data import seed_table
+
+from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark
+from nasforge.export import export_model, save_model
+from nasforge.models import create_model
+from nasforge.spaces import ChainSpace, NASBench201Space
+from nasforge.writes import write_atomic
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+SPACE = ChainSpace([["conv3", "skip"], ["conv3", "conv5"]], name="tiny")
+DIGITS = {"input_shape": [1, 8, 8], "scale": 1 / 16, "mean": [0.0], "std": [1.0],
+          "class_names": [str(i) for i in range(10)]}
+
+
+@pytest.fixture(scope="module")
+def dead_pid():
+    """The id of a process that has exited (and was reaped)."""
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+
+
+@pytest.fixture
+def network(tmp_path):
+    """A small saved chain network."""
+    arch = SPACE.parse("conv3|conv5")
+    torch.manual_seed(0)
+    net = create_model("chain", arch, num_classes=10, in_channels=1, C=4)
+    return save_model(tmp_path / "net", net, model_name="chain", arch=arch, model_kwargs={"C": 4}, num_classes=10,
+                      in_channels=1, preprocessing=DIGITS)
+
+
+def _leave(folder, name, directory=False):
+    """A leftover ``name`` in ``folder``: a partial file, or a staging folder holding one."""
+    path = folder / name
+    if directory:
+        path.mkdir()
+        path = path / "model.json"
+    path.write_text("partial")
+    return folder / name
+
+
+def test_a_write_removes_the_temporary_files_killed_writers_of_its_target_left(tmp_path, dead_pid):
+    """report, bench, predictors eval, oneshot study, trials --out...: every write_atomic of a target removes the
+    temporary files of that target whose writer is gone; a live writer's, another target's, others stay."""
+    gone = [_leave(tmp_path, f".r.html.{dead_pid}.u51pn0yp.tmp"), _leave(tmp_path, f".r.html.{dead_pid}.ab_cd012.tmp")]
+    kept = [_leave(tmp_path, f".r.html.{os.getpid()}.u51pn0yp.tmp"),  # a live writer's (this process's)
+            _leave(tmp_path, f".r.html.json.{dead_pid}.u51pn0yp.tmp"),  # another target's
+            _leave(tmp_path, f".t.csv.{dead_pid}.u51pn0yp.tmp"),
+            _leave(tmp_path, f".r.html.{10**30}.u51pn0yp.tmp"),  # no process has such an id
+            _leave(tmp_path, ".r.html.u51pn0yp.tmp"), _leave(tmp_path, "notes.tmp")]
+    write_atomic(tmp_path / "r.html", "<html></html>", "--out")
+    assert (tmp_path / "r.html").read_text() == "<html></html>"
+    assert not any(path.exists() for path in gone) and all(path.exists() for path in kept)
+
+
+@pytest.mark.parametrize("fmt, suffix", [("safetensors", "safetensors"), ("onnx", "onnx")])
+def test_an_export_removes_the_model_copies_a_killed_export_left(tmp_path, network, dead_pid, fmt, suffix):
+    """export_model's own temporary model file is no write_atomic's: a killed export's copy stayed for good."""
+    out = tmp_path / "out" / f"m.{suffix}"
+    out.parent.mkdir()
+    left = _leave(out.parent, f".m.{suffix}.{dead_pid}.0123abcd.tmp")
+    export_model(network, fmt, out)
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name, f"{out.name}.json"]
+
+
+def test_a_save_removes_the_staging_folder_a_killed_save_of_its_folder_left(tmp_path, dead_pid):
+    left = _leave(tmp_path, f".net.{dead_pid}.0123abcd.tmp", directory=True)
+    other = _leave(tmp_path, f".net2.{dead_pid}.0123abcd.tmp", directory=True)
+    arch = SPACE.parse("conv3|conv5")
+    save_model(tmp_path / "net", create_model("chain", arch, num_classes=10, in_channels=1, C=4), model_name="chain",
+               arch=arch, model_kwargs={"C": 4}, num_classes=10, in_channels=1, preprocessing=DIGITS)
+    assert not left.exists() and other.exists()
+
+
+@pytest.fixture(scope="module")
+def surrogate():
+    table = TabularBenchmark(seed_table(60, seeds=1, noise=1.0), NASBench201Space(), name="synthetic")
+    return SurrogateBenchmark.fit(table.space, table, metrics=["params"], model="knn")
+
+
+def test_a_surrogate_save_removes_the_staging_folders_killed_saves_left_beside_it(tmp_path, surrogate, dead_pid):
+    """surrogate fit --out NEW stages beside NEW: a save killed while it wrote (STAGING) or while it removed the
+    surrogate it replaced (STAGING.old) left them there for good. One killed between its two renames keeps both:
+    STAGING.old is then the only copy of the surrogate it replaced."""
+    gone = [_leave(tmp_path, f".nasforge-staging.{dead_pid}.0651c275", directory=True),
+            _leave(tmp_path, f".nasforge-staging.{dead_pid}.9004036e.old", directory=True)]
+    kept = [_leave(tmp_path, f".nasforge-staging.{dead_pid}.11111111", directory=True),
+            _leave(tmp_path, f".nasforge-staging.{dead_pid}.11111111.old", directory=True),
+            _leave(tmp_path, f".nasforge-staging.{os.getpid()}.22222222", directory=True)]
+    surrogate.save(tmp_path / "s")
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["name"]
+    assert not any(path.exists() for path in gone) and all(path.exists() for path in kept)
