@@ -13,8 +13,11 @@ import torch
 from predictor_data import seed_table
 
 from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark
+from nasforge.cli import main
+from nasforge.exceptions import UsageError
 from nasforge.export import export_model, save_model
 from nasforge.models import create_model
+from nasforge.oneshot import build_supernet, checkpoint
 from nasforge.spaces import ChainSpace, NASBench201Space
 from nasforge.writes import write_atomic
 
@@ -103,3 +106,62 @@ def test_a_surrogate_save_removes_the_staging_folders_killed_saves_left_beside_i
     surrogate.save(tmp_path / "s")
     assert json.loads((tmp_path / "s" / "manifest.json").read_text())["name"]
     assert not any(path.exists() for path in gone) and all(path.exists() for path in kept)
+
+
+DIGITS_RECORD = {"data": {"data": "digits", "data_options": {}}}
+
+
+def _killed_between_the_two_files(folder, monkeypatch, overwrite=False):
+    """A save_supernet into ``folder`` stopped (as by kill -9) once its first file is in place."""
+    written = []
+
+    def write_one(path, *args, **kwargs):
+        if written:
+            raise KeyboardInterrupt  # the kill: the second file is never written
+        written.append(path.name)
+        return write_atomic(path, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "write_atomic", write_one)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, DIGITS_RECORD, overwrite=overwrite)
+    monkeypatch.undo()
+    return written
+
+
+def test_a_supernet_save_killed_between_its_files_leaves_a_folder_overwrite_replaces(tmp_path, monkeypatch):
+    """The weights were written first: a lone supernet.pt is no earlier save's (only a supernet.json makes it one),
+    so the same oneshot train, even with --overwrite, was refused with "not a file written by nasforge"."""
+    folder = tmp_path / "ot"
+    assert _killed_between_the_two_files(folder, monkeypatch) == ["supernet.json"]
+    with pytest.raises(UsageError, match="already holds a saved supernet; .* pass overwrite=True"):
+        checkpoint.check_save_folder(folder, overwrite=False)
+    with pytest.raises(checkpoint.MissingCheckpointError):
+        checkpoint.load_supernet(folder)
+    checkpoint.save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, DIGITS_RECORD, overwrite=True)
+    checkpoint.load_supernet(folder)
+
+
+def test_a_supernet_replaced_by_a_killed_save_is_refused_not_mixed(tmp_path, monkeypatch):
+    """With --overwrite, a kill between the two files leaves the new description beside the old weights: its
+    weights_sha256 keeps load_supernet from pairing them."""
+    folder = tmp_path / "ot"
+    torch.manual_seed(0)
+    checkpoint.save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, DIGITS_RECORD)
+    torch.manual_seed(1)
+    _killed_between_the_two_files(folder, monkeypatch, overwrite=True)
+    with pytest.raises(checkpoint.CheckpointError, match="is not the weights file .* was saved with"):
+        checkpoint.load_supernet(folder)
+
+
+def test_a_killed_saves_temporary_file_alone_does_not_block_the_plain_rerun(tmp_path, dead_pid, capsys):
+    """oneshot train --out F killed while it wrote supernet.pt left only .supernet.pt.PID.XXXXXXXX.tmp: the same
+    command was refused ("already holds 1 file(s) ... pass --overwrite"), and --overwrite kept the file."""
+    folder = tmp_path / "ot"
+    folder.mkdir()
+    left = _leave(folder, f".supernet.pt.{dead_pid}.ocar275t.tmp")
+    live = _leave(tmp_path, f".supernet.pt.{os.getpid()}.ocar275t.tmp")
+    assert checkpoint.check_save_folder(folder, overwrite=False) == folder and not left.exists()
+    live.rename(folder / live.name)  # a save running now: its file is a reason to refuse
+    assert main(["oneshot", "train", "--space", "nb201", "--epochs", "1", "--C", "2", "--N", "1",
+                 "--out", str(folder)]) == 2
+    assert "already holds 1 file(s)" in capsys.readouterr().err
