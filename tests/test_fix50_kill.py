@@ -165,3 +165,33 @@ def test_a_killed_saves_temporary_file_alone_does_not_block_the_plain_rerun(tmp_
     assert main(["oneshot", "train", "--space", "nb201", "--epochs", "1", "--C", "2", "--N", "1",
                  "--out", str(folder)]) == 2
     assert "already holds 1 file(s)" in capsys.readouterr().err
+
+
+def test_an_export_killed_between_its_two_files_leaves_one_overwrite_replaces(tmp_path, network, monkeypatch,
+                                                                              capsys):
+    """The model file was renamed into place before its sidecar was written: a kill in between left a model file
+    without sidecar, which the same export, even with --overwrite, refused as "not a previous export"."""
+    from nasforge import export
+
+    placed = []
+
+    def stop_at_the_second(place):
+        def placing(*args, **kwargs):
+            if placed:
+                raise KeyboardInterrupt  # the kill
+            placed.append(place(*args, **kwargs))
+            return placed[-1]
+        return placing
+
+    monkeypatch.setattr(export, "write_atomic", stop_at_the_second(write_atomic))
+    monkeypatch.setattr(export.Path, "replace", stop_at_the_second(export.Path.replace))
+    out = tmp_path / "m.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        export_model(network, "safetensors", out)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors.json", "net"]
+    command = ["export", str(network), "--format", "safetensors", "--out", str(out)]
+    assert main(command) == 2
+    assert "is a previous export; pass --overwrite" in capsys.readouterr().err
+    assert main([*command, "--overwrite"]) == 0
+    assert out.read_bytes() == (network / "model.safetensors").read_bytes()

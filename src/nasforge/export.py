@@ -527,9 +527,17 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                     _export_onnx(model, _example_input(folder, fmt, info), tmp, folder)
             if fmt != "safetensors":
                 _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
-            tmp.replace(out)
-            write_atomic(_sidecar(out), json.dumps(json_safe(sidecar), indent=2, allow_nan=False), "export to",
-                         follow=False)  # as the model file (replaced by rename): never a file outside --out
+            # the sidecar first: a kill before the model file is in place leaves a previous export (its sidecar
+            # alone, or beside the file it replaces) that --overwrite replaces, never a model file without one;
+            # follow=False as the model file (replaced by rename): never a file outside --out
+            text = json.dumps(json_safe(sidecar), indent=2, allow_nan=False)
+            written = write_atomic(_sidecar(out), text, "export to", follow=False)
+            try:
+                tmp.replace(out)
+            except OSError:
+                if not out.exists():  # a failed export leaves nothing behind
+                    written.unlink(missing_ok=True)
+                raise
         except OSError as exc:
             raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
         finally:
