@@ -195,3 +195,37 @@ def test_an_export_killed_between_its_two_files_leaves_one_overwrite_replaces(tm
     assert "is a previous export; pass --overwrite" in capsys.readouterr().err
     assert main([*command, "--overwrite"]) == 0
     assert out.read_bytes() == (network / "model.safetensors").read_bytes()
+
+
+def _lock_only(folder, study="ks"):
+    """A run folder as a search killed before it created its study leaves it: only its lock, naming the study."""
+    folder.mkdir(parents=True)
+    (folder / ".nasforge-run.lock").write_text(f"nasforge resume {study} --storage sqlite:///{folder / 'study.db'}")
+    return folder
+
+
+@pytest.mark.parametrize("command", ["status", "resume", "trials"])
+def test_a_search_folder_killed_before_its_study_says_to_run_the_search_again(tmp_path, capsys, command):
+    """status/resume said "no run folder 'k_s_6' or nasforge-runs/k_s_6/" of the folder, as if it did not exist."""
+    folder = _lock_only(tmp_path / "k_s_6")
+    assert main([command, str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "no run folder" not in err and len(err.strip().splitlines()) == 1, err
+    assert "stopped before it created its study 'ks'" in err and "run the same nasforge search command again" in err
+    assert sorted(p.name for p in folder.iterdir()) == [".nasforge-run.lock"]
+
+
+def test_a_search_folder_starting_now_is_not_said_to_be_killed(tmp_path, capsys, monkeypatch):
+    """The lock of a live search (held: here by this process) names a search starting now; the default run folder
+    nasforge-runs/NAME is read as the folder NAME is."""
+    import fcntl
+
+    monkeypatch.chdir(tmp_path)
+    folder = _lock_only(tmp_path / "nasforge-runs" / "ks")
+    with open(folder / ".nasforge-run.lock") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(["status", "ks"]) == 2
+    err = capsys.readouterr().err
+    assert "a nasforge search starting now: its study 'ks' is not created yet" in err, err
+    assert main(["status", "ks"]) == 2
+    assert "stopped before it created its study 'ks'" in capsys.readouterr().err
