@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .checks import check_int, check_path, is_real
 from .exceptions import UsageError
 from .jsonfiles import JSONLimitError, loads
-from .writes import new_folders_removed_on_failure, write_atomic
+from .writes import new_folders_removed_on_failure, remove_dead_temporaries, write_atomic
 
 if TYPE_CHECKING:
     from torch import nn
@@ -95,6 +95,7 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
         raise UsageError(f"cannot save the network in {folder}: model.json would not be plain JSON ({exc})") from None
     _check_rebuilds(json.loads(text), state, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_temporaries(folder.parent, (folder.name,))  # what a killed save of this folder left
     staging = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     staging.mkdir()
     try:
@@ -510,6 +511,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per call
     with new_folders_removed_on_failure(out.parent):
         _make_folder(out)
+        remove_dead_temporaries(out.parent, (out.name,))  # a killed export's copies of the model
         try:
             if fmt == "safetensors":
                 shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
@@ -526,9 +528,17 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                     _export_onnx(model, _example_input(folder, fmt, info), tmp, folder)
             if fmt != "safetensors":
                 _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
-            tmp.replace(out)
-            write_atomic(_sidecar(out), json.dumps(json_safe(sidecar), indent=2, allow_nan=False), "export to",
-                         follow=False)  # as the model file (replaced by rename): never a file outside --out
+            # the sidecar first: a kill before the model file is in place leaves a previous export (its sidecar
+            # alone, or beside the file it replaces) that --overwrite replaces, never a model file without one;
+            # follow=False as the model file (replaced by rename): never a file outside --out
+            text = json.dumps(json_safe(sidecar), indent=2, allow_nan=False)
+            written = write_atomic(_sidecar(out), text, "export to", follow=False)
+            try:
+                tmp.replace(out)
+            except OSError:
+                if not out.exists():  # a failed export leaves nothing behind
+                    written.unlink(missing_ok=True)
+                raise
         except OSError as exc:
             raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
         finally:

@@ -5,7 +5,8 @@ output of the same kind (so a mistyped path never replaces a database, a notes f
 page) and probes that the folder can take the file, before any long work starts; :func:`own_outputs` checks so the
 files a command writes into its output folder. :func:`write_atomic`
 writes a temporary file beside the target (``.NAME.PID.XXXXXXXX.tmp``, PID: the writer's process id) and renames it
-over the target (``os.replace``), so an interrupted write leaves the previous file whole.
+over the target (``os.replace``), so an interrupted write leaves the previous file whole; the temporary files of the
+same target that killed writers left (:func:`remove_dead_temporaries`) are removed by the next write.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import contextlib
 import io
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .exceptions import UsageError
+
+_TEMPORARY = re.compile(r"\.(.+)\.(\d+)\.[a-z0-9_]{8}\.tmp", re.DOTALL)
+"""A temporary name of :func:`write_atomic` (``tempfile``'s 8 characters), or of ``export_model`` and ``save_model``
+(8 hex digits): the target's name, the writer's process id."""
 
 HEAD_BYTES = 4096
 """How much of an existing file the recognisers of earlier outputs read."""
@@ -168,16 +174,47 @@ def new_folders_removed_on_failure(folder: str | Path) -> Iterator[None]:
         raise
 
 
+def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = None) -> list[Path]:
+    """Remove from ``folder`` the temporary files and staging folders (``.NAME.PID.XXXXXXXX.tmp``) that writers
+    killed while they wrote left: those whose process ``PID`` is gone, of the targets ``names`` only when given.
+    A live process's (this one's included) stay, as does anything else or what cannot be removed; one listing of
+    the folder. Returns what was removed."""
+    from .experiment.identity import pid_gone
+
+    try:
+        entries = os.listdir(folder)
+    except OSError:  # none yet, or not readable: nothing to remove
+        return []
+    removed = []
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry) if entry.startswith(".") and entry.endswith(".tmp") else None
+        pid = int(match[2]) if match else 0
+        if not 0 < pid < 2 ** 31 or (names is not None and match[1] not in names) or not pid_gone(pid):
+            continue  # (no process has a larger id; os.kill would overflow)
+        path = Path(folder) / entry
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.is_file() and not path.is_symlink():
+                path.unlink()
+            else:
+                continue
+            removed.append(path)
+    return removed
+
+
 def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
     folder if needed); a file replaced keeps its permissions, and a symbolic link is written through (its target
-    is replaced, the link stays), or with ``follow=False`` replaced itself. An OSError is a UsageError naming
+    is replaced, the link stays), or with ``follow=False`` replaced itself. The temporary files of the same target
+    that killed writers left are removed (:func:`remove_dead_temporaries`). An OSError is a UsageError naming
     ``name``."""
     path = Path(path)
     target = Path(os.path.realpath(path)) if follow else path.parent.resolve() / path.name
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_temporaries(target.parent, (target.name,))
         mode = target.stat().st_mode & 0o7777 if target.is_file() and not target.is_symlink() else 0o666 & ~_umask()
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
         try:

@@ -485,6 +485,7 @@ class SurrogateBenchmark:
         check_replaceable(shown) if replacing else check_new_folder(shown)
         out = Path(os.path.realpath(shown))  # a link's target is filled or replaced, the link kept; "." gets a name
         place = staging_place(out, replacing)
+        _remove_dead_stagings(place)  # beside out: those of killed saves of any folder there
         with new_folders_removed_on_failure(place):
             place.mkdir(parents=True, exist_ok=True)
             staging = place / f"{_STAGING_PREFIX}{os.getpid()}.{uuid.uuid4().hex[:8]}"  # short: any --out name fits
@@ -566,7 +567,8 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
                          f"or pass {flag} to replace it")
     if out.exists() and not out.is_dir():
         raise UsageError(f"cannot save a surrogate into {out}: it is a file, not a folder")
-    entries = sorted(e.name for e in out.iterdir() if not _stale_staging(e)) if out.exists() else []
+    _remove_dead_stagings(out)
+    entries = sorted(e.name for e in out.iterdir()) if out.exists() else []
     if _CLAIM_FILE in entries and not _claim_alive(out / _CLAIM_FILE):
         raise UsageError(f"cannot save a surrogate into {out}: a save into it was stopped while it moved its files in "
                          f"(it left {_CLAIM_FILE}); remove what the folder holds to save there, or choose a new "
@@ -580,19 +582,26 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
 
 
-def _stale_staging(entry: Path) -> bool:
-    """Whether ``entry`` is the staging folder of a save whose process is gone (killed while it wrote its files);
-    such a folder is removed here, as its own save would have removed it."""
+def _remove_dead_stagings(folder: Path) -> None:
+    """Remove the staging folders in ``folder`` of saves whose process is gone (killed while they wrote their files,
+    or while they removed the surrogate they replaced, moved aside as ``STAGING.old``), as their own save would
+    have. A surrogate moved aside stays while the staging folder that was to take its place is there too (killed
+    between the two renames): it is then the only copy of the surrogate replaced, and that staging folder stays
+    beside it."""
     from ..experiment.identity import pid_gone
 
-    name = entry.name
-    if not (name.startswith(_STAGING_PREFIX) and entry.is_dir()):
-        return False
-    pid = name[len(_STAGING_PREFIX):].split(".")[0]
-    if not pid.isdigit() or not pid_gone(int(pid)):
-        return False
-    shutil.rmtree(entry, ignore_errors=True)
-    return True
+    try:
+        names = [name for name in os.listdir(folder) if name.startswith(_STAGING_PREFIX)]
+    except OSError:  # none yet, or not readable: nothing to remove
+        return
+    for name in names:
+        pid = name[len(_STAGING_PREFIX):].split(".")[0]
+        staging = name.removesuffix(".old")
+        if not (pid.isdigit() and 0 < int(pid) < 2 ** 31) or {staging, f"{staging}.old"} <= set(names):
+            continue
+        entry = folder / name
+        if entry.is_dir() and not entry.is_symlink() and pid_gone(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _claim_alive(claim: Path) -> bool:

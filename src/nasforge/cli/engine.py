@@ -170,7 +170,8 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     left out). ``named``: the STUDY argument that named the folder as it is; when :data:`DEFAULT_STORAGE` holds a
     study so named, the error gives the command for each, unless the folder records that very study in that very
     file (nothing to tell apart: it is read there). A study deleted from its storage is said to be so, with no
-    command (it would find no study)."""
+    command (it would find no study). A folder holding only the lock of a search that has not created its study in
+    the folder yet is a UsageError too (:func:`_refuse_unstarted_run`)."""
     from ..pipelines.search import LOCK, RUN_DATABASE, _summary_record, recorded_study, still_stored
 
     if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
@@ -185,8 +186,10 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
         return
     study, url = recorded
     path = sqlite_path(url)
-    if url == "memory" or path == ":memory:" or path is not None and Path(path).absolute() == (
-            folder / RUN_DATABASE).absolute():  # no study left (memory), or the folder's own study.db, missing
+    own = path is not None and Path(path).absolute() == (folder / RUN_DATABASE).absolute()
+    if own and not (named is not None and _default_storage_holds(named)):
+        _refuse_unstarted_run(folder, study, command)
+    if url == "memory" or path == ":memory:" or own:  # no study left (memory), or the folder's own study.db, missing
         return
     if named == study and path is not None and _is_default_storage_file(path) and _default_storage_holds(study):
         return  # the very study that ``named`` reads in ./nasforge.db (search --storage sqlite:///nasforge.db)
@@ -207,6 +210,35 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
                          "they are not needed)")
     raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which is stored in a {kind}, not in the "
                      f"folder: run {use}")
+
+
+def _refuse_unstarted_run(folder: Path, study: str, command: str) -> None:
+    """A UsageError when ``folder`` holds nothing but the lock of a search of ``study`` that has not created its
+    study (in the folder's study.db) yet: one killed as it started (it stored nothing), or one starting now (a
+    live process holds the lock)."""
+    import fcntl
+
+    from ..pipelines.search import LOCK
+
+    try:
+        if os.listdir(folder) != [LOCK]:
+            return
+        fd = os.open(folder / LOCK, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released at once by the close
+        running = False
+    except OSError as exc:
+        running = isinstance(exc, BlockingIOError)  # a search holds it
+    finally:
+        os.close(fd)
+    if running:
+        raise UsageError(f"{str(folder)!r} is the run folder of a nasforge search starting now: its study "
+                         f"{study!r} is not created yet; run {command} again once it is")
+    raise UsageError(f"{str(folder)!r} is the run folder of a nasforge search stopped before it created its study "
+                     f"{study!r} (the folder holds only its lock file {LOCK}): nothing was stored, so there is no "
+                     "study to read or resume; run the same nasforge search command again")
 
 
 def _one_study_name(url: str) -> str | None:

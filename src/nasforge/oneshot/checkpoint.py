@@ -25,7 +25,7 @@ from ..exceptions import MissingFileError, UsageError
 from ..jsonfiles import JSONLimitError, loads
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space, space_record, stored_space
-from ..writes import json_starting, own_outputs, write_atomic
+from ..writes import json_starting, own_outputs, remove_dead_temporaries, write_atomic
 from .checks import check_data_record
 
 if TYPE_CHECKING:
@@ -67,11 +67,13 @@ def check_save_folder(folder: str | Path, overwrite: bool, name: str = "folder",
                       flag: str = "overwrite=True") -> Path:
     """``folder`` as a Path; ``UsageError`` naming it as ``name`` when it is a file, holds a ``supernet.pt`` or
     ``supernet.json`` that no earlier save wrote or a symbolic link of those names (even with ``overwrite``), or
-    holds a saved supernet or other files and not ``overwrite`` (``flag`` says how to allow it)."""
+    holds a saved supernet or other files and not ``overwrite`` (``flag`` says how to allow it). The temporary
+    files of saves killed while they wrote (their process gone) are removed first."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{name} {str(folder)!r} is a file, not a folder")
     saved = own_outputs(folder, SAVED_FILES, name, "nasforge (oneshot train, save_supernet)")
+    remove_dead_temporaries(folder, SAVED_FILES)  # a killed save's: no file of the user's, nothing to refuse
     held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     if held and not overwrite:
         what = "a saved supernet" if saved else f"{len(held)} file(s) {held[:3]}"
@@ -86,9 +88,9 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
 
     ``folder`` must be new or empty: one that already holds a saved supernet or other files is refused
     (``UsageError``, nothing written) unless ``overwrite=True``, which replaces ``supernet.pt`` and
-    ``supernet.json`` and leaves any other file alone. Each file is replaced atomically, the weights first;
-    ``supernet.json`` records their sha256, so a save interrupted between the two is refused by
-    :func:`load_supernet` rather than pairing new weights with the old description."""
+    ``supernet.json`` and leaves any other file alone. Each file is replaced atomically, the description first;
+    ``supernet.json`` records the weights' sha256, so a save interrupted between the two is refused by
+    :func:`load_supernet` rather than pairing the new description with old weights."""
     import torch
 
     if not isinstance(overwrite, bool):
@@ -111,8 +113,10 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     info = {"format": FORMAT, "space": space.name, "space_config": space_record(space) or {}, "config": config,
             "arch_trained": getattr(supernet, "arch_trained", None),
             "weights_sha256": hashlib.sha256(weights.getvalue()).hexdigest(), **(meta or {})}
-    write_atomic(folder / "supernet.pt", weights.getvalue(), "folder", follow=False)
+    # the description first: a save killed between the two leaves one recognised as an earlier save's (replaced
+    # with overwrite), never a lone supernet.pt; its weights_sha256 keeps load_supernet from pairing it with others
     write_atomic(folder / "supernet.json", json.dumps(info, indent=1, default=str), "folder", follow=False)
+    write_atomic(folder / "supernet.pt", weights.getvalue(), "folder", follow=False)
     return folder
 
 

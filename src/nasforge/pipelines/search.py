@@ -24,7 +24,6 @@ import os
 import re
 import reprlib
 import shlex
-import shutil
 import sys
 import time
 import warnings
@@ -43,7 +42,7 @@ from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
                                        storage_errors_as_usage)
-from ..writes import check_folder, check_target, head, write_atomic
+from ..writes import check_folder, check_target, head, remove_dead_temporaries, write_atomic
 
 if TYPE_CHECKING:
     from ..evaluators.training import TrainingEvaluator
@@ -779,8 +778,7 @@ def _marks_the_folder(out: Path, command: str) -> bool:
     return recorded_server_run(command) is not None and not _finished_here(out, command)
 
 
-_OUTPUT_TEMPORARY = re.compile(r"\.(?:%s)\.(?:(\d+)\.)?[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, OUTPUT_FILES)))
-_STAGING = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")
+_UNNUMBERED_TEMPORARY = re.compile(r"\.(?:%s)\.[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, OUTPUT_FILES)))
 
 
 def remove_stale_temporaries(out: Path) -> list[Path]:
@@ -788,22 +786,14 @@ def remove_stale_temporaries(out: Path) -> list[Path]:
     names: removed when the process id they carry is gone, or, in the older names without one, when older than
     :data:`STALE_TEMPORARY` seconds) and staging folders of saved networks in ``models/`` (``export.save_model``'s
     names, with their writer's process id: removed when it is gone). Nothing else is touched."""
-    from ..experiment.identity import pid_gone
-
-    removed = []
+    removed = remove_dead_temporaries(out, OUTPUT_FILES) + remove_dead_temporaries(out / "models")
     now = time.time()
     for path in out.glob(".*.tmp"):
-        match = _OUTPUT_TEMPORARY.fullmatch(path.name)
         with contextlib.suppress(OSError):
-            if match and path.is_file() and not path.is_symlink() and (
-                    pid_gone(int(match[1])) if match[1] else now - path.stat().st_mtime > STALE_TEMPORARY):
+            if _UNNUMBERED_TEMPORARY.fullmatch(path.name) and path.is_file() and not path.is_symlink() \
+                    and now - path.stat().st_mtime > STALE_TEMPORARY:
                 path.unlink()
                 removed.append(path)
-    for path in (out / "models").glob(".*.tmp"):
-        match = _STAGING.fullmatch(path.name)
-        if match and path.is_dir() and not path.is_symlink() and pid_gone(int(match[1])):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
     return removed
 
 
