@@ -842,21 +842,34 @@ def _stored_study(name: str | None, storage: str) -> tuple[str, dict[str, Any], 
         return name, dict(study.user_attrs or {}), list(study.trials), bool(feasible_front(study))
 
 
+def _stored_attrs(name: str | None, storage: str) -> tuple[str, dict[str, Any]]:
+    """Study ``name`` of ``storage`` (None: the only one), read-only without its trials: its name and user
+    attributes."""
+    from .experiment.storage import open_storage
+    from .pipelines.search import only_study
+
+    with open_storage(storage, readonly=True) as store:
+        name = name or only_study(store, "nasforge export")
+        return name, dict(store.load_study(name).user_attrs or {})
+
+
 def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any]]) -> str:
     """Why study ``name`` has no retrained network to export, and what to do: finish an unfinished search with
-    ``nasforge resume``, or (only when a trial saved one, ``networks``) export a trial's network with ``--trial``."""
+    ``nasforge resume``, or (only when a trial saved one, ``networks``) export a trial's network with ``--trial``.
+    Its trials are read only for a search that retrains (the other answers need its attributes alone)."""
     from .experiment.stages import is_retrain
     from .pipelines.search import PIPELINE, resume_command
 
-    name, attrs, trials, front = _stored_study(name, storage)
+    name, attrs = _stored_attrs(name, storage)
     hint = (f" (--trial N exports the network a trial of any stage saved; trials with one: {_with_networks(networks)})"
             if networks else "")
     config = attrs.get("pipeline_config")
     if attrs.get("pipeline") != PIPELINE or not isinstance(config, dict):
         return f"study {name} has no retrained network saved{hint}"
-    retrains = [t for t in trials if is_retrain(t)]
     if config.get("retrain") == 0:
         return f"study {name} has no retrained network saved: its search ran with --retrain 0{hint}"
+    name, attrs, trials, front = _stored_study(name, storage)
+    retrains = [t for t in trials if is_retrain(t)]
     finish = f"finish it with: {resume_command(name, storage)}"
     if not attrs.get("search_done"):
         return (f"study {name} has no retrained network saved: its search stopped before retraining (stage 1, the "
