@@ -81,7 +81,8 @@ def test_a_stored_multi_fidelity_study_made_before_the_same_budget_rule_keeps_co
 def test_a_study_made_after_the_rule_came_by_a_release_that_did_not_record_it_keeps_the_same_budget_rule(
         tmp_path, judged):
     """Would fail: the release of 2026-12-07 08:39 compared same-budget curves without recording the rule, so its
-    studies must not go back to comparing every budget."""
+    studies must not go back to comparing every budget; the rule taken from the date alone is said, with how to keep
+    an older release's."""
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = Study(SPACE, "hyperband", objectives="val_acc", seed=0, max_budget=8, eta=2, name="s", storage=url)
     attrs = {k: v for k, v in study.user_attrs.items() if k != PRUNES_WITHIN_BUDGET}
@@ -90,8 +91,23 @@ def test_a_study_made_after_the_rule_came_by_a_release_that_did_not_record_it_ke
     assert not stages.prunes_within_budget(attrs, stages.WITHIN_BUDGET_SINCE - 1)
     assert not stages.prunes_within_budget(attrs, None)
     old = Study.load("s", url)
-    old.optimize(Annealed(), n_trials=12, pruner={"name": "median", "n_startup_trials": 1}, progress=False)
+    with pytest.warns(UserWarning, match=r"does not record which curves its pruner compares.*"
+                      r"set_user_attr\('prunes_within_budget', False\)"):
+        old.optimize(Annealed(), n_trials=12, pruner={"name": "median", "n_startup_trials": 1}, progress=False)
     assert judged and all(len(b) == 1 for b in _budgets(old, judged))
+
+
+def test_a_study_set_to_the_older_rule_compares_every_budget_without_a_warning(tmp_path, judged):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "hyperband", objectives="val_acc", seed=0, max_budget=8, eta=2, name="s", storage=url)
+    study.optimize(Annealed(), n_trials=12, pruner={"name": "median", "n_startup_trials": 1}, progress=False)
+    study.set_user_attr(PRUNES_WITHIN_BUDGET, False)  # as the warning says for an older release's study
+    judged.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Study.load("s", url).optimize(Annealed(), n_trials=12, pruner={"name": "median", "n_startup_trials": 1},
+                                      progress=False)
+    assert any(len(b) > 1 for b in _budgets(Study.load("s", url), judged))
 
 
 def test_reinforce_goes_on_once_a_policy_probability_underflows_to_zero():
@@ -150,8 +166,8 @@ def test_resuming_a_run_whose_images_shape_is_now_refused_names_the_layout_its_t
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 255, (60, 8, 4, 4), dtype=np.uint8), np.arange(60) % 2
     np.savez(tmp_path / "d.npz", x=x, y=y)
-    hint = "this run's trials read them as NHWC (4 channels of 8x4 pixels), as nasforge did before 2026-12-07: " \
-           "add layout='NHWC' to resume it"
+    hint = "this run's trials read them as NHWC (4 channels of 8x4 pixels), as every release that took this " \
+           "shape did: add layout='NHWC' to resume it"
     with pytest.raises(UsageError, match="nasforge does not guess") as refused:
         _load_data(_ReadsNpz(tmp_path / "d.npz"))
     assert hint not in str(refused.value)  # a new run: nothing was read yet
@@ -161,3 +177,14 @@ def test_resuming_a_run_whose_images_shape_is_now_refused_names_the_layout_its_t
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert tuple(_load_data(_ReadsNpz(tmp_path / "d.npz"), resumed=True).x_train.shape[1:]) == (4, 8, 4)
+
+
+def test_the_layout_refusal_crosses_a_process_boundary():
+    """Would fail: LayoutUntold could not be unpickled (its extra arguments), so a data set loaded in a process pool
+    broke the pool instead of raising the one-line refusal."""
+    import pickle
+
+    from nasforge.data.dataset import LayoutUntold
+
+    copy = pickle.loads(pickle.dumps(LayoutUntold("images: say which", "NHWC", "4 channels of 8x4 pixels")))
+    assert (str(copy), copy.read_as, copy.reading) == ("images: say which", "NHWC", "4 channels of 8x4 pixels")

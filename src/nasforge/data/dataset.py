@@ -284,12 +284,14 @@ def check_layout(layout: object, what: str) -> None:
 
 class LayoutUntold(UsageError):
     """The refusal of 4-D images whose shape does not tell their layout (:func:`_channels_last`). ``read_as``: the
-    layout nasforge read that shape in before it refused it (2026-12-07; every release that took the shape read it
-    so), which the trials of a run made then trained on; ``reading``: those images in words."""
+    layout nasforge read that shape in before it refused it (every release that took the shape read it so), which the trials of a run made then trained on; ``reading``: those images in words."""
 
     def __init__(self, message: str, read_as: str, reading: str) -> None:
         super().__init__(message)
         self.read_as, self.reading = read_as, reading
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:  # raised in a worker process, read in its parent
+        return type(self), (str(self.args[0]), self.read_as, self.reading)
 
 
 def _channels_last(shape: tuple[int, ...], what: str) -> bool:

@@ -37,7 +37,7 @@ from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import TRACEBACK, takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
-from .stages import FEASIBLE_ONLY, prunes_within_budget
+from .stages import FEASIBLE_ONLY, prunes_within_budget, within_budget_guessed
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState, error_line
@@ -290,6 +290,16 @@ class _Loop:
         self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
         self.default_epochs: int | None = None  # epochs the evaluator trains when the fidelity sets none
 
+    def _warn_guessed_rule(self) -> None:
+        """Warn when a multi-fidelity study's pruner compares same-budget curves by its creation time alone."""
+        study = self.study
+        if getattr(study.strategy, "multi_fidelity", False) and \
+                within_budget_guessed(study.user_attrs, study.record.created_at):
+            warnings.warn(f"study {study.name!r} does not record which curves its pruner compares; made since "
+                          "2026-12-07 08:39 UTC, it is taken to compare a trial only with those at its budget, as "
+                          "that release did (if an older release made it, which compared every budget: "
+                          "study.set_user_attr('prunes_within_budget', False) keeps that rule)", stacklevel=2)
+
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
@@ -310,6 +320,7 @@ class _Loop:
         self.default_epochs = _default_epochs(evaluator)
         if self.pruner is not None:
             self.pruner.reset()  # an object used for another study (or run) forgets where its trials ended
+            self._warn_guessed_rule()
         for trial in self.study.trials if self.pruner is not None else ():  # stored ones: where trials end
             if trial.state == TrialState.COMPLETE and trial.intermediate and self.ends_training(trial):
                 self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])

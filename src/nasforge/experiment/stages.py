@@ -23,17 +23,26 @@ highest budget reached (``Study.ranked``; studies created since 2026-12-05); one
 every budget, so resuming it changes neither its front nor its retrains."""
 PRUNES_WITHIN_BUDGET = "prunes_within_budget"
 """The study attribute of a study with a multi-fidelity strategy whose pruner compares a trial only with the trials
-trained at its budget (studies created since 2026-12-07); one created earlier keeps comparing the curves of every
-budget, so continuing it prunes (and so proposes) as the release that made it did."""
-WITHIN_BUDGET_SINCE = 1796631150.0
-"""2026-12-07 08:12:30 UTC, when the pruner began comparing only same-budget curves: a study created since by a
-release that did not record :data:`PRUNES_WITHIN_BUDGET` yet followed that rule."""
+trained at its budget (true; recorded since this rule's second release); false or, for a study created before
+:data:`WITHIN_BUDGET_SINCE`, absent: it compares the curves of every budget, so continuing it prunes (and so
+proposes) as the release that made it did."""
+WITHIN_BUDGET_SINCE = 1796632789.0
+"""2026-12-07 08:39:49 UTC, the release that began comparing only same-budget curves without recording
+:data:`PRUNES_WITHIN_BUDGET`: a study created since without the attribute is taken to follow that rule (one an older
+release made since did not: ``study.set_user_attr("prunes_within_budget", False)`` keeps its rule)."""
 
 
 def prunes_within_budget(user_attrs: dict[str, Any], created_at: float | None) -> bool:
     """Whether the pruner of a study with ``user_attrs``, created at ``created_at`` (epoch seconds; None: unknown,
     taken as older), compares a trial only with the trials trained at its budget (:data:`PRUNES_WITHIN_BUDGET`)."""
-    return bool(user_attrs.get(PRUNES_WITHIN_BUDGET)) or (created_at is not None and created_at >= WITHIN_BUDGET_SINCE)
+    if PRUNES_WITHIN_BUDGET in user_attrs:
+        return bool(user_attrs[PRUNES_WITHIN_BUDGET])
+    return created_at is not None and created_at >= WITHIN_BUDGET_SINCE
+
+
+def within_budget_guessed(user_attrs: dict[str, Any], created_at: float | None) -> bool:
+    """Whether :func:`prunes_within_budget` answers true from the creation time alone (no recorded rule)."""
+    return PRUNES_WITHIN_BUDGET not in user_attrs and prunes_within_budget(user_attrs, created_at)
 
 
 def stage_of(trial: Any, default: str | None = SEARCH) -> str | None:

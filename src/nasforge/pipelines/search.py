@@ -1456,8 +1456,8 @@ def _load_data(evaluator: Any, resumed: bool = False) -> Any:
     try:
         return evaluator.dataset()
     except LayoutUntold as exc:
-        read = (f"; this run's trials read them as {exc.read_as} ({exc.reading}), as nasforge did before "
-                f"2026-12-07: add layout='{exc.read_as}' to resume it") if resumed else ""
+        read = (f"; this run's trials read them as {exc.read_as} ({exc.reading}), as every release that took this "
+                f"shape did: add layout='{exc.read_as}' to resume it") if resumed else ""
         raise UsageError(f"data: {exc}{read}") from None
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"data: {exc}") from None
