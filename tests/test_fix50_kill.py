@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -19,7 +20,7 @@ from nasforge.export import export_model, save_model
 from nasforge.models import create_model
 from nasforge.oneshot import build_supernet, checkpoint
 from nasforge.spaces import ChainSpace, NASBench201Space
-from nasforge.writes import write_atomic
+from nasforge.writes import DEAD_TEMPORARY_AGE, write_atomic
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -52,7 +53,19 @@ def _leave(folder, name, directory=False):
         path.mkdir()
         path = path / "model.json"
     path.write_text("partial")
+    left = time.time() - DEAD_TEMPORARY_AGE - 1  # left unchanged since the kill, longer than a live writer's
+    os.utime(path, (left, left))
+    os.utime(folder / name, (left, left))
     return folder / name
+
+
+def test_a_fresh_temporary_file_of_a_process_gone_here_stays(tmp_path, dead_pid):
+    """Would fail: a writer on another machine sharing the folder has a process id unknown here, and its file was
+    removed while it wrote (its rename then failed)."""
+    fresh = tmp_path / f".r.html.{dead_pid}.u51pn0yp.tmp"
+    fresh.write_text("being written")
+    write_atomic(tmp_path / "r.html", "x", "--out")
+    assert fresh.exists()
 
 
 def test_a_write_removes_the_temporary_files_killed_writers_of_its_target_left(tmp_path, dead_pid):

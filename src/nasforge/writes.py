@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -174,11 +175,17 @@ def new_folders_removed_on_failure(folder: str | Path) -> Iterator[None]:
         raise
 
 
+DEAD_TEMPORARY_AGE = 60.0
+"""Seconds a temporary file must have been left unchanged before :func:`remove_dead_temporaries` removes it: a
+process id that is gone here may be a live writer's on another machine or container sharing the folder."""
+
+
 def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = None) -> list[Path]:
     """Remove from ``folder`` the temporary files and staging folders (``.NAME.PID.XXXXXXXX.tmp``) that writers
-    killed while they wrote left: those whose process ``PID`` is gone, of the targets ``names`` only when given.
-    A live process's (this one's included) stay, as does anything else or what cannot be removed; one listing of
-    the folder. Returns what was removed."""
+    killed while they wrote left: those whose process ``PID`` is gone and that were not changed for
+    :data:`DEAD_TEMPORARY_AGE` seconds, of the targets ``names`` only when given. A live process's (this one's
+    included) stay, as does anything else or what cannot be removed; one listing of the folder. Returns what was
+    removed."""
     from .experiment.identity import pid_gone
 
     try:
@@ -193,6 +200,8 @@ def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = 
             continue  # (no process has a larger id; os.kill would overflow)
         path = Path(folder) / entry
         with contextlib.suppress(OSError):
+            if time.time() - path.lstat().st_mtime < DEAD_TEMPORARY_AGE:
+                continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             elif path.is_file() and not path.is_symlink():
