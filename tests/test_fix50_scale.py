@@ -27,7 +27,7 @@ def _told_study(n: int, storage: str | None = None) -> Study:
 
 def _text_forms(html: str) -> dict:
     found = re.search(r'<script type="application/json" id="nf-arch-text">(.*?)</script>', html, re.S)
-    return json.loads(found.group(1).replace("<\\/", "</"))
+    return json.loads(found.group(1))
 
 
 def test_trials_past_the_diagram_limit_carry_their_text_form_once_not_a_template_each(monkeypatch):
@@ -101,3 +101,20 @@ def test_clicking_an_undrawn_trial_shows_its_text_form_in_a_browser(monkeypatch,
                             ["acc", views.number_text(trial.metrics["acc"])], ["params", "1234567"]]
     finally:
         driver.quit()
+
+
+def test_names_that_would_open_markup_stay_inside_the_text_forms(monkeypatch):
+    """Would fail: only '</' was escaped, and a metric named '<!--<script>' kept the element from closing, so five
+    sections of the page were swallowed."""
+    from nasforge import Result
+    from nasforge.analysis.studyreport import from_study, views
+
+    monkeypatch.setattr(views, "MAX_DIAGRAMS", 1)
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="s")
+    for i in range(3):
+        trial = study.ask()
+        study.tell(trial, Result(metrics={"acc": 50.0 + i, "<!--<script>&": 1.0}))
+    html = views.architecture_view(from_study(study))
+    found = re.search(r'<script type="application/json" id="nf-arch-text">(.*?)</script>', html, re.S)
+    assert not re.search(r"[<>&]", found.group(1))
+    assert "<!--<script>&" in json.dumps(_text_forms(html), ensure_ascii=False)

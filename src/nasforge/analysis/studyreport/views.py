@@ -636,8 +636,9 @@ def _cell_json(value: Any) -> Any:
 
 
 def _script_safe(payload: str) -> str:
-    """JSON text safe inside a ``<script>`` element (no ``</`` closing it)."""
-    return payload.replace("</", "<\\/")
+    """JSON text safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` as JSON escapes, as plotly writes its
+    figures (``</`` would close the element, and ``<!--`` then ``<script`` keep it from closing where it ends)."""
+    return payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 # -- operation importance --------------------------------------------------------------------------
