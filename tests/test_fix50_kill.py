@@ -242,3 +242,21 @@ def test_a_search_folder_starting_now_is_not_said_to_be_killed(tmp_path, capsys,
     assert "a nasforge search starting now: its study 'ks' is not created yet" in err, err
     assert main(["status", "ks"]) == 2
     assert "stopped before it created its study 'ks'" in capsys.readouterr().err
+
+
+def test_an_overwrite_whose_rename_fails_leaves_the_earlier_export_and_its_sidecar(tmp_path, network, monkeypatch):
+    """Would fail: the new sidecar stayed beside the earlier model file, describing another network."""
+    from nasforge import export
+
+    out = tmp_path / "m.safetensors"
+    export_model(network, "safetensors", out)
+    before = (out.read_bytes(), (tmp_path / "m.safetensors.json").read_bytes())
+
+    def refused(self, target):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(export.Path, "replace", refused)
+    with pytest.raises(UsageError, match="cannot write the export"):
+        export_model(network, "safetensors", out, overwrite=True, metrics={"val_acc": 1.0})
+    monkeypatch.undo()
+    assert (out.read_bytes(), (tmp_path / "m.safetensors.json").read_bytes()) == before

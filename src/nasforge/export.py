@@ -532,11 +532,14 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
             # alone, or beside the file it replaces) that --overwrite replaces, never a model file without one;
             # follow=False as the model file (replaced by rename): never a file outside --out
             text = json.dumps(json_safe(sidecar), indent=2, allow_nan=False)
+            previous = _sidecar(out).read_bytes() if _sidecar(out).is_file() else None
             written = write_atomic(_sidecar(out), text, "export to", follow=False)
             try:
                 tmp.replace(out)
-            except OSError:
-                if not out.exists():  # a failed export leaves nothing behind
+            except OSError:  # a failed export leaves what was there: the earlier sidecar back, or none
+                if previous is not None:
+                    write_atomic(written, previous, "export to", follow=False)
+                else:
                     written.unlink(missing_ok=True)
                 raise
         except OSError as exc:
