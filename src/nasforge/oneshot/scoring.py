@@ -159,8 +159,8 @@ class SubnetScorer:
     @contextmanager
     def prepared(self, arch: Architecture | str, draw: int = 0) -> Iterator[nn.Module]:
         """Within it, ``arch`` is active in the supernet with the weights and BatchNorm statistics that
-        :meth:`score`'s ``draw`` evaluates (fine-tuned and recalibrated as the config says); the supernet is restored
-        on leaving. Gives the module that changed (the supernet, or the few-shot member holding ``arch``).
+        :meth:`score`'s ``draw`` evaluates (fine-tuned and recalibrated as the config says), and the global torch RNG
+        seeded for the draw (the caller's is back on leaving); the supernet is restored on leaving. Gives the module that changed (the supernet, or the few-shot member holding ``arch``).
         ``space.build(arch).load_state_dict(supernet.subnet_state_dict(arch))`` inside it exports the network
         scored (with ``draws=1``; ``bn_mode="batch"`` normalizes with each batch's statistics, which it cannot)."""
         cfg, net = self.config, self.supernet
@@ -171,13 +171,15 @@ class SubnetScorer:
         restore = self._saved(module)
         try:
             gen = torch.Generator().manual_seed(cfg.seed + draw)
-            with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
+            # the caller's global RNG is left as it was; what runs inside (the evaluation: a module may draw random
+            # numbers in eval mode, as Monte-Carlo dropout does) draws from the draw's own seed
+            with torch.random.fork_rng(devices=[]):
                 torch.default_generator.manual_seed(cfg.seed + draw)  # drop-path draws from it in training
                 if cfg.finetune_steps:
                     self._finetune(module, gen)
                 if cfg.bn_mode == "recalibrate":
                     self._recalibrate(module, gen)
-            yield module
+                yield module
         finally:
             if restore is not None:
                 restore()
