@@ -77,3 +77,18 @@ def test_several_seeds_keep_their_std_and_the_shared_count():
     row = _aggregate("x", [_seed_row(0.2), _seed_row(0.4)])
     assert row["kendall_tau_std"] == pytest.approx(0.1414, abs=1e-4) and type(row["top10_n"]) is int
 
+
+
+def test_a_resumed_run_says_to_put_the_moved_data_back_not_to_pass_data_dir(moved):
+    """Would fail: nasforge resume, which takes no --data-dir, was told to pass one."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+    from nasforge.spaces import get_space
+
+    config = SearchConfig(evaluator="supernet", supernet="sn", retrain=0)
+    refused = r"recorded path .* does not exist: put its files back there to resume"
+    with pytest.raises(UsageError, match=refused) as info:
+        _evaluators(config, get_space("nb201"))
+    assert "--data-dir" not in str(info.value)
+    with pytest.raises(MissingFileError, match="--data-dir"):  # a new run may name another place
+        _evaluators(config, get_space("nb201"), new_run=True)

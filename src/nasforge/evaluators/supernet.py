@@ -142,13 +142,23 @@ def elastic_layout(config: dict[str, Any], C: int | None = None) -> dict[str, An
             "strides": list(config["strides"])}
 
 
+class RecordedDataMissing(MissingFileError):
+    """Nothing is left at ``path``, where a supernet recorded the files of its data set ``data``."""
+
+    def __init__(self, data: str, path: str) -> None:
+        super().__init__(f"data {data!r}: its recorded path {path!r} does not exist; if its files moved, pass their "
+                         "new location as --data-dir (data_dir in Python); the recorded split is kept")
+        self.data, self.path = data, path
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.data, self.path)
+
+
 def _check_recorded_path(data: str, data_dir: str | None) -> None:
-    """``MissingFileError`` saying how to go on when nothing is left at ``data_dir``, the path the supernet recorded
-    for data set ``data``'s files (None: data built in)."""
+    """:class:`RecordedDataMissing` when nothing is left at ``data_dir``, the path the supernet recorded for data
+    set ``data``'s files (None: data built in)."""
     if data_dir is not None and not Path(data_dir).expanduser().exists():
-        raise MissingFileError(f"data {data!r}: its recorded path {data_dir!r} does not exist; if its files moved, "
-                               "pass their new location as --data-dir (data_dir in Python); "
-                               "the recorded split is kept")
+        raise RecordedDataMissing(data, data_dir)
 
 
 def _check_fingerprint(data: ImageDataset, recorded: str, where: str) -> None:

@@ -1521,7 +1521,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False)
     deploy = {"C": preset.final_C, **({"N": preset.final_N} if preset.final_N is not None else {})}
     common = dict(threads=config.threads, seed=config.seed, model=model, model_kwargs=model_kwargs)
     if config.evaluator == "supernet":
-        from ..evaluators.supernet import SupernetEvaluator
+        from ..evaluators.supernet import RecordedDataMissing, SupernetEvaluator
         from ..oneshot.checkpoint import CheckpointError
 
         try:
@@ -1532,6 +1532,11 @@ def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False)
                 deploy=deploy)
         except CheckpointError as exc:  # named as nasforge oneshot search names it
             raise UsageError(f"--supernet {_shown(config.supernet)}: {exc}") from None
+        except RecordedDataMissing as exc:
+            if new_run:
+                raise
+            raise UsageError(f"data {exc.data!r}: its recorded path {exc.path!r} does not exist: put its files back "
+                             "there to resume this run (it goes on with the data it searched on)") from None
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
         common["model_kwargs"] = {**model_kwargs, **search.layout(preset.final_C)}  # an elastic supernet's layout
     else:
