@@ -260,3 +260,29 @@ def test_an_overwrite_whose_rename_fails_leaves_the_earlier_export_and_its_sidec
         export_model(network, "safetensors", out, overwrite=True, metrics={"val_acc": 1.0})
     monkeypatch.undo()
     assert (out.read_bytes(), (tmp_path / "m.safetensors.json").read_bytes()) == before
+
+
+def test_a_supernet_save_killed_just_now_does_not_block_the_rerun(tmp_path, dead_pid):
+    """Would fail: a killed save's leftover younger than a minute was kept and counted, so the rerun was refused."""
+    folder = tmp_path / "ot"
+    folder.mkdir()
+    (folder / f".supernet.json.{dead_pid}.ih1obpzt.tmp").write_text("partial")  # fresh: the kill was just now
+    assert checkpoint.check_save_folder(folder, overwrite=False) == folder and not any(folder.iterdir())
+
+
+def test_a_staging_folder_whose_file_is_being_written_stays(tmp_path, dead_pid):
+    """Would fail: only the folder's own time was looked at, which a file written inside it does not change."""
+    from nasforge.writes import remove_dead_temporaries
+
+    staging = _leave(tmp_path, f".net.{dead_pid}.0123abcd.tmp", directory=True)
+    (staging / "model.json").write_text("still being written")  # changed now; the folder's time stays old
+    assert remove_dead_temporaries(tmp_path) == [] and staging.exists()
+
+
+def test_a_fresh_staging_folder_beside_the_surrogate_saved_stays(tmp_path, surrogate, dead_pid):
+    """Would fail: a staging folder of a save on another machine (its process id unknown here) sharing the parent
+    folder was removed while it wrote."""
+    fresh = tmp_path / f".nasforge-staging.{dead_pid}.0651c276"
+    (fresh / "val_acc").mkdir(parents=True)
+    surrogate.save(tmp_path / "s")
+    assert fresh.exists()

@@ -180,10 +180,20 @@ DEAD_TEMPORARY_AGE = 60.0
 process id that is gone here may be a live writer's on another machine or container sharing the folder."""
 
 
-def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = None) -> list[Path]:
+def unchanged_for(path: Path) -> float:
+    """Seconds since ``path`` (a file, or a folder and anything in it) last changed."""
+    if path.is_dir() and not path.is_symlink():
+        changes = [os.lstat(os.path.join(top, name)).st_mtime for top, dirs, files in os.walk(path)
+                   for name in (*dirs, *files)]
+        return time.time() - max([path.lstat().st_mtime, *changes])
+    return time.time() - path.lstat().st_mtime
+
+
+def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = None,
+                            min_age: float = DEAD_TEMPORARY_AGE) -> list[Path]:
     """Remove from ``folder`` the temporary files and staging folders (``.NAME.PID.XXXXXXXX.tmp``) that writers
-    killed while they wrote left: those whose process ``PID`` is gone and that were not changed for
-    :data:`DEAD_TEMPORARY_AGE` seconds, of the targets ``names`` only when given. A live process's (this one's
+    killed while they wrote left: those whose process ``PID`` is gone and that were not changed for ``min_age``
+    seconds (:func:`unchanged_for`), of the targets ``names`` only when given. A live process's (this one's
     included) stay, as does anything else or what cannot be removed; one listing of the folder. Returns what was
     removed."""
     from .experiment.identity import pid_gone
@@ -200,7 +210,7 @@ def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = 
             continue  # (no process has a larger id; os.kill would overflow)
         path = Path(folder) / entry
         with contextlib.suppress(OSError):
-            if time.time() - path.lstat().st_mtime < DEAD_TEMPORARY_AGE:
+            if min_age and unchanged_for(path) < min_age:
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)

@@ -38,7 +38,7 @@ from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, target_values
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
 from ..spaces.base import as_rng, foreign_form_retold
-from ..writes import new_folders_removed_on_failure
+from ..writes import DEAD_TEMPORARY_AGE, new_folders_removed_on_failure, unchanged_for
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
@@ -485,7 +485,7 @@ class SurrogateBenchmark:
         check_replaceable(shown) if replacing else check_new_folder(shown)
         out = Path(os.path.realpath(shown))  # a link's target is filled or replaced, the link kept; "." gets a name
         place = staging_place(out, replacing)
-        _remove_dead_stagings(place)  # beside out: those of killed saves of any folder there
+        _remove_dead_stagings(place, DEAD_TEMPORARY_AGE)  # beside out: those of killed saves of any folder there
         with new_folders_removed_on_failure(place):
             place.mkdir(parents=True, exist_ok=True)
             staging = place / f"{_STAGING_PREFIX}{os.getpid()}.{uuid.uuid4().hex[:8]}"  # short: any --out name fits
@@ -567,7 +567,7 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
                          f"or pass {flag} to replace it")
     if out.exists() and not out.is_dir():
         raise UsageError(f"cannot save a surrogate into {out}: it is a file, not a folder")
-    _remove_dead_stagings(out)
+    _remove_dead_stagings(out, 0.0)  # inside out: this folder's own saves, however fresh (a rerun after a kill)
     entries = sorted(e.name for e in out.iterdir()) if out.exists() else []
     if _CLAIM_FILE in entries and not _claim_alive(out / _CLAIM_FILE):
         raise UsageError(f"cannot save a surrogate into {out}: a save into it was stopped while it moved its files in "
@@ -582,12 +582,12 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
 
 
-def _remove_dead_stagings(folder: Path) -> None:
+def _remove_dead_stagings(folder: Path, min_age: float) -> None:
     """Remove the staging folders in ``folder`` of saves whose process is gone (killed while they wrote their files,
     or while they removed the surrogate they replaced, moved aside as ``STAGING.old``), as their own save would
-    have. A surrogate moved aside stays while the staging folder that was to take its place is there too (killed
-    between the two renames): it is then the only copy of the surrogate replaced, and that staging folder stays
-    beside it."""
+    have, once unchanged for ``min_age`` seconds (a fresh one beside others may be another machine's save). A
+    surrogate moved aside stays while the staging folder that was to take its place is there too (killed between the
+    two renames): it is then the only copy of the surrogate replaced, and that staging folder stays beside it."""
     from ..experiment.identity import pid_gone
 
     try:
@@ -600,8 +600,9 @@ def _remove_dead_stagings(folder: Path) -> None:
         if not (pid.isdigit() and 0 < int(pid) < 2 ** 31) or {staging, f"{staging}.old"} <= set(names):
             continue
         entry = folder / name
-        if entry.is_dir() and not entry.is_symlink() and pid_gone(int(pid)):
-            shutil.rmtree(entry, ignore_errors=True)
+        with contextlib.suppress(OSError):  # (gone meanwhile)
+            if entry.is_dir() and not entry.is_symlink() and pid_gone(int(pid)) and unchanged_for(entry) >= min_age:
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def _claim_alive(claim: Path) -> bool:

@@ -73,7 +73,8 @@ def check_save_folder(folder: str | Path, overwrite: bool, name: str = "folder",
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{name} {str(folder)!r} is a file, not a folder")
     saved = own_outputs(folder, SAVED_FILES, name, "nasforge (oneshot train, save_supernet)")
-    remove_dead_temporaries(folder, SAVED_FILES)  # a killed save's: no file of the user's, nothing to refuse
+    # a killed save's, however fresh (rerun at once after the kill): no file of the user's, nothing to refuse
+    remove_dead_temporaries(folder, SAVED_FILES, min_age=0)
     held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     if held and not overwrite:
         what = "a saved supernet" if saved else f"{len(held)} file(s) {held[:3]}"
