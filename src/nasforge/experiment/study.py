@@ -139,6 +139,7 @@ class Study:
                 if _takes_keyword(given, rule):
                     strategy_config.setdefault(rule, getattr(strategy, rule))  # recorded: a replay uses it alone
         else:
+            _check_no_strategy_keywords(strategy, strategy_kwargs)
             check_initialised(strategy)
             if seed is not None and strategy.seed != seed:
                 raise UsageError(f"seed={seed} but the strategy object was seeded with {strategy.seed}; pass the "
@@ -1171,8 +1172,6 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
 def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None:
     """``UsageError`` for keywords neither Study nor strategy ``name`` takes (Study passes the keywords it does not
     take itself to the strategy), with the Study argument a misspelt one is closest to."""
-    import difflib
-
     from ..settings import keyword_names
     from ..strategies import STRATEGIES
 
@@ -1184,12 +1183,34 @@ def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None
     if unknown:
         from ..registry import takes_hint
 
-        own = [p for p in inspect.signature(Study.__init__).parameters if p not in ("self", "strategy_kwargs")]
-        close = difflib.get_close_matches(unknown[0], own, n=1, cutoff=0.5)
-        hint = (f" (did you mean {close[0]}=?)" if close
+        close = _closest_own_argument(unknown[0])
+        hint = (f" (did you mean {close}=?)" if close
                 else takes_hint(STRATEGIES.get(name), unknown, skip=("space", "seed")))  # Study passes those two
         raise UsageError(f"Study() got the keyword argument(s) {unknown}, which are neither Study's own nor "
                          f"parameters of strategy {name!r}{hint}")
+
+
+def _check_no_strategy_keywords(strategy: Strategy, strategy_kwargs: dict[str, Any]) -> None:
+    """``UsageError`` for any keyword Study does not take itself when ``strategy`` is an object: Study passes such
+    keywords only to a strategy it builds by name (they would be dropped), with the Study argument a misspelt one is
+    closest to."""
+    if not strategy_kwargs:
+        return
+    unknown = sorted(strategy_kwargs)
+    close = _closest_own_argument(unknown[0])
+    hint = (f" (did you mean {close}=?)" if close
+            else f"; pass strategy settings to {type(strategy).__name__}(...) itself")
+    raise UsageError(f"Study() got the keyword argument(s) {unknown}, which are not Study's own, and strategy is an "
+                     f"object (settings go to the strategy's constructor){hint}")
+
+
+def _closest_own_argument(keyword: str) -> str | None:
+    """The argument of :class:`Study` closest to the misspelt ``keyword``, or None when none is close."""
+    import difflib
+
+    own = [p for p in inspect.signature(Study.__init__).parameters if p not in ("self", "strategy_kwargs")]
+    close = difflib.get_close_matches(keyword, own, n=1, cutoff=0.5)
+    return close[0] if close else None
 
 
 def _takes_keyword(name: str, keyword: str) -> bool:
