@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from nasforge import Study, UsageError, get_space
+from nasforge.spaces import ChainSpace, NASBench201Space
 from nasforge.strategies import RegularizedEvolution
 
 
@@ -16,3 +17,18 @@ def test_study_with_strategy_object_refuses_extra_keywords(kwargs, match):
     space = get_space("nb201")
     with pytest.raises(UsageError, match=match):
         Study(space, RegularizedEvolution(space, seed=0), **kwargs)
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (ChainSpace(layers=[["a", "b"]] * 3), ChainSpace(layers=[["a", "b", "c"], ["a", "b"], ["a", "b"], ["x", "y"]])),
+    (NASBench201Space("functional"), NASBench201Space("network")),
+])
+def test_study_refuses_strategy_on_space_with_other_options(ours, theirs):
+    with pytest.raises(UsageError, match="their options differ"):
+        Study(theirs, RegularizedEvolution(ours, seed=0))
+
+
+def test_study_takes_strategy_on_equal_space():
+    study = Study(get_space("nb201"), RegularizedEvolution(get_space("nb201"), seed=0))
+    study.optimize(lambda arch: 1.0, n_trials=2)
+    assert len(study.trials) == 2

@@ -146,8 +146,7 @@ class Study:
                                  "same seed (or seed=None to take the strategy's)")
             seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
             strategy_config = init_config(strategy)
-        if strategy.space is not space and strategy.space.name != space.name:
-            raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
+        _check_strategy_space(strategy, space)
         _check_objective_count(strategy, objectives)
         strategy_name = _recorded_name(strategy, given)
         storage = _storage_arg(storage)
@@ -1167,6 +1166,21 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
     if space.name != record.space or current != record.space_config:
         raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")
+
+
+def _check_strategy_space(strategy: Strategy, space: SearchSpace) -> None:
+    """A strategy object searches the study's space: one of the same name and options (they decide which
+    architectures it proposes and which count as the same). Options are compared between spaces of one class (those
+    of another class may mean otherwise), as far as they are recorded (those that are not cannot be compared)."""
+    if strategy.space is space:
+        return
+    if strategy.space.name != space.name:
+        raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
+    theirs, ours = init_config(strategy.space), init_config(space)
+    if type(strategy.space) is type(space) and theirs is not None and ours is not None and theirs != ours:
+        raise UsageError(f"the strategy searches {strategy.space!r}, the study {space!r}: their options differ "
+                         "(they decide which architectures are proposed and which count as the same); build the "
+                         "strategy on the study's space")
 
 
 def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None:
