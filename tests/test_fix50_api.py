@@ -1,9 +1,12 @@
 """Fixes from the review of the Python API (round 50)."""
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pytest
 
-from nasforge import Study, UsageError, get_space
+from nasforge import Study, UsageError, get_space, get_strategy
 from nasforge.spaces import ChainSpace, NASBench201Space
 from nasforge.strategies import RegularizedEvolution
 
@@ -32,3 +35,19 @@ def test_study_takes_strategy_on_equal_space():
     study = Study(get_space("nb201"), RegularizedEvolution(get_space("nb201"), seed=0))
     study.optimize(lambda arch: 1.0, n_trials=2)
     assert len(study.trials) == 2
+
+
+@pytest.mark.parametrize("score", [np.float32(5), np.float16(5), (np.float32(5),)])
+def test_a_float32_score_is_told_without_overflow_warning(score):
+    strategy = get_strategy("evolution", get_space("nb201"), seed=0)
+    arch = strategy.ask()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        strategy.tell(arch, score)
+    assert strategy.known_score(arch) == 5.0
+
+
+def test_a_float32_score_beyond_the_limit_is_still_refused():
+    strategy = get_strategy("evolution", get_space("nb201"), seed=0)
+    with pytest.raises(UsageError, match="must lie within"):
+        strategy.tell(strategy.ask(), np.float64(1e200))
