@@ -51,3 +51,41 @@ def test_a_float32_score_beyond_the_limit_is_still_refused():
     strategy = get_strategy("evolution", get_space("nb201"), seed=0)
     with pytest.raises(UsageError, match="must lie within"):
         strategy.tell(strategy.ask(), np.float64(1e200))
+
+
+def _small_table():
+    from nasforge.benchmarks import TabularBenchmark
+
+    space = ChainSpace(layers=[["a", "b"]] * 2)
+    records = [{"arch": space.format(a), "val_acc_seed0": 50.0 + i, "val_acc_seed1": 60.0 + i}
+               for i, a in enumerate(space.enumerate())]
+    return TabularBenchmark(records, space)
+
+
+@pytest.mark.parametrize("flag", ["noisy", "ignore_fidelity"])
+def test_table_evaluator_flags_must_be_bools(flag):
+    from nasforge import TableEvaluator
+
+    table = _small_table()
+    with pytest.raises(UsageError, match=f"{flag} must be True or False, got 'false'"):
+        TableEvaluator(table, seed=1, **{flag: "false"})
+    TableEvaluator(table, seed=1, **{flag: np.bool_(True)})
+
+
+def test_study_load_if_exists_must_be_a_bool(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study("nb201", "random", seed=0, name="a", storage=url).close()
+    with pytest.raises(UsageError, match="load_if_exists must be True or False, got 'no'"):
+        Study("nb201", "random", seed=0, name="a", storage=url, load_if_exists="no")
+
+
+def test_optimize_catch_must_be_a_bool():
+    with pytest.raises(UsageError, match="catch must be True or False, got 'no'"):
+        Study("nb201", "random", seed=0).optimize(lambda arch: 1 / 0, n_trials=1, catch="no")
+
+
+def test_surrogate_evaluator_flags_must_be_bools():
+    from nasforge.evaluators import SurrogateEvaluator
+
+    with pytest.raises(UsageError, match="noisy must be True or False, got 'no'"):
+        SurrogateEvaluator("unused", noisy="no")

@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..checks import check_seed, is_real
+from ..checks import check_bool, check_seed, is_real
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import SpaceExhausted, StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
@@ -101,6 +101,7 @@ class Study:
                  load_if_exists: bool = False, user_attrs: dict[str, Any] | None = None,
                  **strategy_kwargs: Any) -> None:
         exit_if_unguarded_child()
+        check_bool("load_if_exists", load_if_exists)
         check_name(name, new=not load_if_exists)  # a study stored under an older version's name may be loaded
         space = as_space(space)
         one_direction = isinstance(directions, str)  # a single name applies to every objective
