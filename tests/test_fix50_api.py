@@ -89,3 +89,31 @@ def test_surrogate_evaluator_flags_must_be_bools():
 
     with pytest.raises(UsageError, match="noisy must be True or False, got 'no'"):
         SurrogateEvaluator("unused", noisy="no")
+
+
+def test_search_config_takes_paths_and_numpy_numbers(tmp_path):
+    from nasforge.pipelines.search import SearchConfig
+
+    config = SearchConfig(storage=tmp_path / "s.db", out=tmp_path / "run", data="folder", data_dir=tmp_path / "data",
+                          trials=np.int64(5), seed=np.uint32(3), timeout=np.float32(2.5))
+    config.validate()
+    as_str = SearchConfig(storage=f"sqlite:///{tmp_path / 's.db'}", out=str(tmp_path / "run"),
+                          data="folder", data_dir=str(tmp_path / "data"), trials=5, seed=3, timeout=2.5)
+    assert config.to_json() == as_str.to_json()
+    assert [type(config.trials), type(config.seed), type(config.timeout)] == [int, int, float]
+
+
+@pytest.mark.parametrize("field", ["storage", "out", "data_dir"])
+def test_search_config_refuses_a_path_that_is_no_path(field):
+    from nasforge.pipelines.search import SearchConfig
+
+    with pytest.raises(UsageError, match=f"{field} must be a path \\(str or Path\\), got int 5"):
+        SearchConfig(**{field: 5}).validate()
+
+
+@pytest.mark.parametrize("config", [{"trials": 2}, None])
+def test_run_search_refuses_what_is_no_search_config(config):
+    from nasforge.pipelines.search import run_search
+
+    with pytest.raises(UsageError, match="run_search needs a SearchConfig"):
+        run_search(config)
