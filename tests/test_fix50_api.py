@@ -117,3 +117,20 @@ def test_run_search_refuses_what_is_no_search_config(config):
 
     with pytest.raises(UsageError, match="run_search needs a SearchConfig"):
         run_search(config)
+
+
+def test_training_evaluator_refuses_a_text_architecture():
+    from nasforge.evaluators import TrainingEvaluator
+
+    space = get_space("nb201")
+    with pytest.raises(UsageError, match=r"arch must be an Architecture \(space.parse\(text\) reads one\), got str"):
+        TrainingEvaluator(C=4, fidelity={"epochs": 1}).evaluate(space.format(space.sample(0)))
+
+
+@pytest.mark.parametrize("save_dir, match", [(5, "save_dir must be a path \\(str or Path\\), got int 5"),
+                                             (" ", "save_dir must name a folder, got ' '")])
+def test_training_evaluator_save_dir_must_be_a_path(save_dir, match):
+    from nasforge.evaluators import TrainingEvaluator
+
+    with pytest.raises(UsageError, match=match):
+        TrainingEvaluator(C=4, save_dir=save_dir)
