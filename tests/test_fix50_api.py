@@ -134,3 +134,32 @@ def test_training_evaluator_save_dir_must_be_a_path(save_dir, match):
 
     with pytest.raises(UsageError, match=match):
         TrainingEvaluator(C=4, save_dir=save_dir)
+
+
+@pytest.fixture(scope="module")
+def tiny_supernet():
+    from nasforge.data import load_dataset
+    from nasforge.oneshot import build_supernet
+
+    data = load_dataset("digits").subset(0.1, seed=0)
+    return build_supernet("nb201", data.num_classes, data.in_channels, C=4, N=1), data
+
+
+@pytest.mark.parametrize("supernet", [None, "nb201", object()])
+def test_train_supernet_refuses_what_is_no_supernet(supernet, tiny_supernet):
+    from nasforge.oneshot import OneShotConfig, SubnetScorer, train_supernet
+
+    _, data = tiny_supernet
+    with pytest.raises(UsageError, match="train_supernet: supernet must be a supernet, an nn.Module"):
+        train_supernet(supernet, data, OneShotConfig(epochs=1))
+    with pytest.raises(UsageError, match="SubnetScorer: supernet must be a supernet"):
+        SubnetScorer(supernet, data)
+
+
+def test_subnet_scorer_repr(tiny_supernet):
+    from nasforge.oneshot import ScoreConfig, SubnetScorer
+
+    net, data = tiny_supernet
+    scorer = SubnetScorer(net, data, ScoreConfig(bn_mode="recalibrate", recal_batches=1))
+    assert repr(scorer) == (f"SubnetScorer(space='nb201', data={data.name!r}, bn_mode='recalibrate', split='val', "
+                            "n_scored=0)")
