@@ -163,3 +163,31 @@ def test_subnet_scorer_repr(tiny_supernet):
     scorer = SubnetScorer(net, data, ScoreConfig(bn_mode="recalibrate", recal_batches=1))
     assert repr(scorer) == (f"SubnetScorer(space='nb201', data={data.name!r}, bn_mode='recalibrate', split='val', "
                             "n_scored=0)")
+
+
+@pytest.mark.parametrize("y_true, match", [
+    (None, "y_true must be a list or array of numbers, got NoneType None"),
+    ((x for x in [1, 2, 3]), r"y_true must be .* got generator .*an iterator is read once: give a list"),
+    (["a", "b", "c"], r"y_true must be a list or array of numbers, got list \['a', 'b', 'c'\]"),
+])
+def test_metrics_refuse_what_is_no_list_of_numbers(y_true, match):
+    from nasforge.predictors import kendall_tau
+
+    with pytest.raises(UsageError, match=match):
+        kendall_tau(y_true, [1, 3, 2])
+
+
+@pytest.mark.parametrize("points", [None, (p for p in [[1, 2], [2, 1]]), [[1, 2], [3]], [["a", "b"]]])
+def test_pareto_front_refuses_what_is_no_array_of_points(points):
+    from nasforge.analysis.pareto import pareto_front
+
+    with pytest.raises(UsageError, match="points must be a list or array of numbers"):
+        pareto_front(points)
+
+
+def test_hypervolume_refuses_no_reference():
+    from nasforge.analysis.pareto import hypervolume
+
+    with pytest.raises(UsageError, match="reference must be a list or array of numbers, got NoneType None"):
+        hypervolume([[1, 2], [2, 1]], None)
+    assert hypervolume([[1, 2], [2, 1]], [0, 0]) == 3.0
