@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterable, Mapping
+import reprlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,21 @@ def check_path(name: str, value: Any, what: str = "a file or folder") -> None:
         raise UsageError(f"{name} must be a path (str or Path), got {type(value).__name__} {value!r}")
     if not str(value).strip():
         raise UsageError(f"{name} must name {what}, got {str(value)!r} (an unset shell variable?)")
+
+
+def float_array(name: str, values: Any) -> np.ndarray:
+    """``values`` (a list, tuple or array of numbers, nested for several dimensions) as a float array; None, an
+    iterator (read once: a list is needed), a ragged list and text are a ``UsageError`` naming ``name``."""
+    hint = " (an iterator is read once: give a list)" if isinstance(values, Iterator) else ""
+    if values is not None and not hint:
+        try:
+            array = np.asarray(values)
+            if array.dtype.kind not in "USV":  # text would be read as the numbers it spells
+                return array.astype(np.float64, copy=False)
+        except (TypeError, ValueError):  # a ragged list, or objects that are no numbers
+            pass
+    raise UsageError(f"{name} must be a list or array of numbers, got {type(values).__name__} "
+                     f"{reprlib.repr(values)}{hint}")
 
 
 def check_bool(name: str, value: Any) -> None:

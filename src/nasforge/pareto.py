@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .checks import float_array
 from .exceptions import UsageError
 
 _CHUNK = 1024  # rows per block in pairwise comparisons (bounds memory at _CHUNK * n * d booleans)
@@ -219,7 +220,7 @@ def _hv_inputs(points: Points, reference: Sequence[float],
                directions: Directions | None) -> tuple[np.ndarray, np.ndarray]:
     """Points and reference of a hypervolume, maximized and checked (finite, one reference value per objective);
     an empty list of points has as many objectives as the reference."""
-    ref = np.asarray(reference, dtype=float)
+    ref = float_array("reference", reference)
     if np.ndim(points) == 1 and np.size(points) == 0 and ref.ndim == 1:
         points = np.empty((0, ref.size))
     p = to_maximization(points, directions)
@@ -282,7 +283,7 @@ def _violation(violation: Sequence[float] | None, n: int) -> np.ndarray | None:
 
 
 def _as_points(values: Points) -> np.ndarray:
-    p = np.asarray(values, dtype=float)
+    p = float_array("points", values)
     if p.ndim == 1 and p.size == 0:
         return p.reshape(0, 1)
     if p.ndim != 2:

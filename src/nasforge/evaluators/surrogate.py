@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..benchmarks.surrogate import SurrogateBenchmark
-from ..checks import check_seed
+from ..checks import check_bool, check_seed
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import ArchNoise, Result
@@ -36,6 +36,8 @@ class SurrogateEvaluator:
 
     def __init__(self, surrogate: SurrogateBenchmark | str | os.PathLike[str], noisy: bool = False,
                  seed: int | None = None, cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
+        check_bool("noisy", noisy)
+        check_bool("ignore_fidelity", ignore_fidelity)
         if isinstance(surrogate, (str, os.PathLike)):
             surrogate = SurrogateBenchmark.load(surrogate)
         elif not isinstance(surrogate, SurrogateBenchmark):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
-from ..checks import check_seed
+from ..checks import check_bool, check_seed
 from ..spaces import Architecture
 from ..exceptions import UsageError
 from ..settings import changed_settings
@@ -41,6 +41,8 @@ class TableEvaluator:
 
     def __init__(self, benchmark: TabularBenchmark, noisy: bool = False, seed: int | None = None,
                  cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
+        check_bool("noisy", noisy)
+        check_bool("ignore_fidelity", ignore_fidelity)
         if not isinstance(benchmark, TabularBenchmark):
             raise UsageError(f"TableEvaluator needs a TabularBenchmark: load_nb201(path) for an NB201 table file, or "
                              f"TabularBenchmark(table, space) for a data frame or records; got a "

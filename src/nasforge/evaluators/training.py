@@ -10,10 +10,11 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks import check_int, check_real, check_seed, check_threads
+from ..checks import check_int, check_path, check_real, check_seed, check_threads
 from ..exceptions import ArchitectureError, UsageError
 from ..oneshot.checks import check_augment, check_split_options
 from ..spaces import Architecture
+from ..spaces.base import check_architecture
 from .base import Result
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ class TrainingEvaluator:
         self.model = model
         self.save_dir = None if save_dir is None else str(save_dir)
         if save_dir is not None:
+            check_path("save_dir", save_dir, "a folder")
             self._check_save_dir()
 
     def _check_save_dir(self) -> None:
@@ -247,6 +249,7 @@ class TrainingEvaluator:
               fidelity: dict[str, Any] | None = None) -> tuple[nn.Module, ImageDataset, dict[str, Any]]:
         """The (untrained, seeded) network of ``arch`` at ``fidelity``, the data set it trains on, and the
         fidelity knobs in force; a ``UsageError`` for a network that cannot be built with these settings."""
+        check_architecture(arch)
         knobs = {**self.fidelity, **self.check_fidelity(fidelity or {})}
         name = self.model or arch.space
         if self.model in (None, "model_space") and "space" in self.model_kwargs and arch.space != "model_space":

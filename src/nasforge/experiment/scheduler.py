@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..checks import check_int, is_real
+from ..checks import check_bool, check_int, is_real
 from ..exceptions import (AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, TrialFailedWarning, UsageError,
                           user_stacklevel)
 from ..exceptions import WaitingForResults
@@ -169,6 +169,7 @@ def check_settings(n_workers: int = 1, executor: str = "inline", catch: bool = T
     """The checks of :func:`run` that need neither the study nor the evaluator (a UsageError naming the option);
     returns the pruner, the evaluator spec as recorded and the executor (not started)."""
     check_int("n_workers", n_workers, 1)
+    check_bool("catch", catch)
     check_int("max_retries", max_retries, 0)
     check_int("max_crash_reruns", max_crash_reruns, 0)
     check_int("min_trials_for_failure_rate", min_trials_for_failure_rate, 1)

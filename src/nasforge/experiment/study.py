@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..checks import check_seed, is_real
+from ..checks import check_bool, check_seed, is_real
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import SpaceExhausted, StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
@@ -101,6 +101,7 @@ class Study:
                  load_if_exists: bool = False, user_attrs: dict[str, Any] | None = None,
                  **strategy_kwargs: Any) -> None:
         exit_if_unguarded_child()
+        check_bool("load_if_exists", load_if_exists)
         check_name(name, new=not load_if_exists)  # a study stored under an older version's name may be loaded
         space = as_space(space)
         one_direction = isinstance(directions, str)  # a single name applies to every objective
@@ -139,14 +140,14 @@ class Study:
                 if _takes_keyword(given, rule):
                     strategy_config.setdefault(rule, getattr(strategy, rule))  # recorded: a replay uses it alone
         else:
+            _check_no_strategy_keywords(strategy, strategy_kwargs)
             check_initialised(strategy)
             if seed is not None and strategy.seed != seed:
                 raise UsageError(f"seed={seed} but the strategy object was seeded with {strategy.seed}; pass the "
                                  "same seed (or seed=None to take the strategy's)")
             seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
             strategy_config = init_config(strategy)
-        if strategy.space is not space and strategy.space.name != space.name:
-            raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
+        _check_strategy_space(strategy, space)
         _check_objective_count(strategy, objectives)
         strategy_name = _recorded_name(strategy, given)
         storage = _storage_arg(storage)
@@ -1168,11 +1169,24 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")
 
 
+def _check_strategy_space(strategy: Strategy, space: SearchSpace) -> None:
+    """A strategy object searches the study's space: one of the same name and options (they decide which
+    architectures it proposes and which count as the same). Options are compared between spaces of one class (those
+    of another class may mean otherwise), as far as they are recorded (those that are not cannot be compared)."""
+    if strategy.space is space:
+        return
+    if strategy.space.name != space.name:
+        raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
+    theirs, ours = init_config(strategy.space), init_config(space)
+    if type(strategy.space) is type(space) and theirs is not None and ours is not None and theirs != ours:
+        raise UsageError(f"the strategy searches {strategy.space!r}, the study {space!r}: their options differ "
+                         "(they decide which architectures are proposed and which count as the same); build the "
+                         "strategy on the study's space")
+
+
 def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None:
     """``UsageError`` for keywords neither Study nor strategy ``name`` takes (Study passes the keywords it does not
     take itself to the strategy), with the Study argument a misspelt one is closest to."""
-    import difflib
-
     from ..settings import keyword_names
     from ..strategies import STRATEGIES
 
@@ -1184,12 +1198,34 @@ def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None
     if unknown:
         from ..registry import takes_hint
 
-        own = [p for p in inspect.signature(Study.__init__).parameters if p not in ("self", "strategy_kwargs")]
-        close = difflib.get_close_matches(unknown[0], own, n=1, cutoff=0.5)
-        hint = (f" (did you mean {close[0]}=?)" if close
+        close = _closest_own_argument(unknown[0])
+        hint = (f" (did you mean {close}=?)" if close
                 else takes_hint(STRATEGIES.get(name), unknown, skip=("space", "seed")))  # Study passes those two
         raise UsageError(f"Study() got the keyword argument(s) {unknown}, which are neither Study's own nor "
                          f"parameters of strategy {name!r}{hint}")
+
+
+def _check_no_strategy_keywords(strategy: Strategy, strategy_kwargs: dict[str, Any]) -> None:
+    """``UsageError`` for any keyword Study does not take itself when ``strategy`` is an object: Study passes such
+    keywords only to a strategy it builds by name (they would be dropped), with the Study argument a misspelt one is
+    closest to."""
+    if not strategy_kwargs:
+        return
+    unknown = sorted(strategy_kwargs)
+    close = _closest_own_argument(unknown[0])
+    hint = (f" (did you mean {close}=?)" if close
+            else f"; pass strategy settings to {type(strategy).__name__}(...) itself")
+    raise UsageError(f"Study() got the keyword argument(s) {unknown}, which are not Study's own, and strategy is an "
+                     f"object (settings go to the strategy's constructor){hint}")
+
+
+def _closest_own_argument(keyword: str) -> str | None:
+    """The argument of :class:`Study` closest to the misspelt ``keyword``, or None when none is close."""
+    import difflib
+
+    own = [p for p in inspect.signature(Study.__init__).parameters if p not in ("self", "strategy_kwargs")]
+    close = difflib.get_close_matches(keyword, own, n=1, cutoff=0.5)
+    return close[0] if close else None
 
 
 def _takes_keyword(name: str, keyword: str) -> bool:

@@ -7,7 +7,6 @@ A model is registered under the name of the search space whose architectures it 
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from ..exceptions import UsageError
 from ..registry import Registry, takes_hint
 from ..settings import bind_error
 from ..spaces import Architecture, ChainSpace, SearchSpace, as_space
+from ..spaces.base import check_architecture
 from ..spaces.chain import SKIP_CHOICES
 
 ModelFactory = Callable[..., nn.Module]
@@ -43,9 +43,7 @@ def create_model(name: str, arch: Architecture, num_classes: int, in_channels: i
     a keyword the network does not take is a ``UsageError`` naming it (the network checks its own knobs).
     """
     factory = MODELS.get(name)
-    if not isinstance(arch, Architecture):
-        raise UsageError(f"arch must be an Architecture (space.parse(text) reads one), got {type(arch).__name__} "
-                         f"{reprlib.repr(arch)}")
+    check_architecture(arch)
     if arch.space != name and not MODELS.tags(name)["any_space"]:
         raise UsageError(f"model {name!r} cannot be built from an architecture of space {arch.space!r}")
     num_classes, in_channels = check_int("num_classes", num_classes, 1), check_int("in_channels", in_channels, 1)

@@ -3,6 +3,7 @@ argument and its value, before any work starts. Importing this module does not i
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable
 from typing import Any
 
@@ -88,6 +89,19 @@ def check_split_options(options: dict[str, Any], label: Callable[[str], str] = s
     if val + test >= 1:
         raise UsageError(f"{label('val_fraction')} {val} + {label('test_fraction')} {test} must be < 1 (images must "
                          "be left to train on)")
+
+
+def check_supernet(supernet: Any, what: str) -> None:
+    """``supernet`` must be a supernet (:class:`~nasforge.oneshot.base.Supernet`): an ``nn.Module`` with a search
+    ``space`` and ``activate(arch)``; ``what`` names the caller."""
+    from torch import nn
+
+    from ..spaces import SearchSpace
+
+    if not (isinstance(supernet, nn.Module) and isinstance(getattr(supernet, "space", None), SearchSpace)
+            and callable(getattr(supernet, "activate", None))):
+        raise UsageError(f"{what}: supernet must be a supernet, an nn.Module with a space and activate(arch) (e.g. "
+                         f"build_supernet(space)), got {type(supernet).__name__} {reprlib.repr(supernet)}")
 
 
 def check_data(supernet: Any, data: Any, what: str, training: bool = False) -> None:

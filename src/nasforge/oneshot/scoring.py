@@ -28,7 +28,7 @@ from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet
-from .checks import BN_MODES, SEARCH_BN_MODE, check_data
+from .checks import BN_MODES, SEARCH_BN_MODE, check_data, check_supernet
 from .trainer import batches_per_epoch
 
 
@@ -133,12 +133,17 @@ class SubnetScorer:
         if not isinstance(config, ScoreConfig):
             raise UsageError(f"config must be a ScoreConfig (e.g. ScoreConfig(bn_mode='recalibrate')), "
                              f"got {type(config).__name__}")
+        check_supernet(supernet, "SubnetScorer")
         check_data(supernet, data, "SubnetScorer")
         self.supernet, self.data, self.config = supernet, data, config
         self.x, self.y = (data.x_val, data.y_val) if self.config.split == "val" else (data.x_test, data.y_test)
         if len(self.y) == 0:
             raise UsageError(f"data set {data.name!r} has an empty {self.config.split} split")
         self.n_scored, self.seconds = 0, 0.0
+
+    def __repr__(self) -> str:
+        return (f"SubnetScorer(space={self.supernet.space.name!r}, data={self.data.name!r}, "
+                f"bn_mode={self.config.bn_mode!r}, split={self.config.split!r}, n_scored={self.n_scored})")
 
     def describe(self) -> dict[str, Any]:
         return {**asdict(self.config), "tricks": self.config.tricks()}

@@ -28,7 +28,7 @@ from ..data.augment import augment_batch
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet, decisions, is_differentiable
-from .checks import check_data
+from .checks import check_data, check_supernet
 from .sampling import SAMPLINGS, ArchSampler
 
 METHODS = ("spos", "darts", "gdas")
@@ -346,6 +346,7 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
     relaxed = cfg.method != "spos"
     if relaxed and not is_differentiable(supernet):
         raise UsageError(f"{cfg.method} needs a supernet with arch_parameters(); {type(supernet).__name__} has none")
+    check_supernet(supernet, "train_supernet")
     check_data(supernet, data, "train_supernet", training=True)
     check_allowed(supernet, allowed, relaxed)
     if cfg.early_stop_skips is not None and cfg.early_stop_skips > (most := skip_decisions(supernet)):

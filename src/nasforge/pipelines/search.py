@@ -32,11 +32,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..checks import MAX_THREADS, SEED_LIMIT, is_real
+from ..checks import MAX_THREADS, SEED_LIMIT, check_path, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..jsonfiles import loads
 from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
+from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
@@ -134,9 +135,9 @@ class SearchConfig:
     and max/min or maximize/minimize (stored as the latter; None: accuracies maximize, the rest minimize).
     ``threads``: torch threads per worker (None: 1, the fastest on a busy machine: benchmarks/search_threads.py).
     ``timeout``: seconds for stage 1 (per run; a resumed run gets it again). ``storage``: study URL (None:
-    ``sqlite:///<out>/study.db``). ``out``: run folder (None: ``nasforge-runs/<name>``). ``name``: study
-    name (None: ``search-<space>-<data>-<time>``). ``retrain``: front members retrained (0 skips
-    stage 2). ``search_epochs``/``final_epochs``: None takes the model's :data:`PRESETS`.
+    ``sqlite:///<out>/study.db``; a ``Path``: that SQLite file). ``out``: run folder (None:
+    ``nasforge-runs/<name>``). ``name``: study name (None: ``search-<space>-<data>-<time>``). ``retrain``: front
+    members retrained (0 skips stage 2). ``search_epochs``/``final_epochs``: None takes the model's :data:`PRESETS`.
     ``space``: a registered space's name; None (not given) is the space the supernet records with the supernet
     evaluator (as ``nasforge oneshot search``), else :data:`DEFAULT_SPACE`. ``space_config``: options of
     ``space`` (a chain's layers...); ignored when ``run_search`` gets a space object. ``evaluator``: "training"
@@ -187,7 +188,16 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         """One objective, direction or constraint may be a plain string, as ``Study`` takes them (one direction
-        applies to every objective; a constraints string may hold several, comma-separated)."""
+        applies to every objective; a constraints string may hold several, comma-separated); a path may be a
+        ``Path`` (a ``storage`` Path names a SQLite file) and a number a numpy scalar, kept as the str and Python
+        number the stored config holds."""
+        if isinstance(self.storage, os.PathLike):
+            self.storage = sqlite_url(self.storage)
+        for name in ("out", "data_dir"):
+            if isinstance(getattr(self, name), os.PathLike):
+                setattr(self, name, os.fspath(getattr(self, name)))
+        for name in NUMBER_FIELDS:
+            setattr(self, name, plain_values(getattr(self, name)))
         if isinstance(self.objectives, (str, tuple)):
             self.objectives = [self.objectives] if isinstance(self.objectives, str) else list(self.objectives)
         if self.directions is None and isinstance(self.objectives, list):
@@ -225,6 +235,9 @@ class SearchConfig:
         if self.strategy not in STRATEGIES:
             raise UsageError(f"{label('strategy')}: unknown strategy {self.strategy!r}"
                              f"{did_you_mean(self.strategy, STRATEGIES.names())}; choose from {STRATEGIES.names()}")
+        for name in ("storage", "out", "data_dir"):
+            if getattr(self, name) is not None:
+                check_path(label(name), getattr(self, name))
         integer("trials", 1)
         integer("workers", 1)
         integer("threads", 1, optional=True)
@@ -465,6 +478,9 @@ class SearchConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+NUMBER_FIELDS = ("trials", "timeout", "workers", "threads", "retrain", "search_epochs", "final_epochs", "seed",
+                 "max_crash_reruns")
+"""The fields of :class:`SearchConfig` that hold a number."""
 LEGACY_SUPERNET_SCORE = {"bn_mode": "inherited"}
 """How a supernet search stored before its score settings were recorded scored (``ScoreConfig()``; inherited
 statistics draw no batch, so the seed does not matter): its resume scores alike, never mixing two BN modes."""
@@ -557,6 +573,9 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     """
     from ..models import model_for_space
 
+    if not isinstance(config, SearchConfig):
+        raise UsageError(f"run_search needs a SearchConfig (SearchConfig(**settings) for a dict of them), got "
+                         f"{type(config).__name__} {reprlib.repr(config)}")
     config.validate()
     if space is None and config.space is None:  # not given: the supernet's (None: its loading names the damage)
         space = supernet_space(config.supernet) if config.evaluator == "supernet" and config.supernet else None

@@ -6,13 +6,13 @@ import warnings
 
 import numpy as np
 
-from ..checks import is_real
+from ..checks import float_array, is_real
 from ..exceptions import UsageError
 
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true, dtype=np.float64).ravel()
-    p = np.asarray(y_pred, dtype=np.float64).ravel()
+    t = float_array("y_true", y_true).ravel()
+    p = float_array("y_pred", y_pred).ravel()
     if t.shape != p.shape:
         raise UsageError(f"y_true has {t.size} values but y_pred has {p.size}")
     if t.size < 2:

@@ -67,6 +67,14 @@ class Architecture:
         return cls(data["space"], data["genotype"])
 
 
+def check_architecture(arch: Any, name: str = "arch") -> Architecture:
+    """``arch`` if it is an Architecture (of any space), else a ``UsageError`` naming ``name``."""
+    if not isinstance(arch, Architecture):
+        raise UsageError(f"{name} must be an Architecture (space.parse(text) reads one), got {type(arch).__name__} "
+                         f"{reprlib.repr(arch)}")
+    return arch
+
+
 _FORMS = {"nb201": "a NAS-Bench-201 cell", "nb101": "a NAS-Bench-101 cell", "darts": "a DARTS genotype"}
 
 

@@ -67,8 +67,9 @@ def giving_up_as_before() -> Iterator[None]:
 
 
 def beyond_limit(values: Sequence[float]) -> bool:
-    """Whether a value of ``values`` (a score's, or its one value) lies beyond +-:data:`SCORE_LIMIT`."""
-    return any(abs(v) > SCORE_LIMIT for v in values)
+    """Whether a value of ``values`` (a score's, or its one value) lies beyond +-:data:`SCORE_LIMIT`; compared as a
+    Python float (numpy would cast the limit to a float32 value's type, which overflows)."""
+    return any(abs(float(v)) > SCORE_LIMIT for v in values)
 
 
 def _cached(cache: dict[int, tuple[weakref.ref, Any]], space: SearchSpace) -> Any:
