@@ -871,12 +871,12 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
         return f"study {name} has no retrained network saved{hint}"
     if config.get("retrain") == 0:
         return f"study {name} has no retrained network saved: its search ran with --retrain 0{hint}"
-    name, attrs, trials, front = _stored_study(name, storage)
-    retrains = [t for t in trials if is_retrain(t)]
     finish = f"finish it with: {resume_command(name, storage)}"
     if not attrs.get("search_done"):
         return (f"study {name} has no retrained network saved: its search stopped before retraining (stage 1, the "
                 f"search, did not finish; killed, or still running); {finish}{hint}")
+    name, attrs, trials, front = _stored_study(name, storage)
+    retrains = [t for t in trials if is_retrain(t)]
     if any(not t.done for t in retrains) or (not retrains and front):
         return (f"study {name} has no retrained network saved: its search stopped before its retrain stage finished "
                 f"(killed, or still running); {finish}{hint}")

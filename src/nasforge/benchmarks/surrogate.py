@@ -601,7 +601,8 @@ def _remove_dead_stagings(folder: Path, min_age: float) -> None:
             continue
         entry = folder / name
         with contextlib.suppress(OSError):  # (gone meanwhile)
-            if entry.is_dir() and not entry.is_symlink() and pid_gone(int(pid)) and unchanged_for(entry) >= min_age:
+            if entry.is_dir() and not entry.is_symlink() and pid_gone(int(pid)) \
+                    and (not min_age or unchanged_for(entry) >= min_age):
                 shutil.rmtree(entry, ignore_errors=True)
 
 

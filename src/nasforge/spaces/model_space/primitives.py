@@ -524,12 +524,12 @@ class MixedRepeat(nn.Module):
     def forward(self, x: Any) -> Any:
         if self.weights is not None:
             outputs = {}
-            last = max((d for d, w in zip(self.depths, self.weights) if float(w.detach()) != 0.0), default=0)
+            mixed = [(w, d) for w, d in zip(self.weights, self.depths) if float(w.detach()) != 0.0]  # one read each
+            last = max((d for _, d in mixed), default=0)
             for i in range(last + 1):
                 outputs[i] = x
                 if i < last:
                     x = self.blocks[i](x)
-            mixed = [(w, d) for w, d in zip(self.weights, self.depths) if d <= last and float(w.detach()) != 0.0]
             self._check_same_shape({d: _sample_shape(outputs[d]) for _, d in mixed})
             return _mix(self.label, ((w, lambda d=d: outputs[d]) for w, d in mixed))
         if not self.check_shapes:
