@@ -638,7 +638,8 @@ def test_temporary_files_of_gone_writers_are_removed_and_nothing_else(tmp_path):
         (tmp_path / "models" / name).mkdir()
         (tmp_path / "models" / name / "model.json").write_text("{}")
         names[f"models/{name}"] = stale
-    for name in (f".report.html.{dead}.abcd_f12.tmp", f"models/.nb201-0123456789ab.{dead}.0123abcd.tmp"):
+    for name in (f".report.html.{dead}.abcd_f12.tmp", f"models/.nb201-0123456789ab.{dead}.0123abcd.tmp",
+                 f"models/.nb201-0123456789ab.{dead}.0123abcd.tmp/model.json"):
         os.utime(tmp_path / name, (old, old))  # left by a kill, unchanged since (a fresh one may be another host's)
     removed = pipeline.remove_stale_temporaries(tmp_path)
     assert sorted(str(p.relative_to(tmp_path)) for p in removed) == sorted(n for n, s in names.items() if s)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks import check_int, check_path, check_real, check_seed, check_threads
+from ..checks import check_int, check_real, check_seed, check_threads
 from ..exceptions import ArchitectureError, UsageError
 from ..oneshot.checks import check_augment, check_split_options
 from ..spaces import Architecture
@@ -165,7 +166,8 @@ class TrainingEvaluator:
         self.model = model
         self.save_dir = None if save_dir is None else str(save_dir)
         if save_dir is not None:
-            check_path("save_dir", save_dir, "a folder")
+            if not isinstance(save_dir, (str, os.PathLike)):  # '' is the working folder, as it always was
+                raise UsageError(f"save_dir must be a path (str or Path), got {type(save_dir).__name__} {save_dir!r}")
             self._check_save_dir()
 
     def _check_save_dir(self) -> None:

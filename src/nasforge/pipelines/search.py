@@ -235,7 +235,7 @@ class SearchConfig:
         if self.strategy not in STRATEGIES:
             raise UsageError(f"{label('strategy')}: unknown strategy {self.strategy!r}"
                              f"{did_you_mean(self.strategy, STRATEGIES.names())}; choose from {STRATEGIES.names()}")
-        for name in ("storage", "out", "data_dir"):
+        for name in ("out", "data_dir"):  # (storage: a URL, checked as one below)
             if getattr(self, name) is not None:
                 check_path(label(name), getattr(self, name))
         integer("trials", 1)
@@ -339,6 +339,8 @@ class SearchConfig:
              "would be ignored: nothing is trained (the supernet evaluator trains nothing in stage 1, and "
              f"{label('retrain')} 0 skips the retraining): leave it out")
         if self.storage is not None:
+            need(isinstance(self.storage, str), "storage",
+                 "must be a storage URL (sqlite:///FILE.db, postgresql://...)")
             check_storage_url(self.storage, label("storage"))
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
         need(self.evaluator != "supernet" or self.supernet is not None, "supernet",
