@@ -189,6 +189,17 @@ def unchanged_for(path: Path) -> float:
     return time.time() - path.lstat().st_mtime
 
 
+def is_dead_temporary(entry: str, names: Collection[str] | None = None) -> bool:
+    """Whether the file name ``entry`` is a temporary file or staging folder (``.NAME.PID.XXXXXXXX.tmp``) of a writer
+    whose process ``PID`` is gone here, of one of the targets ``names`` when given."""
+    from .experiment.identity import pid_gone
+
+    match = _TEMPORARY.fullmatch(entry) if entry.startswith(".") and entry.endswith(".tmp") else None
+    pid = int(match[2]) if match else 0
+    # (no process has a larger id; os.kill would overflow)
+    return 0 < pid < 2 ** 31 and (names is None or match[1] in names) and pid_gone(pid)
+
+
 def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = None,
                             min_age: float = DEAD_TEMPORARY_AGE) -> list[Path]:
     """Remove from ``folder`` the temporary files and staging folders (``.NAME.PID.XXXXXXXX.tmp``) that writers
@@ -196,18 +207,14 @@ def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = 
     seconds (:func:`unchanged_for`), of the targets ``names`` only when given. A live process's (this one's
     included) stay, as does anything else or what cannot be removed; one listing of the folder. Returns what was
     removed."""
-    from .experiment.identity import pid_gone
-
     try:
         entries = os.listdir(folder)
     except OSError:  # none yet, or not readable: nothing to remove
         return []
     removed = []
     for entry in entries:
-        match = _TEMPORARY.fullmatch(entry) if entry.startswith(".") and entry.endswith(".tmp") else None
-        pid = int(match[2]) if match else 0
-        if not 0 < pid < 2 ** 31 or (names is not None and match[1] not in names) or not pid_gone(pid):
-            continue  # (no process has a larger id; os.kill would overflow)
+        if not is_dead_temporary(entry, names):
+            continue
         path = Path(folder) / entry
         with contextlib.suppress(OSError):
             if min_age and unchanged_for(path) < min_age:

@@ -25,7 +25,7 @@ from ..exceptions import MissingFileError, UsageError
 from ..jsonfiles import JSONLimitError, loads
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space, space_record, stored_space
-from ..writes import json_starting, own_outputs, remove_dead_temporaries, write_atomic
+from ..writes import is_dead_temporary, json_starting, own_outputs, remove_dead_temporaries, write_atomic
 from .checks import check_data_record
 
 if TYPE_CHECKING:
@@ -73,9 +73,11 @@ def check_save_folder(folder: str | Path, overwrite: bool, name: str = "folder",
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{name} {str(folder)!r} is a file, not a folder")
     saved = own_outputs(folder, SAVED_FILES, name, "nasforge (oneshot train, save_supernet)")
-    # a killed save's, however fresh (rerun at once after the kill): no file of the user's, nothing to refuse
-    remove_dead_temporaries(folder, SAVED_FILES, min_age=0)
-    held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    # a killed save's: no file of the user's, nothing to refuse (a rerun at once after the kill goes on; a fresh
+    # one stays, maybe another machine's save, until the next write of its file)
+    remove_dead_temporaries(folder, SAVED_FILES)
+    held = sorted(p.name for p in folder.iterdir() if not is_dead_temporary(p.name, SAVED_FILES)) \
+        if folder.is_dir() else []
     if held and not overwrite:
         what = "a saved supernet" if saved else f"{len(held)} file(s) {held[:3]}"
         raise UsageError(f"{name} {str(folder)!r} already holds {what}; save into a new or empty folder, or pass "
