@@ -121,3 +121,19 @@ def test_the_first_installed_distribution_of_a_module_is_compared(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "version", lambda distribution: "2.0.3")  # xgboost-cpu is asked first
     with pytest.raises(MissingDependencyError, match=r"needs xgboost-cpu>=2\.1 \(2\.0\.3 installed\)"):
         check_installed(("xgboost",), "predictor 'xgb'")
+
+
+@pytest.mark.parametrize("strategy", ["qnehvi", "saasbo"])
+def test_saasbo_and_qnehvi_without_torch_name_the_torch_extra_too(monkeypatch, strategy):
+    """Would fail: 'needs botorch: pip install nasforge[bo]', which installs an unpinned torch (the CUDA build)."""
+    from nasforge.strategies import get_strategy
+
+    for module in ("botorch", "torch"):
+        monkeypatch.setitem(sys.modules, module, None)  # not installed
+    with pytest.raises(MissingDependencyError, match=r"needs botorch, torch: pip install 'nasforge\[bo,torch]'$"):
+        get_strategy(strategy, "nb201", seed=0)
+
+
+def test_the_readme_says_the_bo_extra_needs_torch_too():
+    row = next(line for line in (PYPROJECT.parent / "README.md").read_text().splitlines() if line.startswith("| `bo`"))
+    assert "`nasforge[bo,torch]`" in row
