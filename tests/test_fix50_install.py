@@ -137,3 +137,21 @@ def test_saasbo_and_qnehvi_without_torch_name_the_torch_extra_too(monkeypatch, s
 def test_the_readme_says_the_bo_extra_needs_torch_too():
     row = next(line for line in (PYPROJECT.parent / "README.md").read_text().splitlines() if line.startswith("| `bo`"))
     assert "`nasforge[bo,torch]`" in row
+
+
+def test_resume_of_a_search_run_folder_checks_its_extras_before_saying_resuming(monkeypatch, tmp_path, capsys):
+    """Would fail: stdout said "resuming 's1' (0 trials finished)", then stderr that torch is needed."""
+    from nasforge.cli import main
+    from nasforge.pipelines import search
+
+    monkeypatch.setattr(search, "_complete", lambda *args: {})  # the stored search study, no training (fast)
+    out = tmp_path / "s1"
+    search.run_search(search.SearchConfig(trials=1, retrain=0, search_epochs=1, workers=1, threads=1, seed=0,
+                                          out=str(out), name="s1"), progress=False)
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "torch", None)  # not installed
+    assert main(["resume", str(out), "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == ("nasforge resume: error: resuming a search (its training, stored study and "
+                                    "report) needs torch: pip install 'nasforge[torch]'")
