@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..checks import MAX_THREADS, SEED_LIMIT, check_path, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..extras import check_installed
 from ..jsonfiles import loads
 from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
@@ -1126,6 +1127,8 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     attrs = record.user_attrs or {}
     if attrs.get("pipeline") != PIPELINE or "pipeline_config" not in attrs:
         raise UsageError(f"study {name!r} in {display_url(storage)} was not created by nasforge search")
+    # every extra the rest needs, in one line before anything is said or done (as nasforge search checks them)
+    check_installed(("torch", "sqlalchemy", "plotly"), "resuming a search (its training, stored study and report)")
     config = SearchConfig.from_json(attrs["pipeline_config"])
     if config.evaluator == "supernet" and "supernet_score" not in attrs["pipeline_config"]:
         config.supernet_score = dict(LEGACY_SUPERNET_SCORE)

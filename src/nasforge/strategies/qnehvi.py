@@ -8,8 +8,8 @@ modelled: their exact values ride along as extra input columns that the kernel i
 acquisition's multi-output objective reads them back, so the hypervolume improvement of a candidate
 uses its true cost. Candidates come from any acquisition optimizer of :mod:`.model_based` (default
 ``mutation``: 1-2 edit mutations of the current front and random architectures); running trials
-enter as ``X_pending``. BoTorch and torch are imported at the first model-based ask; a missing BoTorch is
-refused when the strategy is built (``pip install 'nasforge[bo]'``).
+enter as ``X_pending``. BoTorch and torch are imported at the first model-based ask; a missing BoTorch or torch
+is refused when the strategy is built (``pip install 'nasforge[bo,torch]'``).
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         self.max_baseline, self.mc_samples = max_baseline, mc_samples
         self.fit_size = 0
         self._parts()
-        check_installed(("botorch",), f"strategy {self.name!r}")  # now, not at the first model-based ask
+        # now, not at the first model-based ask; torch named too: [bo] alone takes an unpinned torch (the CUDA build)
+        check_installed(("botorch", "torch"), f"strategy {self.name!r}")
 
     def _parts(self) -> None:
         self._optimizer = make_optimizer(self.optimizer, self.space)  # exhaustive on DARTS: refused now

@@ -588,7 +588,7 @@ class SaasSurrogate(Surrogate):
     At most ``max_train`` training points are used (the best half and a random rest); constant
     columns are dropped. Predictions (moments of the mixture over hyper-parameter samples or taus)
     are computed from the kernel in one batched solve, and cached for the exhaustive candidate list
-    until the next fit. Needs ``pip install 'nasforge[bo]'``.
+    until the next fit. Needs ``pip install 'nasforge[bo,torch]'``.
     """
 
     name = "saas"
@@ -602,11 +602,11 @@ class SaasSurrogate(Surrogate):
         if inference not in self.INFERENCE:
             raise UsageError(f"saas surrogate: unknown inference {inference!r}; "
                              f"choose from {', '.join(self.INFERENCE)}")
-        # now, not at the first fit after real evaluations
+        # now, not at the first fit after real evaluations; torch named too: [bo] alone takes an unpinned torch
         if inference == "nuts":  # NUTS runs in NumPyro/JAX, which BoTorch needs only at its first NUTS fit
-            check_installed(("botorch", "jax", "numpyro"), f"{self.FEATURE}'s inference 'nuts'")
+            check_installed(("botorch", "torch", "jax", "numpyro"), f"{self.FEATURE}'s inference 'nuts'")
         else:
-            check_installed(("botorch",), self.FEATURE)
+            check_installed(("botorch", "torch"), self.FEATURE)
         for name, value, low in (("num_taus", num_taus, 1), ("warmup", warmup, 0), ("num_samples", num_samples, 1),
                                  ("thinning", thinning, 1), ("max_train", max_train, 2)):
             check_int(f"saas surrogate: {name}", value, low)
