@@ -4,30 +4,17 @@ had already annealed, and stopped)."""
 
 from __future__ import annotations
 
-import random
 
 import pytest
 
 from nasforge import Study
-from nasforge.evaluators import Result
 from nasforge.experiment import TrialState
 from nasforge.experiment.pruners import get_pruner
 from nasforge.experiment.scheduler import _Loop
 from nasforge.spaces import get_space
+from engine_evaluators import Annealed
 
 SPACE = get_space("nb201")
-
-
-class Annealed:
-    """A stand-in for training with a schedule stretched over the trial's epochs: an architecture's quality ``q``
-    is reached at the trial's last epoch, linearly (so at one step a longer run is below a shorter one)."""
-
-    def evaluate(self, arch, fidelity=None, reporter=None):
-        quality = random.Random(str(SPACE.canonical_key(arch))).uniform(50.0, 100.0)
-        epochs = fidelity["epochs"]
-        for epoch in range(1, epochs + 1):
-            reporter.report(epoch, quality * epoch / epochs)
-        return Result(metrics={"val_acc": quality})
 
 
 def test_the_pruner_sees_only_the_curves_of_trials_at_the_judged_trials_budget():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 import time
 import warnings
@@ -12,25 +11,14 @@ import numpy as np
 import pytest
 
 from nasforge import Study
-from nasforge.evaluators import Result
 from nasforge.experiment import stages
 from nasforge.experiment.pruners import MedianPruner
 from nasforge.experiment.stages import PRUNES_WITHIN_BUDGET
 from nasforge.spaces import get_space
 from nasforge.strategies.reinforce import FactorizedPolicy, _softmax
+from engine_evaluators import Annealed
 
 SPACE = get_space("nb201")
-
-
-class Annealed:
-    """Training with a schedule stretched over the trial's epochs: the architecture's quality at the last epoch."""
-
-    def evaluate(self, arch, fidelity=None, reporter=None):
-        quality = random.Random(str(SPACE.canonical_key(arch))).uniform(50.0, 100.0)
-        epochs = fidelity["epochs"]
-        for epoch in range(1, epochs + 1):
-            reporter.report(epoch, quality * epoch / epochs)
-        return Result(metrics={"val_acc": quality})
 
 
 @pytest.fixture
