@@ -1,8 +1,8 @@
 """Optional dependencies: which extra of nasforge installs each optional package, and the one error naming it.
 
 Code that needs an optional package imports it with :func:`require` (or checks it up front with
-:func:`check_installed`, which imports nothing); a missing one, or one older than its extra's minimum
-(:data:`MINIMUMS`), is a :class:`MissingDependencyError` ("<feature> needs <package>: pip install
+:func:`check_installed`, which imports nothing); a missing one, or a version known to fail (:data:`MINIMUMS`),
+is a :class:`MissingDependencyError` ("<feature> needs <package>: pip install
 'nasforge[<extra>]'"; "<package>>=<minimum> (<version> installed)" for an old one). The command line turns any
 other ``ModuleNotFoundError`` of a package listed here (also one raised in a worker process) into the same
 line through :func:`missing_dependency`.
