@@ -172,7 +172,7 @@ def _api_cases(folder: Path):
     for objectives in ([], "", [""], None, 3, ["acc", 5]):
         yield f"Study(objectives={objectives!r})", (lambda o=objectives: Study(space, "random", objectives=o)), \
             ("objectives",)
-    for directions in ("up", ["maximize", "minimize"], [], "MAX", None):
+    for directions in ("up", ["maximize", "minimize"], [], "maxi", None):
         yield f"Study(directions={directions!r})", (lambda d=directions: Study(space, "random", objectives="acc",
                                                                               directions=d)), ("direction",)
     for seed in (1.5, "1", [1], True):
