@@ -1,6 +1,6 @@
 """Where few-shot NAS loses to one-shot: within a split part, or across parts? Trains nothing.
 
-    .venv/bin/python benchmarks/oneshot_fewshot_within.py [RANKING_JSON ...]
+    .venv/bin/python benchmarks/oneshot_fewshot_within.py [RANKING_JSON ... --out FILE]
 
 Few-shot NAS is meant to help by reducing weight-sharing interference: each sub-supernet only trains the
 architectures of its part, so it should rank the architectures *within* its part better than the one-shot
@@ -13,8 +13,9 @@ seed, splits the Kendall tau against the ground truth (mean standalone validatio
 - ``anchored``: few-shot scores shifted so that each part's mean equals the one-shot supernet's mean on that part
   (one-shot compares the parts, few-shot ranks inside them), and its tau over all K.
 
-Default inputs are the stored digits-hard, second-sample and MNIST-8x8 studies. Writes
-``benchmarks/results/oneshot_fewshot_within.json``.
+Default inputs are the stored digits-hard, second-sample and MNIST-8x8 studies, whose analysis it writes to
+``benchmarks/results/oneshot_fewshot_within.json``; other inputs need ``--out`` (the stored analysis of the seven
+studies is never replaced by another set's).
 """
 
 from __future__ import annotations
@@ -78,14 +79,17 @@ def analyse(path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("inputs", nargs="*", type=Path, default=[RESULTS / name for name in DEFAULT_INPUTS])
+    parser.add_argument("--out", type=Path, help="where to write the analysis (needed for other inputs)")
     args = parser.parse_args()
+    if args.out is None and [p.resolve() for p in args.inputs] != [(RESULTS / n).resolve() for n in DEFAULT_INPUTS]:
+        parser.error("other inputs than the stored studies need --out FILE (the stored analysis is kept)")
     studies = [analyse(path) for path in args.inputs]
     print(f"{'study':42} {'seeds':>5} {'one-shot':>8} {'few-shot':>8} {'anchored':>8} {'within 1':>8} {'within f':>8}")
     for study in studies:
         m = study["mean"]
         print(f"{study['file']:42} {len(study['seeds']):5d} {m['one_shot']:8.3f} {m['few_shot']:8.3f} "
               f"{m['anchored']:8.3f} {m['within_one_shot']:8.3f} {m['within_few_shot']:8.3f}")
-    write_json(RESULTS / "oneshot_fewshot_within.json", {"studies": studies})
+    write_json(args.out or RESULTS / "oneshot_fewshot_within.json", {"studies": studies})
 
 
 if __name__ == "__main__":
