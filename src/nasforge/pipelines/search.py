@@ -41,7 +41,7 @@ from ..registry import did_you_mean, takes_hint
 from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
-from ..experiment.storage.display import display_url, without_password
+from ..experiment.storage.display import display_url, study_command, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
                                        storage_errors_as_usage)
 from ..writes import check_folder, check_target, head, remove_dead_temporaries, write_atomic
@@ -1369,10 +1369,7 @@ STORAGE_ID = "storage_id"
 def resume_command(name: str, storage: str) -> str:
     """The command line that finishes study ``name`` (never with the storage's password: it is stored and shown;
     the password comes from ``PGPASSWORD``, ``~/.pgpass`` or the URL the user passes)."""
-    url = without_password(storage) if storage else storage
-    if name.startswith("-"):  # a study stored before names were refused so: after "--", not read as an option
-        return f"nasforge resume --storage {shlex.quote(url)} -- {shlex.quote(name)}"
-    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(url)}"
+    return study_command("resume", name, storage)
 
 
 def recorded_study(command: Any) -> tuple[str, str] | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
 from collections.abc import Iterable, Sequence
 from html import escape, unescape
 from typing import Any
@@ -163,7 +162,7 @@ def rerun_hint(study: StudyData, storage: str | None) -> str:
     factory must be on, or ``Study.load(...).resume``), or, for a study no ``optimize`` ran,
     ``Study.load(...).optimize``."""
     from ...experiment.evaluator_spec import TRUSTED_FACTORIES
-    from ...experiment.storage.display import without_password
+    from ...experiment.storage.display import study_command, without_password
     from ...pipelines.search import resume_command
 
     config = study.run_config or {}
@@ -174,11 +173,10 @@ def rerun_hint(study: StudyData, storage: str | None) -> str:
         return resume_command(study.name, storage)
     if not config:
         return f"{load}.optimize(evaluator, n_trials) in Python"
-    command, name = resume_command(study.name, storage), shlex.quote(study.name)
-    cut = len(command) - len(f" -- {name}") if study.name.startswith("-") else len(command)  # before "-- NAME"
     if factory:  # a stored study does not run code outside the allow-list unless the user names it
-        return f"{command[:cut]} --evaluator {shlex.quote(str(factory))}{command[cut:]}"
-    return f"{command[:cut]} --evaluator package.module:callable{command[cut:]} or {load}.resume(evaluator)"
+        return study_command("resume", study.name, storage, "--evaluator", str(factory))
+    command = study_command("resume", study.name, storage, "--evaluator", "package.module:callable")
+    return f"{command} or {load}.resume(evaluator)"
 
 
 # -- summary ---------------------------------------------------------------------------------------
@@ -812,14 +810,11 @@ def trials_table_view(data: StudyData) -> str:
 def list_all(data: StudyData) -> str:
     """What lists every trial of ``data``: ``nasforge trials NAME --storage URL --out trials.csv`` for a stored
     study (never with the storage's password), ``study.trials_dataframe()`` for one in memory."""
-    from ...experiment.storage.display import without_password
+    from ...experiment.storage.display import study_command
 
     if data.storage_url == "memory":
         return "study.trials_dataframe()"
-    options = f"--storage {shlex.quote(without_password(data.storage_url))} --out trials.csv"
-    if data.name.startswith("-"):  # after "--", not read as an option
-        return f"nasforge trials {options} -- {shlex.quote(data.name)}"
-    return f"nasforge trials {shlex.quote(data.name)} {options}"
+    return study_command("trials", data.name, data.storage_url, "--out", "trials.csv")
 
 
 def _plotted(data: StudyData, trials: Sequence[Trial]) -> list[Trial]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 
 _USERINFO = re.compile(r"([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@ as SQLAlchemy reads it (to the first '@')
@@ -73,6 +74,17 @@ PASSWORD_NOT_RECORDED = ("the password is not recorded: set PGPASSWORD, use ~/.p
 
 SHOWN_NAMES = 10
 """How many study names a "no study" error lists."""
+
+
+def study_command(verb: str, name: str, storage: str, *options: str) -> str:
+    """``nasforge VERB NAME --storage URL OPTIONS...`` (never with the storage's password: commands are stored and
+    shown), each word quoted for a shell; a name starting with '-' (stored before such names were refused) goes last,
+    after ``--``, so that it is not read as an option."""
+    url = without_password(storage) if storage else storage
+    words = " ".join(shlex.quote(word) for word in ("--storage", url, *options))
+    if name.startswith("-"):
+        return f"nasforge {verb} {words} -- {shlex.quote(name)}"
+    return f"nasforge {verb} {shlex.quote(name)} {words}"
 
 
 def some_names(names: Sequence[str]) -> str:
