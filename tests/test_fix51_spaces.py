@@ -1,4 +1,5 @@
-"""Review 51 (spaces) fixes: a chain table read under another space is pointed to ``--space chain``."""
+"""Review 51 (spaces) fixes: a chain table read under another space is pointed to ``--space chain``; NB201 text
+with a line break inside an edge is refused."""
 
 from __future__ import annotations
 
@@ -53,3 +54,10 @@ def test_texts_that_are_no_chain_get_no_chain_hint(text):
     with pytest.raises(UsageError) as info:
         get_space("nb201").parse(text)
     assert "chain" not in str(info.value)
+
+
+# -- 3: NB201 text with a newline inside ---------------------------------------------------------------------------
+def test_nb201_refuses_a_line_break_inside_an_edge():
+    """Would fail: '$' matched before the newline, and the text parsed as the all-'none' cell."""
+    with pytest.raises(UsageError, match=r"bad edge 'none~0\\n' in node 1"):
+        get_space("nb201").parse("|none~0\n|+|none~0|none~1|+|none~0|none~1|none~2|")
