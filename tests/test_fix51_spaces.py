@@ -61,3 +61,26 @@ def test_nb201_refuses_a_line_break_inside_an_edge():
     """Would fail: '$' matched before the newline, and the text parsed as the all-'none' cell."""
     with pytest.raises(UsageError, match=r"bad edge 'none~0\\n' in node 1"):
         get_space("nb201").parse("|none~0\n|+|none~0|none~1|+|none~0|none~1|none~2|")
+
+
+# -- 1: where NB201's val_acc and test_acc come from -------------------------------------------------------------
+def test_the_docs_say_cifar10_val_and_test_are_two_training_runs(capsys):
+    """Would fail: every doc called them the validation and test accuracy of one data set, as if of one run."""
+    from pathlib import Path
+
+    from nasforge.benchmarks import load_nb201
+
+    root = Path(__file__).resolve().parents[1]
+    readme = " ".join((root / "README.md").read_text().split())
+    assert "`cifar10-val` (`val_acc`) is the `cifar10-valid` run" in readme
+    assert "for CIFAR-100 and ImageNet16-120 both columns are one run" in readme
+    docstring = " ".join(load_nb201.__doc__.split())
+    assert "``cifar10-val`` the ``cifar10-valid`` run" in docstring
+    assert "``cifar10-test`` the ``cifar10`` run" in docstring
+    cli = (root / "docs" / "cli.md").read_text()
+    dataset_row = next(line for line in cli.splitlines() if line.startswith("| `--dataset NAME` |"))
+    assert "`val_acc` the `cifar10-valid` run" in dataset_row and "`test_acc` the `cifar10` run" in dataset_row
+    assert "on CIFAR-10 that column is another training run" in " ".join(cli.split())
+    assert main(["bench", "--help"]) == 0
+    assert "on cifar10 another training run, on train+valid, than the -val column's" in " ".join(
+        capsys.readouterr().out.split())
