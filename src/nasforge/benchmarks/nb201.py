@@ -26,7 +26,11 @@ def load_nb201(
 
     Where the table has the official columns (``cifar10-val`` ...), ``val_acc`` and ``test_acc``
     alias the chosen ``dataset``'s validation and test accuracy (in percent); a table of your own
-    with other metric names keeps just its own columns. An ``index`` column is an identifier, not a metric
+    with other metric names keeps just its own columns. For ``cifar10`` they are two training runs of each cell:
+    ``cifar10-val`` the ``cifar10-valid`` run (trained on 25k training images, scored on the other 25k),
+    ``cifar10-test`` the ``cifar10`` run (trained on train+valid, 50k, scored on the test set; 7 points higher on
+    average in the default table); for ``cifar100`` and ``imagenet`` both are one run, scored on the two halves of its
+    evaluation set. An ``index`` column is an identifier, not a metric
     (unless ``metrics`` names it); in the official file it is the row number :meth:`TabularBenchmark.row`
     returns. ``kwargs``: ``arch_column`` and ``metrics``, passed to :class:`TabularBenchmark`.
     """

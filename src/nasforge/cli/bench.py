@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--secondary", metavar="METRIC",
                    help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
-                        "it; none for a test column objective; '' for none; not with --workers-simulated)")
+                        "it; on cifar10 another training run, on train+valid, than the -val column's; none for a "
+                        "test column objective; '' for none; not with --workers-simulated)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes (default: all cores; never more than the runs, strategies x seeds; not with "
                         "--workers-simulated, which runs in this process)")

@@ -75,14 +75,16 @@ def check_architecture(arch: Any, name: str = "arch") -> Architecture:
     return arch
 
 
-_FORMS = {"nb201": "a NAS-Bench-201 cell", "nb101": "a NAS-Bench-101 cell", "darts": "a DARTS genotype"}
+_FORMS = {"nb201": "a NAS-Bench-201 cell", "nb101": "a NAS-Bench-101 cell", "darts": "a DARTS genotype",
+          "chain": "a chain architecture"}
 
 
 def foreign_form(text: object, own: str) -> str:
     """``: it reads like a NAS-Bench-101 cell; is it space 'nb101'?`` when ``text`` has the text form of a
-    built-in space other than ``own`` (``|op~0|+|...|``, ``ops=...;matrix=...``, ``Genotype(...)``), which no
-    text of ``own`` has; '' otherwise. Appended to a parse error, it names the likely space (no option: a caller
-    that fixes the space retells it with :func:`foreign_form_retold`)."""
+    built-in space other than ``own`` (``|op~0|+|...|``, ``ops=...;matrix=...``, ``Genotype(...)``, or a chain's
+    ``conv3|skip``: names separated by ``|``, without ``~`` or ``=``), which no text of ``own`` has; '' otherwise.
+    Appended to a parse error, it names the likely space (no option: a caller that fixes the space retells it with
+    :func:`foreign_form_retold`)."""
     if not isinstance(text, str):
         return ""
     stripped = text.strip()
@@ -92,6 +94,8 @@ def foreign_form(text: object, own: str) -> str:
         form = "nb101"
     elif stripped.startswith("|") and stripped.endswith("|") and "~" in stripped:
         form = "nb201"
+    elif "|" in stripped and not {"~", "="} & set(stripped) and all(t.strip() for t in stripped.split("|")):
+        form = "chain"
     else:
         return ""
     return "" if form == own else f": it reads like {_FORMS[form]}; is it space {form!r}?"

@@ -30,7 +30,7 @@ _INTERIOR = MAX_VERTICES - 2
 _OP_INDEX = {op: i for i, op in enumerate(NB101_OPS)}
 # Edge slots of the padded 7-node matrix in row-major upper-triangle order: (0,1), (0,2), ..., (5,6).
 _SLOTS: tuple[tuple[int, int], ...] = tuple(itertools.combinations(range(MAX_VERTICES), 2))
-_ROW_RE = re.compile(r"^[01]*$")
+_ROW_RE = re.compile(r"[01]*")  # fullmatch
 
 Matrix = tuple[tuple[int, ...], ...]
 Genotype = tuple[Matrix, tuple[str, ...]]
@@ -309,7 +309,7 @@ class NASBench101Space(SearchSpace):
         if rows == [""]:
             raise UsageError(f"matrix is empty in {text!r}: it needs one row of digits per op, rows separated by '/'")
         for i, row in enumerate(rows):
-            if not _ROW_RE.match(row):
+            if not _ROW_RE.fullmatch(row):
                 raise UsageError(f"matrix row {i} {row!r} must contain only the digits 0 and 1")
         if len(rows) != len(ops):
             raise UsageError(f"matrix has {len(rows)} row(s) but there are {len(ops)} ops; they must match")

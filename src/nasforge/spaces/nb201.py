@@ -19,7 +19,7 @@ NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_
 # Edge k of the genotype connects node EDGES[k][0] -> node EDGES[k][1], in the official string order.
 NB201_EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 _OP_INDEX = {op: i for i, op in enumerate(NB201_OPS)}
-_NODE_RE = re.compile(r"^([A-Za-z0-9_]+)~([0-9])$")  # one ASCII digit: not "01", not a Unicode digit
+_NODE_RE = re.compile(r"([A-Za-z0-9_]+)~([0-9])")  # fullmatch; one ASCII digit: not "01", not a Unicode digit
 
 
 class NASBench201Space(SearchSpace):
@@ -100,7 +100,7 @@ class NASBench201Space(SearchSpace):
             if len(entries) != node:
                 raise UsageError(f"node {node} must have {node} input(s), found {len(entries)}: {chunk!r}")
             for expected_input, entry in enumerate(entries):
-                match = _NODE_RE.match(entry)
+                match = _NODE_RE.fullmatch(entry)
                 if not match:
                     raise UsageError(f"bad edge {entry!r} in node {node}: expected 'op~input'")
                 op, src = match.group(1), int(match.group(2))
