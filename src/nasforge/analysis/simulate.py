@@ -40,7 +40,7 @@ from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
-from ..benchmarks.tabular import TabularBenchmark, data_rows
+from ..benchmarks.tabular import TabularBenchmark, data_rows, objective_direction
 from ..checks import check_int, check_names, check_real, check_seed, is_real
 from ..exceptions import UsageError
 from ..experiment._export import json_safe
@@ -51,7 +51,8 @@ from ..strategies.base import Strategy
 
 
 class SimulatedBenchmark(Protocol):
-    """What the simulator needs: a value and a duration per (architecture, budget)."""
+    """What the simulator needs: a value (larger is better; ``optimum()`` the best) and a duration per
+    (architecture, budget)."""
 
     space: Any
     max_budget: float
@@ -65,13 +66,15 @@ class SimulatedBenchmark(Protocol):
 
 
 class ModelledCurves:
-    """A table's final values with modelled training times and learning curves (module docstring)."""
+    """A table's final values with modelled training times and learning curves (module docstring). The ``metric``
+    must be maximized (``direction``, or where None its name decides: :func:`check_maximized`)."""
 
     def __init__(self, benchmark: TabularBenchmark, metric: str = "val_acc", max_budget: float = 12,
                  fidelity: str = "epochs", base_seconds: float = 10.0, seconds_per_conv: float = 1.0,
                  floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
                  seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
-                 time_column: str | None = None) -> None:
+                 time_column: str | None = None, direction: str | None = None) -> None:
+        self.direction = check_maximized(metric, direction)
         _check_model(max_budget, fidelity, base_seconds, seconds_per_conv, tau_range, noise, seed, cost, time_column)
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
         self.base_seconds, self.seconds_per_conv = base_seconds, seconds_per_conv
@@ -128,6 +131,17 @@ class ModelledCurves:
 
     def evaluate(self, arch: Architecture, budget: float) -> tuple[float, float]:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
+
+
+def check_maximized(metric: str, direction: Any = None, who: str = "ModelledCurves", label: str = "metric") -> str:
+    """"maximize", the direction of ``metric`` (:func:`~nasforge.benchmarks.tabular.objective_direction`:
+    ``direction``, or where None, the metric's name), else a UsageError naming it and its direction: the simulator
+    maximizes (regret from the table's largest value; strategies and pruners are told the raw values). ``who`` and
+    ``label`` name the caller and the metric's option in the message."""
+    if objective_direction(metric, direction) == "minimize":
+        raise UsageError(f"{who}: only a maximized {label} can be simulated, and {label} {metric} is minimized"
+                         f"{' (from its name)' if direction is None else ''}")
+    return "maximize"
 
 
 def _check_model(max_budget: Any, fidelity: Any, base_seconds: Any, seconds_per_conv: Any, tau_range: Any,
@@ -478,5 +492,5 @@ def _model_settings(bench: SimulatedBenchmark) -> dict[str, Any]:
     return settings
 
 
-__all__ = ["ModelledCurves", "SimReport", "SimTrace", "SimulatedBenchmark", "check_budgets", "compare_simulated",
-           "conv_proxy", "simulate"]
+__all__ = ["ModelledCurves", "SimReport", "SimTrace", "SimulatedBenchmark", "check_budgets", "check_maximized",
+           "compare_simulated", "conv_proxy", "simulate"]
