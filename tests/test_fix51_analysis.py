@@ -40,3 +40,21 @@ def test_bench_cli_simulates_a_loss_named_metric_declared_maximized(tmp_path, ca
     assert main([*args, "--out", str(tmp_path / "refused")]) == 2
     assert "--objective neg_loss is minimized (from its name)" in capsys.readouterr().err
     assert main([*args, "--direction", "maximize", "--out", str(tmp_path / "out")]) == 0
+
+
+@pytest.mark.parametrize("values, floor", [(np.linspace(95, 99, 9), 90.0), (np.linspace(0.96, 0.99, 9), 0.9),
+                                           (np.linspace(9.712, 84.9, 9), 9.0), (np.linspace(-9.7, 5, 9), -10.0),
+                                           (np.linspace(0.3, 0.9, 9), 0.3), (np.linspace(0, 1, 9), 0.0)])
+def test_the_default_floor_is_rounded_down_so_curves_rise(values, floor):
+    curves = ModelledCurves(_table(values), metric="acc", cost=None, noise=0.0)
+    assert curves.floor == floor and curves.floor <= values.min()
+    worst = next(a for a in SPACE.enumerate() if curves.curve(a, 12) == values.min())
+    steps = [curves.curve(worst, b) for b in (1, 2, 4, 8, 12)]
+    assert steps == sorted(steps)  # noiseless: the worst architecture's curve never falls
+
+
+def test_a_default_floor_not_below_the_best_value_is_refused():
+    with pytest.raises(UsageError, match="floor \\(by default the table's lowest value rounded down; give floor=\\) "
+                                         "must be below the table's best acc \\(10\\)"):
+        ModelledCurves(_table([10.0] * 9), metric="acc", cost=None)
+    assert ModelledCurves(_table([10.0] * 9), metric="acc", cost=None, floor=5).floor == 5

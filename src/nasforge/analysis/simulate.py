@@ -22,9 +22,10 @@ The NAS-Bench-201 12-epoch table holds neither training times nor per-epoch curv
   architectures imperfectly, and the full budget returns the table value exactly. All draws are
   seeded by the architecture's table row and ``seed``: the same query gives the same answer. The
   scale follows the table's metric: by default ``floor`` (the untrained value) is its lowest value
-  rounded to one significant figure (10 for NB201 CIFAR-10's 9.712, 1 for CIFAR-100, 0.1 for accuracy
-  as a fraction) and ``noise`` (its sd at ``b = 0``) is 1 % of the power of ten above its largest
-  magnitude (1 point for percentages, 0.01 for fractions).
+  rounded down to one significant figure (9 for NB201 CIFAR-10's 9.712, 1 for CIFAR-100, 0.09 for that
+  accuracy as a fraction), never above a table value, so no curve falls towards its final value (a floor,
+  given or default, must lie below the table's best value); ``noise`` (its sd at ``b = 0``) is 1 % of the
+  power of ten above its largest magnitude (1 point for percentages, 0.01 for fractions).
 """
 
 from __future__ import annotations
@@ -81,11 +82,12 @@ class ModelledCurves:
         self.tau_range, self.seed, self.cost = tau_range, seed, cost
         self.space = benchmark.space
         self._values = benchmark.values(metric)
-        if floor is not None:
-            best = float(np.max(self._values))
-            check_real("floor", floor, lambda v: v < best,
-                       f"below the table's best {metric} ({best:g}): the untrained value the curves rise from")
-        self.floor = float(f"{np.min(self._values):.1g}") if floor is None else floor  # module docstring
+        best = float(np.max(self._values))
+        default = floor is None
+        self.floor = _rounded_down(float(np.min(self._values))) if default else floor  # module docstring
+        check_real("floor (by default the table's lowest value rounded down; give floor=)" if default else "floor",
+                   self.floor, lambda v: v < best,
+                   f"below the table's best {metric} ({best:g}): the untrained value the curves rise from")
         if noise is None:
             magnitude = float(np.max(np.abs(self._values)))
             noise = 0.01 * 10.0 ** math.ceil(math.log10(magnitude)) if magnitude > 0 else 0.0
@@ -131,6 +133,17 @@ class ModelledCurves:
 
     def evaluate(self, arch: Architecture, budget: float) -> tuple[float, float]:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
+
+
+def _rounded_down(value: float) -> float:
+    """``value`` rounded down to one significant figure (9.712 -> 9, 0.0971 -> 0.09, -9.7 -> -10): never above it."""
+    from decimal import ROUND_FLOOR, Decimal
+
+    exact = Decimal(repr(value))  # the shortest decimal of the float: 0.3 stays 0.3, not 0.29999...
+    if not exact:
+        return value
+    first = exact.scaleb(-exact.adjusted()).to_integral_value(ROUND_FLOOR)
+    return float(first.scaleb(exact.adjusted()))
 
 
 def check_maximized(metric: str, direction: Any = None, who: str = "ModelledCurves", label: str = "metric") -> str:
