@@ -58,3 +58,31 @@ def test_a_default_floor_not_below_the_best_value_is_refused():
                                          "must be below the table's best acc \\(10\\)"):
         ModelledCurves(_table([10.0] * 9), metric="acc", cost=None)
     assert ModelledCurves(_table([10.0] * 9), metric="acc", cost=None, floor=5).floor == 5
+
+
+def _bench_report():
+    from nasforge.analysis.harness import compare
+
+    return compare(_table(np.arange(9.0)), ["random"], seeds=2, budget=5, objective="acc", secondary=None, workers=1)
+
+
+@pytest.mark.parametrize("checkpoints, message", [([0], "checkpoints must be an integer >= 1, got 0"),
+                                                  ([-1], "checkpoints must be an integer >= 1, got -1"),
+                                                  ([2.5], "checkpoints must be an integer >= 1, got 2.5")])
+def test_bench_summary_refuses_checkpoints_that_are_no_count(checkpoints, message):
+    report = _bench_report()
+    with pytest.raises(UsageError, match=message):
+        report.table(checkpoints=checkpoints)
+    with pytest.raises(UsageError, match="n must be an integer >= 1 and <= 5, got 0"):
+        report.strategies["random"].at(0)
+    assert list(report.table(checkpoints=[1, 5, 6])[0])[1:4] == ["mean@1", "median@1", "mean_unique@1"]
+
+
+def test_simulated_summary_refuses_negative_hours():
+    from nasforge.analysis.simulate import compare_simulated
+
+    report = compare_simulated(ModelledCurves(_table(np.arange(50.0, 59.0)), metric="acc", cost=None), ["random"],
+                               seeds=1, n_workers=2, hours=0.1, grid_points=3)
+    with pytest.raises(UsageError, match="at_hours must be simulated hours >= 0 .*, got -1.0"):
+        report.table(at_hours=[-1.0, 0.0])
+    assert "mean@0h" in report.table(at_hours=[0.0, 0.1])[0]

@@ -379,8 +379,10 @@ class SimReport:
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
         last, the runs with a full-budget result by the last, mean evaluations per run, the share of them at the
-        full budget and the mean number pruned."""
+        full budget and the mean number pruned. A time before 0 or past the horizon is a UsageError."""
         at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
+        for h in at_hours:
+            check_real("at_hours", h, lambda v: v >= 0, "simulated hours >= 0 (each a time of the curves)")
         beyond = [h for h in at_hours if h > self.hours[-1] * (1 + 1e-9)]
         if beyond:  # the curves end at the horizon: a later value would repeat the last one under another label
             raise UsageError(f"at_hours {beyond} lie past the simulated horizon of {self.hours[-1]:g} h")
