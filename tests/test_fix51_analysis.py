@@ -86,3 +86,15 @@ def test_simulated_summary_refuses_negative_hours():
     with pytest.raises(UsageError, match="at_hours must be simulated hours >= 0 .*, got -1.0"):
         report.table(at_hours=[-1.0, 0.0])
     assert "mean@0h" in report.table(at_hours=[0.0, 0.1])[0]
+
+
+@pytest.mark.parametrize("points, reference, got", [([[1]], 0, "shape (): 0.0"),
+                                                    ([[1, 2]], [[0, 0]], "shape (1, 2): [[0.0, 0.0]]"),
+                                                    ([[1, 2]], [0, 0, 0], "3 values for 2 objectives: [0.0, 0.0, 0.0]")])
+def test_the_hypervolume_reference_error_says_the_shape_it_got(points, reference, got):
+    from nasforge.pareto import hypervolume
+
+    with pytest.raises(UsageError) as error:
+        hypervolume(points, reference)
+    assert str(error.value) == (f"hypervolume reference must be one list of {len(points[0])} numbers (one per "
+                                f"objective), got {got}")
