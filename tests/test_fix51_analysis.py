@@ -98,3 +98,19 @@ def test_the_hypervolume_reference_error_says_the_shape_it_got(points, reference
         hypervolume(points, reference)
     assert str(error.value) == (f"hypervolume reference must be one list of {len(points[0])} numbers (one per "
                                 f"objective), got {got}")
+
+
+def test_public_analysis_helpers_name_their_bad_argument():
+    from nasforge.analysis.regret import carry_forward, incumbent_curves, summarize
+    from nasforge.pareto import non_dominated_mask
+
+    with pytest.raises(UsageError, match="violation must be a list or array of numbers, got list \\['a', 'b'\\]"):
+        non_dominated_mask([[1, 2], [2, 1]], violation=["a", "b"])
+    with pytest.raises(UsageError, match="values and secondary must be .*got shapes \\(3,\\) and \\(2,\\)"):
+        incumbent_curves([1, 2, 3], [1, 2])
+    with pytest.raises(UsageError, match="values must be a list or array of numbers"):
+        incumbent_curves(["x"], [1])
+    for helper in (summarize, carry_forward):
+        with pytest.raises(UsageError, match="matrix must be 2-D \\(runs x evaluations.*got shape \\(2,\\)"):
+            helper(np.array([1.0, 2.0]))
+    assert summarize([[3.0, 1.0]])["mean"].tolist() == [3.0, 1.0]

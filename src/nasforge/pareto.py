@@ -276,7 +276,7 @@ def _dominates(p: np.ndarray, start: int, violation: np.ndarray | None) -> np.nd
 def _violation(violation: Sequence[float] | None, n: int) -> np.ndarray | None:
     if violation is None:
         return None
-    v = np.asarray(violation, dtype=float).reshape(-1)
+    v = float_array("violation", violation).reshape(-1)
     if v.shape != (n,):
         raise UsageError(f"{v.size} violations for {n} points")
     if np.isnan(v).any():
