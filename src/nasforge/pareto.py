@@ -225,7 +225,9 @@ def _hv_inputs(points: Points, reference: Sequence[float],
         points = np.empty((0, ref.size))
     p = to_maximization(points, directions)
     if ref.shape != (p.shape[1],):
-        raise UsageError(f"reference point has {ref.size} values for {p.shape[1]} objectives")
+        got = f"{ref.size} values for {p.shape[1]} objectives" if ref.ndim == 1 else f"shape {ref.shape}"
+        raise UsageError(f"hypervolume reference must be one list of {p.shape[1]} numbers (one per objective), got "
+                         f"{got}: {ref.tolist()}")
     if not np.isfinite(ref).all():
         raise UsageError(f"hypervolume reference must be finite, got {ref.tolist()}")
     if not np.isfinite(p).all():
@@ -274,7 +276,7 @@ def _dominates(p: np.ndarray, start: int, violation: np.ndarray | None) -> np.nd
 def _violation(violation: Sequence[float] | None, n: int) -> np.ndarray | None:
     if violation is None:
         return None
-    v = np.asarray(violation, dtype=float).reshape(-1)
+    v = float_array("violation", violation).reshape(-1)
     if v.shape != (n,):
         raise UsageError(f"{v.size} violations for {n} points")
     if np.isnan(v).any():

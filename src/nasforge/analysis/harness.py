@@ -54,9 +54,9 @@ class StrategyReport:
     stopped: dict[int, int] = field(default_factory=dict)  # seed -> evaluations, of each run that stopped early
 
     def at(self, n: int, stat: str = "mean", unique: bool = False) -> float:
-        """Regret statistic after ``n`` evaluations (or ``n`` unique evaluations)."""
+        """Regret statistic after ``n`` evaluations (or ``n`` unique evaluations), ``n`` from 1 to the budget."""
         curves = self.per_unique if unique else self.per_eval
-        return float(curves[stat][n - 1])
+        return float(curves[stat][check_int("n", n, 1, len(curves[stat])) - 1])
 
 
 @dataclass
@@ -78,11 +78,15 @@ class BenchReport:
 
     def table(self, checkpoints: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """One row per strategy: regret statistics after each of ``checkpoints`` evaluations within the budget
-        (default :func:`summary_checkpoints`: 100, 300 and the budget, as ``nasforge bench`` prints them)."""
+        (default :func:`summary_checkpoints`: 100, 300 and the budget, as ``nasforge bench`` prints them); a
+        checkpoint that is no integer >= 1 is a UsageError, one past the budget is left out."""
+        if checkpoints is None:
+            checkpoints = summary_checkpoints(self.budget)
+        checkpoints = [check_int("checkpoints", n, 1) for n in checkpoints]
         rows = []
         for name, rep in self.strategies.items():
             row: dict[str, Any] = {"strategy": name}
-            for n in summary_checkpoints(self.budget) if checkpoints is None else checkpoints:
+            for n in checkpoints:
                 if n > self.budget:
                     continue
                 row[f"mean@{n}"] = rep.at(n)

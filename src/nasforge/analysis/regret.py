@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_bool, check_int, check_real, is_real
+from ..checks import check_bool, check_int, check_real, float_array, is_real
 from ..exceptions import UsageError
 from ..pareto import DIRECTIONS
 
@@ -42,8 +42,12 @@ class RunTrace:
 
 def incumbent_curves(values: np.ndarray, secondary: np.ndarray, maximize: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Best-so-far objective and the secondary metric of that incumbent, per evaluation. NaN values (failed
-    evaluations) never become the incumbent: both curves are NaN until the first non-NaN value."""
-    values, secondary = np.asarray(values, dtype=float), np.asarray(secondary, dtype=float)
+    evaluations) never become the incumbent: both curves are NaN until the first non-NaN value. ``values`` and
+    ``secondary`` are lists (or 1-D arrays) of numbers of one length, else a UsageError naming them."""
+    values, secondary = float_array("values", values), float_array("secondary", secondary)
+    if values.ndim != 1 or values.shape != secondary.shape:
+        raise UsageError(f"values and secondary must be one number per evaluation each (two 1-D arrays of one "
+                         f"length), got shapes {values.shape} and {secondary.shape}")
     signed = values if maximize else -values
     running = np.fmax.accumulate(signed)  # fmax skips NaN, maximum would carry it to the end
     previous = np.concatenate([[np.nan], running[:-1]])
@@ -169,7 +173,7 @@ def negative_regret(regret: float, optimum: Any, direction: Any, source: str = "
 def carry_forward(matrix: np.ndarray) -> np.ndarray:
     """``matrix`` (runs x evaluations of best-so-far curves) with each run that stopped (NaN padding) continued at
     its last value: its incumbent cannot change without evaluations. NaN before a run's first value stays."""
-    matrix = np.asarray(matrix, dtype=float)
+    matrix = _runs_matrix(matrix)
     if matrix.size == 0:
         return matrix.copy()
     last = np.maximum.accumulate(np.where(np.isnan(matrix), -1, np.arange(matrix.shape[1])), axis=1)
@@ -177,10 +181,20 @@ def carry_forward(matrix: np.ndarray) -> np.ndarray:
     return np.where(last >= 0, filled, np.nan)
 
 
+def _runs_matrix(matrix: Any) -> np.ndarray:
+    """``matrix`` as a float array of runs x evaluations, else a UsageError naming it (e.g. one run's 1-D curve)."""
+    matrix = float_array("matrix", matrix)
+    if matrix.ndim != 2:
+        raise UsageError(f"matrix must be 2-D (runs x evaluations; one run's curve as [curve]), got shape "
+                         f"{matrix.shape}")
+    return matrix
+
+
 def summarize(matrix: np.ndarray) -> dict[str, np.ndarray]:
     """Mean, median and quartiles across runs per evaluation, a run that stopped counting with its last value
     (:func:`carry_forward`: no survivor bias, so each statistic is non-increasing when the curves are), and
     ``n_runs``: the runs that actually reached that evaluation."""
+    matrix = _runs_matrix(matrix)
     carried = carry_forward(matrix)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as intended

@@ -22,9 +22,10 @@ The NAS-Bench-201 12-epoch table holds neither training times nor per-epoch curv
   architectures imperfectly, and the full budget returns the table value exactly. All draws are
   seeded by the architecture's table row and ``seed``: the same query gives the same answer. The
   scale follows the table's metric: by default ``floor`` (the untrained value) is its lowest value
-  rounded to one significant figure (10 for NB201 CIFAR-10's 9.712, 1 for CIFAR-100, 0.1 for accuracy
-  as a fraction) and ``noise`` (its sd at ``b = 0``) is 1 % of the power of ten above its largest
-  magnitude (1 point for percentages, 0.01 for fractions).
+  rounded down to one significant figure (9 for NB201 CIFAR-10's 9.712, 1 for CIFAR-100, 0.09 for that
+  accuracy as a fraction), never above a table value, so no curve falls towards its final value (a floor,
+  given or default, must lie below the table's best value); ``noise`` (its sd at ``b = 0``) is 1 % of the
+  power of ten above its largest magnitude (1 point for percentages, 0.01 for fractions).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
-from ..benchmarks.tabular import TabularBenchmark, data_rows
+from ..benchmarks.tabular import TabularBenchmark, data_rows, objective_direction
 from ..checks import check_int, check_names, check_real, check_seed, is_real
 from ..exceptions import UsageError
 from ..experiment._export import json_safe
@@ -51,7 +52,8 @@ from ..strategies.base import Strategy
 
 
 class SimulatedBenchmark(Protocol):
-    """What the simulator needs: a value and a duration per (architecture, budget)."""
+    """What the simulator needs: a value (larger is better; ``optimum()`` the best) and a duration per
+    (architecture, budget)."""
 
     space: Any
     max_budget: float
@@ -65,24 +67,27 @@ class SimulatedBenchmark(Protocol):
 
 
 class ModelledCurves:
-    """A table's final values with modelled training times and learning curves (module docstring)."""
+    """A table's final values with modelled training times and learning curves (module docstring). The ``metric``
+    must be maximized (``direction``, or where None its name decides: :func:`check_maximized`)."""
 
     def __init__(self, benchmark: TabularBenchmark, metric: str = "val_acc", max_budget: float = 12,
                  fidelity: str = "epochs", base_seconds: float = 10.0, seconds_per_conv: float = 1.0,
                  floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
                  seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
-                 time_column: str | None = None) -> None:
+                 time_column: str | None = None, direction: str | None = None) -> None:
+        self.direction = check_maximized(metric, direction)
         _check_model(max_budget, fidelity, base_seconds, seconds_per_conv, tau_range, noise, seed, cost, time_column)
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
         self.base_seconds, self.seconds_per_conv = base_seconds, seconds_per_conv
         self.tau_range, self.seed, self.cost = tau_range, seed, cost
         self.space = benchmark.space
         self._values = benchmark.values(metric)
-        if floor is not None:
-            best = float(np.max(self._values))
-            check_real("floor", floor, lambda v: v < best,
-                       f"below the table's best {metric} ({best:g}): the untrained value the curves rise from")
-        self.floor = float(f"{np.min(self._values):.1g}") if floor is None else floor  # module docstring
+        best = float(np.max(self._values))
+        default = floor is None
+        self.floor = _rounded_down(float(np.min(self._values))) if default else floor  # module docstring
+        check_real("floor (by default the table's lowest value rounded down; give floor=)" if default else "floor",
+                   self.floor, lambda v: v < best,
+                   f"below the table's best {metric} ({best:g}): the untrained value the curves rise from")
         if noise is None:
             magnitude = float(np.max(np.abs(self._values)))
             noise = 0.01 * 10.0 ** math.ceil(math.log10(magnitude)) if magnitude > 0 else 0.0
@@ -128,6 +133,28 @@ class ModelledCurves:
 
     def evaluate(self, arch: Architecture, budget: float) -> tuple[float, float]:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
+
+
+def _rounded_down(value: float) -> float:
+    """``value`` rounded down to one significant figure (9.712 -> 9, 0.0971 -> 0.09, -9.7 -> -10): never above it."""
+    from decimal import ROUND_FLOOR, Decimal
+
+    exact = Decimal(repr(value))  # the shortest decimal of the float: 0.3 stays 0.3, not 0.29999...
+    if not exact:
+        return value
+    first = exact.scaleb(-exact.adjusted()).to_integral_value(ROUND_FLOOR)
+    return float(first.scaleb(exact.adjusted()))
+
+
+def check_maximized(metric: str, direction: Any = None, who: str = "ModelledCurves", label: str = "metric") -> str:
+    """"maximize", the direction of ``metric`` (:func:`~nasforge.benchmarks.tabular.objective_direction`:
+    ``direction``, or where None, the metric's name), else a UsageError naming it and its direction: the simulator
+    maximizes (regret from the table's largest value; strategies and pruners are told the raw values). ``who`` and
+    ``label`` name the caller and the metric's option in the message."""
+    if objective_direction(metric, direction) == "minimize":
+        raise UsageError(f"{who}: only a maximized {label} can be simulated, and {label} {metric} is minimized"
+                         f"{' (from its name)' if direction is None else ''}")
+    return "maximize"
 
 
 def _check_model(max_budget: Any, fidelity: Any, base_seconds: Any, seconds_per_conv: Any, tau_range: Any,
@@ -352,8 +379,10 @@ class SimReport:
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
         last, the runs with a full-budget result by the last, mean evaluations per run, the share of them at the
-        full budget and the mean number pruned."""
+        full budget and the mean number pruned. A time before 0 or past the horizon is a UsageError."""
         at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
+        for h in at_hours:
+            check_real("at_hours", h, lambda v: v >= 0, "simulated hours >= 0 (each a time of the curves)")
         beyond = [h for h in at_hours if h > self.hours[-1] * (1 + 1e-9)]
         if beyond:  # the curves end at the horizon: a later value would repeat the last one under another label
             raise UsageError(f"at_hours {beyond} lie past the simulated horizon of {self.hours[-1]:g} h")
@@ -478,5 +507,5 @@ def _model_settings(bench: SimulatedBenchmark) -> dict[str, Any]:
     return settings
 
 
-__all__ = ["ModelledCurves", "SimReport", "SimTrace", "SimulatedBenchmark", "check_budgets", "compare_simulated",
-           "conv_proxy", "simulate"]
+__all__ = ["ModelledCurves", "SimReport", "SimTrace", "SimulatedBenchmark", "check_budgets", "check_maximized",
+           "compare_simulated", "conv_proxy", "simulate"]

@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..analysis.harness import (MAX_WORKERS, check_bench_folder, check_strategies, default_secondaries,
                                     refuse_multi_fidelity, refuse_repeats)
-    from ..analysis.simulate import why_not_a_metric
+    from ..analysis.simulate import check_maximized, why_not_a_metric
     from ..benchmarks.tabular import objective_direction
     from ..checks import check_int
     from ..registry import did_you_mean
@@ -119,9 +119,8 @@ def run(args: argparse.Namespace) -> int:
                          "evaluations on their modelled curves); leave it out or give --workers-simulated N")
     if args.time_column is not None and not args.workers_simulated:
         raise UsageError("--time-column: needs --workers-simulated (plain bench counts evaluations, not time)")
-    if args.workers_simulated and args.direction != "maximize":
-        raise UsageError(f"--workers-simulated: only a maximized --objective can be simulated, and --objective "
-                         f"{args.objective} is minimized{note and ' (from its name)'}")
+    if args.workers_simulated:  # a note was made where the name decided the direction
+        check_maximized(args.objective, None if note else args.direction, "--workers-simulated", "--objective")
     if args.workers_simulated and args.workers is not None:
         raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
                          "leave it out")
@@ -208,8 +207,8 @@ def _modelled_curves(benchmark, args: argparse.Namespace):
         print(f"nasforge bench: warning: the modelled training time (NAS-Bench-201's conv proxy) does not apply to "
               f"space {benchmark.space.name!r}: every architecture gets the same time per epoch; --time-column "
               "names a column of training seconds", file=sys.stderr)
-        return ModelledCurves(benchmark, metric=args.objective, cost=None)
-    return ModelledCurves(benchmark, metric=args.objective, time_column=args.time_column)
+        return ModelledCurves(benchmark, metric=args.objective, cost=None, direction=args.direction)
+    return ModelledCurves(benchmark, metric=args.objective, time_column=args.time_column, direction=args.direction)
 
 
 def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hours: float,
