@@ -4,7 +4,7 @@
 per objective). An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result`
 turns it into a Result that the storages can always write, or into a FAILED Result that names what
 was wrong: metrics must be numbers, objectives finite, the cost seconds (a finite number >= 0),
-``user_attrs`` a dict of JSON values; a missing or NaN cost counts as 0 (unknown).
+``user_attrs`` a dict of JSON values with string keys; a missing or NaN cost counts as 0 (unknown).
 """
 
 from __future__ import annotations
@@ -210,7 +210,37 @@ def _json_values(value: Any, what: str) -> dict[str, Any]:
         _fail(f"{what} must be a dict, got {type(value).__name__}")
     if not _is_json(value):
         _fail(f"{what} must hold JSON values (str, finite number, bool, None, list, dict): {_short(value)}")
+    problem = non_string_keys(value, what)
+    if problem:
+        _fail(problem)
     return json.loads(json.dumps(value))
+
+
+def non_string_keys(value: Any, what: str) -> str | None:
+    """Why ``value`` (JSON values, named ``what``) would not read back as it is: a dict key at any depth that is no
+    string, which JSON stores as text (5 as "5", True as "true"; colliding keys would lose a value). None when all
+    keys are strings."""
+    key = _non_string_key(value)
+    if key is None:
+        return None
+    stored = next(iter(json.loads(json.dumps({key[0]: None}))))
+    return (f"{what} must have string keys (JSON stores the key {key[0]!r} as {stored!r}): "
+            f"got {type(key[0]).__name__} {key[0]!r}")
+
+
+def _non_string_key(value: Any) -> tuple[Any] | None:
+    """The first dict key in ``value`` (at any depth) that is not a string, as a 1-tuple; None when there is none."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = (key,) if not isinstance(key, str) else _non_string_key(item)
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _non_string_key(item)
+            if found is not None:
+                return found
+    return None
 
 
 def _kept_attrs(user_attrs: Any) -> dict[str, Any]:

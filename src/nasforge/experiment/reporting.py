@@ -137,8 +137,9 @@ def _raised_at(exc: BaseException) -> str:
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
                    reporter: Reporter, catch: bool = True, objectives: Sequence[str] = ()) -> Result:
     """Evaluate one architecture, turning exceptions into FAILED (unless ``catch=False``) and
-    TrialPruned into PRUNED results. ``sys.exit()`` in the evaluator fails its trial too ("SystemExit: 2"); a
-    KeyboardInterrupt (Ctrl-C) propagates, the clean interrupt of the run.
+    TrialPruned into PRUNED results. Any other BaseException of the evaluator fails its trial too, as in a worker
+    process (``sys.exit()``: "SystemExit: 2", ``asyncio.CancelledError``); only a KeyboardInterrupt (Ctrl-C, and
+    the CLI's SIGTERM) propagates, the clean interrupt of the run.
 
     ``evaluator`` is an object with ``evaluate`` or a plain callable ``f(arch[, fidelity][, reporter=])``;
     it may return what ``Study.tell`` takes: a Result, a metrics dict, or one number per objective
@@ -154,7 +155,9 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
         result = evaluator_outcome(value, objectives)
     except TrialPruned as exc:
         result = Result(status="pruned", error=str(exc))
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any evaluator error becomes a FAILED trial
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - anything else the evaluator raises becomes a FAILED trial
         if not catch:
             raise
         cause = (_call_misuse(evaluate, args, kwargs) if isinstance(exc, TypeError) else None) or exc

@@ -40,7 +40,7 @@ from ..strategies.constraints import check_satisfiable, constrain, parse_constra
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
-from ._results import as_result, checked_result, plain_values, storable_text
+from ._results import as_result, checked_result, non_string_keys, plain_values, storable_text
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
@@ -1424,26 +1424,10 @@ def _check_json(value: Any, what: str) -> Any:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{what} must hold JSON values (str, number, bool, None, list, dict): {exc}") from None
-    key = _non_string_key(value)
-    if key is not None:
-        raise UsageError(f"{what} must have string keys (JSON stores the key {key[0]!r} as {str(key[0])!r}): "
-                         f"got {type(key[0]).__name__} {key[0]!r}")
+    problem = non_string_keys(value, what)
+    if problem:
+        raise UsageError(problem)
     return value
-
-
-def _non_string_key(value: Any) -> tuple[Any] | None:
-    """The first dict key in ``value`` (at any depth) that is not a string, as a 1-tuple; None when there is none."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = (key,) if not isinstance(key, str) else _non_string_key(item)
-            if found is not None:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            found = _non_string_key(item)
-            if found is not None:
-                return found
-    return None
 
 
 def _check_key(key: Any, what: str) -> None:
