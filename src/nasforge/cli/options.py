@@ -391,7 +391,8 @@ def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = 
     p.add_argument("--dataset", default=None, choices=DATASETS,
                    help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean (default: "
                         f"{dataset_default_help}; with --table: its DATASET-val/-test columns, refused where the "
-                        "table has none)")
+                        "table has none; for cifar10 two training runs: val_acc the cifar10-valid run on 25k "
+                        "images, test_acc the cifar10 run on train+valid, scored on the test set)")
 
 
 def table_dataset(args: argparse.Namespace) -> str:
