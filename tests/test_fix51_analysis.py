@@ -53,10 +53,11 @@ def test_the_default_floor_is_rounded_down_so_curves_rise(values, floor):
     assert steps == sorted(steps)  # noiseless: the worst architecture's curve never falls
 
 
-def test_a_default_floor_not_below_the_best_value_is_refused():
-    with pytest.raises(UsageError, match="floor \\(by default the table's lowest value rounded down; give floor=\\) "
-                                         "must be below the table's best acc \\(10\\)"):
-        ModelledCurves(_table([10.0] * 9), metric="acc", cost=None)
+def test_a_constant_table_keeps_its_flat_curves_and_a_given_floor_must_lie_below_the_best_value():
+    curves = ModelledCurves(_table([10.0] * 9), metric="acc", cost=None)  # simulated before the floor rounded down
+    assert curves.floor == 10
+    with pytest.raises(UsageError, match="floor must be below the table's best acc \\(10\\)"):
+        ModelledCurves(_table([10.0] * 9), metric="acc", cost=None, floor=10)
     assert ModelledCurves(_table([10.0] * 9), metric="acc", cost=None, floor=5).floor == 5
 
 

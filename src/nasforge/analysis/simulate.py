@@ -83,11 +83,12 @@ class ModelledCurves:
         self.space = benchmark.space
         self._values = benchmark.values(metric)
         best = float(np.max(self._values))
-        default = floor is None
-        self.floor = _rounded_down(float(np.min(self._values))) if default else floor  # module docstring
-        check_real("floor (by default the table's lowest value rounded down; give floor=)" if default else "floor",
-                   self.floor, lambda v: v < best,
-                   f"below the table's best {metric} ({best:g}): the untrained value the curves rise from")
+        if floor is None:  # the lowest value rounded down (module docstring): flat curves for a constant table
+            floor = _rounded_down(float(np.min(self._values)))
+        else:
+            check_real("floor", floor, lambda v: v < best,
+                       f"below the table's best {metric} ({best:g}): the untrained value the curves rise from")
+        self.floor = floor
         if noise is None:
             magnitude = float(np.max(np.abs(self._values)))
             noise = 0.01 * 10.0 ** math.ceil(math.log10(magnitude)) if magnitude > 0 else 0.0
