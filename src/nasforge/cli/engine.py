@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError, TrialFailedWarning
-from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
+from ..experiment.storage.display import (PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names,
+                                          study_command)
 from ..experiment.storage.urls import (check_not_run_folder, check_stored_storage, sqlite_path, sqlite_url,
                                        storage_errors_as_usage)
-from . import UsageError
+from . import UsageError, given_options
 from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
 from .output import add_format_argument, counted, json_safe, print_rows
 
@@ -148,30 +149,35 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
 
 
-def refuse_server_run_folders(name: str, command: str, default_storage_first: bool = True) -> None:
+def refuse_server_run_folders(name: str, command: str, default_storage_first: bool = True,
+                              writes: str | None = None) -> None:
     """The rule of :func:`study_source` for a STUDY ``name`` given without --storage: a UsageError
     (:func:`refuse_server_run_folder`) when the folder ``name``, or the default run folder ``nasforge-runs/NAME``
     of a name that is no folder here, has no '/' and is no study of :data:`DEFAULT_STORAGE`, is the run folder of
     a study stored in a database server. ``default_storage_first=False`` (export, where a run folder wins): that
-    default run folder is refused also when :data:`DEFAULT_STORAGE` holds ``name``, giving the command for each."""
+    default run folder is refused also when :data:`DEFAULT_STORAGE` holds ``name``, giving the command for each.
+    ``writes``: see :func:`refuse_server_run_folder`."""
     from ..pipelines.search import RUNS_ROOT, run_folder_storage
 
     if run_folder_storage(name) is None:
-        refuse_server_run_folder(Path(name), command, name)
+        refuse_server_run_folder(Path(name), command, name, writes)
     if run_folder_storage(Path(RUNS_ROOT) / name) is None and not os.path.isdir(name) and "/" not in name \
             and not (default_storage_first and _default_storage_holds(name)):
-        refuse_server_run_folder(Path(RUNS_ROOT) / name, command, None if default_storage_first else name)
+        refuse_server_run_folder(Path(RUNS_ROOT) / name, command, None if default_storage_first else name, writes)
 
 
-def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:
+def refuse_server_run_folder(folder: Path, command: str, named: str | None = None, writes: str | None = None) -> None:
     """A UsageError when ``folder`` is the run folder of a search whose study is stored outside it, in a server
     database or a SQLite file other than its own study.db (its summary.json names it, or before there is one the
     lock file a running or stopped run keeps there): name the study and its storage (the password, never recorded,
-    left out). ``named``: the STUDY argument that named the folder as it is; when :data:`DEFAULT_STORAGE` holds a
-    study so named, the error gives the command for each, unless the folder records that very study in that very
-    file (nothing to tell apart: it is read there). A study deleted from its storage is said to be so, with no
-    command (it would find no study). A folder holding only the lock of a search that has not created its study in
-    the folder yet is a UsageError too (:func:`_refuse_unstarted_run`)."""
+    left out) in the ``command`` to run instead: it keeps the options given to the command being run
+    (:func:`~nasforge.cli.given_options`) and, where that command writes the file ``writes`` in the run folder
+    (report's report.html when no --out is given), names it with ``--out``. ``named``: the STUDY argument that named
+    the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so named, the error gives the command for each,
+    unless the folder records that very study in that very file (nothing to tell apart: it is read there). A study
+    deleted from its storage is said to be so, with no command (it would find no study). A folder holding only the
+    lock of a search that has not created its study in the folder yet is a UsageError too
+    (:func:`_refuse_unstarted_run`)."""
     from ..pipelines.search import LOCK, RUN_DATABASE, _summary_record, recorded_study, still_stored
 
     if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
@@ -196,14 +202,16 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     kind = "database server" if path is None else "SQLite file"
     note = (PASSWORD_NOT_RECORDED if path is None else None if os.path.isabs(path)
             else "from the folder the run was started in: the path is relative to it")
-    use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))}" + (f" ({note})" if note else "")
+    verb, options = command.removeprefix("nasforge "), given_options(command, leave_out=("--storage",)) or []
+    out = ["--out", str(folder / writes), *([] if "--overwrite" in options else ["--overwrite"])] if writes else []
+    use = study_command(verb, study, url, *options, *out) + (f" ({note})" if note else "")
     deleted = still_stored(study, url) is False
     if named is not None and _default_storage_holds(named):
         folders = (f"the folder's study {study!r} was deleted from {display_url(url)}" if deleted
                    else f"for the folder's study run {use}")
         raise UsageError(f"{named!r} is both the run folder of a study stored in a {kind} and a study in "
-                         f"{DEFAULT_STORAGE}: {folders}; for the other {command} {shlex.quote(named)} --storage "
-                         f"{DEFAULT_STORAGE}")
+                         f"{DEFAULT_STORAGE}: {folders}; for the other "
+                         f"{study_command(verb, named, DEFAULT_STORAGE, *options)}")
     if deleted:
         raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which was deleted from its {kind} "
                          f"{display_url(url)}: only the run's outputs are left in the folder (remove them yourself if "

@@ -1,0 +1,80 @@
+"""A newcomer's first hour with the CLI: hints that can be copied and run, help that says what applies, a study
+name shown whole, constrained metrics in the trials table, and where to read about evaluator factories."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+
+from nasforge.cli import main
+from nasforge.cli.engine import refuse_server_run_folder
+from nasforge.exceptions import UsageError
+from nasforge.experiment import Study
+from nasforge.experiment.storage.urls import sqlite_url
+from nasforge.pipelines.search import resume_command
+from nasforge.spaces import get_space
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.fixture
+def shared_run(tmp_path, monkeypatch):
+    """./nasforge-runs/s1/, the run folder of study 's1' kept in ./shared.db (search --storage sqlite:///shared.db);
+    returns that storage's URL."""
+    monkeypatch.chdir(tmp_path)
+    url = sqlite_url(tmp_path / "shared.db")
+    Study(get_space("nb201"), "random", name="s1", storage=url, seed=0).close()
+    folder = tmp_path / "nasforge-runs" / "s1"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps({"name": "s1", "resume_command": resume_command("s1", url)}))
+    return url
+
+
+def _hint(err: str) -> list[str]:
+    """The command an error's 'run ...' hint gives, as words."""
+    return shlex.split(_one_line(err).rpartition(": run ")[2])
+
+
+@pytest.mark.parametrize("command", [["export", "s1", "--trial", "3", "--format", "torchscript", "--out", "s1.pt"],
+                                     ["trials", "s1", "--format", "csv", "--out", "my s1.csv", "--limit", "2"],
+                                     ["resume", "s1", "--workers", "2", "--no-progress"],
+                                     ["report", "s1", "--out", "r.html", "--optimum", "-1"]])
+def test_the_storage_hint_keeps_the_options_given(shared_run, capsys, command):
+    """(Given in the parser's order, as the hint gives them.) Would fail: the hint kept only the command and study ('nasforge export s1 --storage URL'), without export's
+    required --out, trials' --format/--out, ..."""
+    assert main(command) == 2
+    hint = _hint(capsys.readouterr().err)
+    assert hint[:5] == ["nasforge", command[0], "s1", "--storage", shared_run]
+    given = [("--optimum=-1.0" if word == "-1" else word) for word in command[2:] if word != "--optimum"]
+    assert hint[5:] == given
+
+
+def test_the_storage_hint_of_trials_runs_as_asked(shared_run, tmp_path, capsys):
+    assert main(["trials", "s1", "--format", "json", "--out", "t.json"]) == 2
+    hint = _hint(capsys.readouterr().err)
+    assert main(hint[1:]) == 0
+    assert json.loads((tmp_path / "t.json").read_text())["name"] == "s1"
+
+
+def test_the_storage_hint_of_report_writes_the_run_folders_report(shared_run, capsys):
+    """Would fail: the hinted 'nasforge report s1 --storage URL' wrote ./report.html, not the folder's own."""
+    assert main(["report", "s1"]) == 2
+    hint = _hint(capsys.readouterr().err)
+    assert hint[5:] == ["--out", "nasforge-runs/s1/report.html", "--overwrite"]
+
+
+def test_the_storage_hint_from_python_names_the_command_alone(tmp_path):
+    """Called from Python (no command line runs) the hint is the command, the study and its storage."""
+    url = sqlite_url(tmp_path / "shared.db")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "summary.json").write_text(json.dumps({"name": "s1", "resume_command": resume_command("s1",
+                                                                                                                url)}))
+    with pytest.raises(UsageError) as info:
+        refuse_server_run_folder(tmp_path / "run", "nasforge export")
+    assert str(info.value).endswith(f"run nasforge export s1 --storage {url}")
