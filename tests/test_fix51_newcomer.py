@@ -78,3 +78,13 @@ def test_the_storage_hint_from_python_names_the_command_alone(tmp_path):
     with pytest.raises(UsageError) as info:
         refuse_server_run_folder(tmp_path / "run", "nasforge export")
     assert str(info.value).endswith(f"run nasforge export s1 --storage {url}")
+
+
+def test_resume_help_says_which_options_a_search_run_takes(capsys, monkeypatch):
+    """Would fail: `resume --help` offered --timeout, --pruner, ... as overrides, which a search run always refuses."""
+    from nasforge.cli.engine import SEARCH_RESUME_OPTIONS
+
+    monkeypatch.setenv("COLUMNS", "200")  # no option cut at a hyphen
+    assert main(["resume", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"A nasforge search run takes only {', '.join(SEARCH_RESUME_OPTIONS)}" in text

@@ -30,6 +30,9 @@ from .output import add_format_argument, counted, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
+SEARCH_RESUME_OPTIONS = ("--workers", "--max-crash-reruns", "--no-progress")
+"""The options a ``nasforge search`` run's resume takes: it rebuilds the rest as recorded (others are refused)."""
+
 STUDY_HELP = "study name in --storage, or a 'nasforge search' run folder (its study.db; without --storage)"
 
 
@@ -73,7 +76,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)",
                        description="Continue an interrupted study with its recorded settings (a nasforge search run "
-                                   "also finishes its retraining and outputs); options override what was recorded.")
+                                   "also finishes its retraining and outputs); options override what was recorded. "
+                                   "A nasforge search run takes only "
+                                   f"{', '.join(SEARCH_RESUME_OPTIONS)} (it rebuilds its recorded evaluators, "
+                                   "executor, pruner and timeouts).")
     p.add_argument("study", metavar="STUDY", help=STUDY_HELP)
     storage_arg(p)
     p.add_argument("--evaluator", metavar="MODULE:CALLABLE",
@@ -759,8 +765,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
                    if value is not None]
         if ignored:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
-                             "rebuilds its recorded evaluators, executor, pruner and trial timeout (only --workers, "
-                             "--max-crash-reruns and --no-progress apply)")
+                             "rebuilds its recorded evaluators, executor, pruner and trial timeout (only "
+                             f"{', '.join(SEARCH_RESUME_OPTIONS)} apply)")
         from ..pipelines import resume as resume_pipeline
         from .output import job_console
 
