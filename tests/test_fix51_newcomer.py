@@ -88,3 +88,19 @@ def test_resume_help_says_which_options_a_search_run_takes(capsys, monkeypatch):
     assert main(["resume", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert f"A nasforge search run takes only {', '.join(SEARCH_RESUME_OPTIONS)}" in text
+
+
+def test_studies_shows_a_default_run_name_whole_at_80_columns(tmp_path, monkeypatch, capsys):
+    """Would fail: `nasforge studies` cut 'search-nb201-digits-20261207-110420' to 'search-nb20…207-110420' in an
+    80-column terminal; the day (and then the space, both in a default name) are left out first."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")
+    name = "search-nb201-digits-20261207-110420"
+    Study(get_space("nb201"), "mo_evolution", name=name, objectives=["val_acc", "latency_ms"],
+          directions=["maximize", "minimize"], storage="sqlite:///nasforge.db", seed=0).close()
+    assert main(["studies"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["study", "space", "strat.", "objectives", "trials"]
+    assert lines[2].split()[0] == name and max(map(len, lines)) <= 80
+    assert main(["studies", "--format", "csv"]) == 0  # csv and json keep every column
+    assert capsys.readouterr().out.splitlines()[0].endswith(",waiting,created")

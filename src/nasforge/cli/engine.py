@@ -439,12 +439,13 @@ def cmd_studies(args: argparse.Namespace) -> int:
         print_rows(rows, args.format)
         return 0
     # the table fits 80 columns: objectives and trials per state (as status counts them) one a line, the day
-    # without the time, and a name too long for the rest cut in its middle; too wide even so, a labelled line
-    # per field of the csv/json rows
+    # without the time; too wide, the day and then the space are left out (a default run name holds both) so that
+    # the name, the one cell copied into other commands, shows whole, and only a name too long even so is cut in its
+    # middle; too wide even so, a labelled line per field of the csv/json rows
     table = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": "\n".join(s.objective_specs),
               "trials": "\n".join(f"{state.lower()} {n}" for state, n in sorted(s.counts.items())) or "0",
               "created": _created(s.created_at, "%Y-%m-%d")} for s in summaries]
-    print_rows(table, headers={"strategy": "strat."}, cut=("study",), blocks=rows)
+    print_rows(table, headers={"strategy": "strat."}, drop=("created", "space"), cut=("study",), blocks=rows)
     return 0
 
 
