@@ -104,3 +104,23 @@ def test_studies_shows_a_default_run_name_whole_at_80_columns(tmp_path, monkeypa
     assert lines[2].split()[0] == name and max(map(len, lines)) <= 80
     assert main(["studies", "--format", "csv"]) == 0  # csv and json keep every column
     assert capsys.readouterr().out.splitlines()[0].endswith(",waiting,created")
+
+
+def test_the_trials_table_shows_the_constrained_metrics_and_which_trials_break_them(tmp_path, monkeypatch, capsys):
+    """Would fail: with --constraints 'params <= 100' the table had no params column and no mark, so the trials
+    that status counts infeasible could not be told apart (only CSV/JSON had params)."""
+    from nasforge import Result
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    study = Study(get_space("nb201"), "nsga2", name="mo", objectives=["val_acc", "latency_ms"],
+                  directions=["maximize", "minimize"], constraints=["params <= 100"], storage="sqlite:///nasforge.db",
+                  seed=0)
+    for params in (50, 500):
+        study.tell(study.ask(), Result(metrics={"val_acc": 0.5, "latency_ms": 1.0, "params": params}))
+    study.close()
+    assert main(["trials", "mo"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[3:7] == ["val_acc", "latency_ms", "params", "infeasible"]
+    assert lines[2].split()[3:7] == ["0.5", "1", "50", "0"]  # feasible: no mark (then cost 0)
+    assert lines[3].split()[3:7] == ["0.5", "1", "500", "yes"]

@@ -584,6 +584,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     from ..experiment._export import ATTR_PREFIX, json_text, metric_names, trials_dataframe
     from ..experiment.stages import stage_of
     from ..pipelines.search import is_staged, with_stages
+    from ..strategies.constraints import parse_constraints
     from ..writes import check_target, write_atomic
 
     if args.out == "-":
@@ -619,15 +620,20 @@ def cmd_trials(args: argparse.Namespace) -> int:
         tested = "test_acc" not in study.objectives and any("test_acc" in t["metrics"] for t in trials)
         budgets = any(t.fidelity for t in study.trials)  # Hyperband/BOHB: a budget-1 result is not a full one
         rerun = any(t.attempts > 1 for t in study.trials)
+        # with --constraints: the constrained metrics, and which search trials break them (as status counts them)
+        limited = [m for m in dict.fromkeys(c.metric for c in parse_constraints(study.constraints))
+                   if m not in study.objectives]
+        broken = {t.number for t in study.infeasible()} if study.constraints else set()
         keep = ("number", "state", *(("stage",) if staged else ()), "arch", *(("fidelity",) if budgets else ()),
-                *study.objectives, *(("test_acc",) if tested else ()), "cost", "error", "retry_of",
-                *(("attempts",) if rerun else ()))
+                *study.objectives, *limited, *(("infeasible",) if study.constraints else ()),
+                *(("test_acc",) if tested else ()), "cost", "error", "retry_of", *(("attempts",) if rerun else ()))
         rows = []
         for trial, t in zip(trials, study.trials):
             flat = {**trial, **trial["metrics"], "stage": stage_of(t), "fidelity": json_text(t.fidelity),
-                    "attempts": t.attempts if t.attempts > 1 else None}
+                    "attempts": t.attempts if t.attempts > 1 else None,
+                    "infeasible": "yes" if t.number in broken else None}
             rows.append({k: flat.get(k) for k in keep})
-        print_rows(rows, "table", out=out, digits=_digits(rows, study.objectives + ["test_acc", "cost"]))
+        print_rows(rows, "table", out=out, digits=_digits(rows, [*study.objectives, *limited, "test_acc", "cost"]))
     if args.out:
         write_atomic(args.out, out.getvalue(), "--out")
     else:
