@@ -124,3 +124,25 @@ def test_the_trials_table_shows_the_constrained_metrics_and_which_trials_break_t
     assert lines[0].split()[3:7] == ["val_acc", "latency_ms", "params", "infeasible"]
     assert lines[2].split()[3:7] == ["0.5", "1", "50", "0"]  # feasible: no mark (then cost 0)
     assert lines[3].split()[3:7] == ["0.5", "1", "500", "yes"]
+
+
+def test_resume_of_a_study_that_recorded_no_evaluator_points_to_the_factory_docs(tmp_path, monkeypatch, capsys):
+    """Would fail: "recorded no evaluator; pass --evaluator package.module:callable" said nothing of where the
+    factory pattern is explained. The anchor must be a heading of docs/engine.md."""
+    import re
+    from pathlib import Path
+
+    from nasforge.cli.engine import FACTORY_DOCS
+
+    monkeypatch.chdir(tmp_path)
+    study = Study(get_space("nb201"), "random", name="py", objectives="acc", storage="sqlite:///nasforge.db", seed=0)
+    study.optimize(lambda arch: {"acc": 1.0}, 1)
+    study.set_run_config({**study.run_config, "n_trials_total": 3})  # interrupted: 2 trials left
+    study.close()
+    assert main(["resume", "py"]) == 2
+    assert _one_line(capsys.readouterr().err).endswith(f"(see {FACTORY_DOCS})")
+    page, _, anchor = FACTORY_DOCS.partition("#")
+    text = (Path(__file__).resolve().parents[1] / page).read_text()
+    slugs = {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+             for line in text.splitlines() if line.startswith("#")}
+    assert anchor in slugs

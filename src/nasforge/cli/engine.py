@@ -33,6 +33,9 @@ DEFAULT_STORAGE = "sqlite:///nasforge.db"
 SEARCH_RESUME_OPTIONS = ("--workers", "--max-crash-reruns", "--no-progress")
 """The options a ``nasforge search`` run's resume takes: it rebuilds the rest as recorded (others are refused)."""
 
+FACTORY_DOCS = "docs/engine.md#your-own-evaluator-a-factory"
+"""Where the docs show how a study names the evaluator factory that ``nasforge resume`` rebuilds it with."""
+
 STUDY_HELP = "study name in --storage, or a 'nasforge search' run folder (its study.db; without --storage)"
 
 
@@ -745,7 +748,9 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
     the allow-list of nasforge's own factories)."""
     if not args.evaluator:
         if not recorded:
-            raise UsageError("the study recorded no evaluator; pass --evaluator package.module:callable")
+            raise UsageError("the study recorded no evaluator (a study made in Python records one only when "
+                             "optimize() is given evaluator_spec=); pass --evaluator package.module:callable, a "
+                             f"function of yours that returns the evaluator (see {FACTORY_DOCS})")
         return recorded, False
     if given is None:  # the recorded keyword arguments, if it is the same factory
         same = isinstance(recorded, dict) and recorded.get("factory") == args.evaluator
