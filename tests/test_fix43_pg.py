@@ -149,7 +149,8 @@ def test_the_run_folder_of_a_study_on_a_server_names_its_study_and_storage(tmp_p
         assert main([command, given]) == 2
         assert one_line(capsys.readouterr().err).endswith(
             f"error: 'run1' is the run folder of study 'pg1', which is stored in a database server, not in the "
-            f"folder: run nasforge {command} pg1 --storage postgresql+psycopg://nf@db.example/nas (the password is "
+            f"folder: run nasforge {command} pg1 --storage postgresql+psycopg://nf@db.example/nas"
+            f"{' --out run1/report.html --overwrite' if command == 'report' else ''} (the password is "
             "not recorded: set PGPASSWORD, use ~/.pgpass, or add user:PASSWORD@ to the URL)")
 
 

@@ -134,15 +134,14 @@ def test_studies_is_a_table_at_80_columns_with_each_studys_counts_on_its_line(ma
     not on its name's line), in every 80-column terminal and pipe."""
     Study(SPACE, "nsga2", objectives=["val_acc", "params"], directions=["maximize", "minimize"], seed=0, name="mo",
           storage=many).close()
-    lines = _lines(capsys, many, 80)
-    assert lines[0].split() == ["study", "space", "strat.", "objectives", "trials", "created"] and "──" in lines[1]
+    lines = _lines(capsys, many, 80)  # (the created column left out, so that the run's name shows whole)
+    assert lines[0].split() == ["study", "space", "strat.", "objectives", "trials"] and "──" in lines[1]
     assert all(cell_len(line) <= 80 for line in lines)
     rows = {line.split()[0]: line for line in lines[2:] if not line.startswith(" ")}
     assert len(rows) == 7 and len(lines) == 2 + 7 + 2  # objectives and states one a line: 2 lines more
-    assert "complete 2" in rows["s101"] and "2026-" in rows["s101"]  # each study's counts on its name's line
-    (run,) = [name for name in rows if name.startswith("search-")]  # cut in its middle: its time stays
-    assert "…" in run and run.endswith("-233512") and "complete 4" in rows[run]
-    assert lines[lines.index(rows[run]) + 1].split() == ["failed", "2"]
+    assert "complete 2" in rows["s101"]  # each study's counts on its name's line
+    assert "complete 4" in rows[RUN]
+    assert lines[lines.index(rows[RUN]) + 1].split() == ["failed", "2"]
     assert rows["empty"].split()[4] == "0" and "ünïcødé-研究" in rows
     assert rows["mo"].split()[3] == "val_acc:max" and lines[lines.index(rows["mo"]) + 1].split() == ["params:min"]
 
@@ -150,7 +149,7 @@ def test_studies_is_a_table_at_80_columns_with_each_studys_counts_on_its_line(ma
 def test_one_long_name_is_cut_instead_of_turning_the_listing_into_blocks(many, capsys):
     """Would fail: one 256-character name made blocks of every study, at any terminal width."""
     _stored(many, LONG, 1)
-    for columns in (80, 300):
+    for columns in (80, 200):
         lines = _lines(capsys, many, columns)
         assert len(lines) == 2 + 7 + 1 and all(cell_len(line) <= columns for line in lines)
         (cut,) = [line for line in lines if line.startswith("xxx")]

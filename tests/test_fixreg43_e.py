@@ -86,7 +86,8 @@ def test_a_server_run_folder_named_like_a_study_of_the_default_storage(tmp_path,
     assert one_line(capsys.readouterr().err).endswith(
         f"error: 'pgrun' is both the run folder of a study stored in a database server and a study in "
         f"sqlite:///nasforge.db: for the folder's study run nasforge {command} pg1 --storage "
-        "postgresql+psycopg://nf@db.example/nas (the password is not recorded: set PGPASSWORD, use ~/.pgpass, or add "
+        "postgresql+psycopg://nf@db.example/nas"
+        f"{' --out pgrun/report.html --overwrite' if command == 'report' else ''} (the password is not recorded: set PGPASSWORD, use ~/.pgpass, or add "
         f"user:PASSWORD@ to the URL); for the other nasforge {command} pgrun --storage sqlite:///nasforge.db")
     assert main(["status", "pgrun", "--storage", "sqlite:///nasforge.db"]) == 0
 

@@ -50,7 +50,7 @@ from .output import closed_output_dropped, shown_on, unencodable_escaped
 COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
                                     "export", "oneshot")
 
-__all__ = ["COMMAND_MODULES", "RENAMED", "UsageError", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "RENAMED", "UsageError", "build_parser", "given_options", "main"]
 
 # Options renamed since earlier versions (the table "Renamed options" of docs/cli.md): command -> old -> new.
 # An old name ending in "*" is a prefix; the rest of the option is kept (--fewshot-epochs -> --few-shot-epochs).
@@ -200,8 +200,51 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     debug = getattr(args, "debug", False)
     command = " ".join(p for p in (args.command, *_subcommands(args)) if p)
-    with _warnings_as_lines(command), _sigterm_as_interrupt():
+    with _warnings_as_lines(command), _sigterm_as_interrupt(), _running(_command_parser(parser, args), args):
         return _run(args, command, argv, debug)
+
+
+_RUNNING: list[tuple[argparse.ArgumentParser, argparse.Namespace]] = []
+"""The parser and parsed arguments of the (sub-)command being run, for :func:`given_options`."""
+
+
+@contextmanager
+def _running(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Iterator[None]:
+    """While a command runs, :func:`given_options` reads its options from ``parser`` and ``args`` as parsed (a
+    copy: commands fill in some, such as trials' --format)."""
+    _RUNNING[:] = [(parser, argparse.Namespace(**vars(args)))]
+    try:
+        yield
+    finally:
+        _RUNNING.clear()
+
+
+def given_options(prog: str, leave_out: Sequence[str] = ()) -> list[str] | None:
+    """The options given to the command being run, when it is ``prog`` (``nasforge export``), as the words of a
+    command line (unquoted), with their values as parsed; options left at their default, ``--debug`` and
+    ``leave_out`` are left out. For an error that gives the command to run instead (with another STUDY and a
+    --storage): it keeps what the user asked for. None when no such command runs (a call from Python)."""
+    if not _RUNNING or _RUNNING[0][0].prog != prog:
+        return None
+    parser, args = _RUNNING[0]
+    words: list[str] = []
+    for action in parser._actions:
+        if not action.option_strings or action.help == argparse.SUPPRESS:
+            continue
+        option = max(action.option_strings, key=len)
+        value = getattr(args, action.dest, None)
+        if option in (*leave_out, "--debug") or value is None or value is False or value == action.default:
+            continue
+        if action.nargs == 0:  # a flag
+            words.append(option)
+            continue
+        values = [str(v) for v in (value if isinstance(value, list) else [value])]
+        if action.nargs in ("+", "*"):  # one option, its values after it
+            words += [option, *values]
+        else:  # a value starting with '-' is joined to its option, or it would be read as an option
+            for v in values:
+                words += [f"{option}={v}"] if v.startswith("-") and v != "-" else [option, v]
+    return words
 
 
 class Terminated(KeyboardInterrupt):

@@ -20,14 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError, TrialFailedWarning
-from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
+from ..experiment.storage.display import (PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names,
+                                          study_command)
 from ..experiment.storage.urls import (check_not_run_folder, check_stored_storage, sqlite_path, sqlite_url,
                                        storage_errors_as_usage)
-from . import UsageError
+from . import UsageError, given_options
 from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
 from .output import add_format_argument, counted, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
+
+SEARCH_RESUME_OPTIONS = ("--workers", "--max-crash-reruns", "--no-progress")
+"""The options a ``nasforge search`` run's resume takes: it rebuilds the rest as recorded (others are refused)."""
+
+FACTORY_DOCS = "docs/engine.md#your-own-evaluator-a-factory"
+"""Where the docs show how a study names the evaluator factory that ``nasforge resume`` rebuilds it with."""
 
 STUDY_HELP = "study name in --storage, or a 'nasforge search' run folder (its study.db; without --storage)"
 
@@ -72,7 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)",
                        description="Continue an interrupted study with its recorded settings (a nasforge search run "
-                                   "also finishes its retraining and outputs); options override what was recorded.")
+                                   "also finishes its retraining and outputs); options override what was recorded. "
+                                   "A nasforge search run takes only "
+                                   f"{', '.join(SEARCH_RESUME_OPTIONS)} (it rebuilds its recorded evaluators, "
+                                   "executor, pruner and timeouts).")
     p.add_argument("study", metavar="STUDY", help=STUDY_HELP)
     storage_arg(p)
     p.add_argument("--evaluator", metavar="MODULE:CALLABLE",
@@ -148,30 +158,35 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
 
 
-def refuse_server_run_folders(name: str, command: str, default_storage_first: bool = True) -> None:
+def refuse_server_run_folders(name: str, command: str, default_storage_first: bool = True,
+                              writes: str | None = None) -> None:
     """The rule of :func:`study_source` for a STUDY ``name`` given without --storage: a UsageError
     (:func:`refuse_server_run_folder`) when the folder ``name``, or the default run folder ``nasforge-runs/NAME``
     of a name that is no folder here, has no '/' and is no study of :data:`DEFAULT_STORAGE`, is the run folder of
     a study stored in a database server. ``default_storage_first=False`` (export, where a run folder wins): that
-    default run folder is refused also when :data:`DEFAULT_STORAGE` holds ``name``, giving the command for each."""
+    default run folder is refused also when :data:`DEFAULT_STORAGE` holds ``name``, giving the command for each.
+    ``writes``: see :func:`refuse_server_run_folder`."""
     from ..pipelines.search import RUNS_ROOT, run_folder_storage
 
     if run_folder_storage(name) is None:
-        refuse_server_run_folder(Path(name), command, name)
+        refuse_server_run_folder(Path(name), command, name, writes)
     if run_folder_storage(Path(RUNS_ROOT) / name) is None and not os.path.isdir(name) and "/" not in name \
             and not (default_storage_first and _default_storage_holds(name)):
-        refuse_server_run_folder(Path(RUNS_ROOT) / name, command, None if default_storage_first else name)
+        refuse_server_run_folder(Path(RUNS_ROOT) / name, command, None if default_storage_first else name, writes)
 
 
-def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:
+def refuse_server_run_folder(folder: Path, command: str, named: str | None = None, writes: str | None = None) -> None:
     """A UsageError when ``folder`` is the run folder of a search whose study is stored outside it, in a server
     database or a SQLite file other than its own study.db (its summary.json names it, or before there is one the
     lock file a running or stopped run keeps there): name the study and its storage (the password, never recorded,
-    left out). ``named``: the STUDY argument that named the folder as it is; when :data:`DEFAULT_STORAGE` holds a
-    study so named, the error gives the command for each, unless the folder records that very study in that very
-    file (nothing to tell apart: it is read there). A study deleted from its storage is said to be so, with no
-    command (it would find no study). A folder holding only the lock of a search that has not created its study in
-    the folder yet is a UsageError too (:func:`_refuse_unstarted_run`)."""
+    left out) in the ``command`` to run instead: it keeps the options given to the command being run
+    (:func:`~nasforge.cli.given_options`) and, where that command writes the file ``writes`` in the run folder
+    (report's report.html when no --out is given), names it with ``--out``. ``named``: the STUDY argument that named
+    the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so named, the error gives the command for each,
+    unless the folder records that very study in that very file (nothing to tell apart: it is read there). A study
+    deleted from its storage is said to be so, with no command (it would find no study). A folder holding only the
+    lock of a search that has not created its study in the folder yet is a UsageError too
+    (:func:`_refuse_unstarted_run`)."""
     from ..pipelines.search import LOCK, RUN_DATABASE, _summary_record, recorded_study, still_stored
 
     if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
@@ -196,14 +211,16 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     kind = "database server" if path is None else "SQLite file"
     note = (PASSWORD_NOT_RECORDED if path is None else None if os.path.isabs(path)
             else "from the folder the run was started in: the path is relative to it")
-    use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))}" + (f" ({note})" if note else "")
+    verb, options = command.removeprefix("nasforge "), given_options(command, leave_out=("--storage",)) or []
+    out = ["--out", str(folder / writes), *([] if "--overwrite" in options else ["--overwrite"])] if writes else []
+    use = study_command(verb, study, url, *options, *out) + (f" ({note})" if note else "")
     deleted = still_stored(study, url) is False
     if named is not None and _default_storage_holds(named):
         folders = (f"the folder's study {study!r} was deleted from {display_url(url)}" if deleted
                    else f"for the folder's study run {use}")
         raise UsageError(f"{named!r} is both the run folder of a study stored in a {kind} and a study in "
-                         f"{DEFAULT_STORAGE}: {folders}; for the other {command} {shlex.quote(named)} --storage "
-                         f"{DEFAULT_STORAGE}")
+                         f"{DEFAULT_STORAGE}: {folders}; for the other "
+                         f"{study_command(verb, named, DEFAULT_STORAGE, *options)}")
     if deleted:
         raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which was deleted from its {kind} "
                          f"{display_url(url)}: only the run's outputs are left in the folder (remove them yourself if "
@@ -425,12 +442,13 @@ def cmd_studies(args: argparse.Namespace) -> int:
         print_rows(rows, args.format)
         return 0
     # the table fits 80 columns: objectives and trials per state (as status counts them) one a line, the day
-    # without the time, and a name too long for the rest cut in its middle; too wide even so, a labelled line
-    # per field of the csv/json rows
+    # without the time; too wide, the day and then the space are left out (a default run name holds both) so that
+    # the name, the one cell copied into other commands, shows whole, and only a name too long even so is cut in its
+    # middle; too wide even so, a labelled line per field of the csv/json rows
     table = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": "\n".join(s.objective_specs),
               "trials": "\n".join(f"{state.lower()} {n}" for state, n in sorted(s.counts.items())) or "0",
               "created": _created(s.created_at, "%Y-%m-%d")} for s in summaries]
-    print_rows(table, headers={"strategy": "strat."}, cut=("study",), blocks=rows)
+    print_rows(table, headers={"strategy": "strat."}, drop=("created", "space"), cut=("study",), blocks=rows)
     return 0
 
 
@@ -569,6 +587,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     from ..experiment._export import ATTR_PREFIX, json_text, metric_names, trials_dataframe
     from ..experiment.stages import stage_of
     from ..pipelines.search import is_staged, with_stages
+    from ..strategies.constraints import parse_constraints
     from ..writes import check_target, write_atomic
 
     if args.out == "-":
@@ -604,15 +623,20 @@ def cmd_trials(args: argparse.Namespace) -> int:
         tested = "test_acc" not in study.objectives and any("test_acc" in t["metrics"] for t in trials)
         budgets = any(t.fidelity for t in study.trials)  # Hyperband/BOHB: a budget-1 result is not a full one
         rerun = any(t.attempts > 1 for t in study.trials)
+        # with --constraints: the constrained metrics, and which search trials break them (as status counts them)
+        limited = [m for m in dict.fromkeys(c.metric for c in parse_constraints(study.constraints))
+                   if m not in study.objectives]
+        broken = {t.number for t in study.infeasible()} if study.constraints else set()
         keep = ("number", "state", *(("stage",) if staged else ()), "arch", *(("fidelity",) if budgets else ()),
-                *study.objectives, *(("test_acc",) if tested else ()), "cost", "error", "retry_of",
-                *(("attempts",) if rerun else ()))
+                *study.objectives, *limited, *(("infeasible",) if study.constraints else ()),
+                *(("test_acc",) if tested else ()), "cost", "error", "retry_of", *(("attempts",) if rerun else ()))
         rows = []
         for trial, t in zip(trials, study.trials):
             flat = {**trial, **trial["metrics"], "stage": stage_of(t), "fidelity": json_text(t.fidelity),
-                    "attempts": t.attempts if t.attempts > 1 else None}
+                    "attempts": t.attempts if t.attempts > 1 else None,
+                    "infeasible": "yes" if t.number in broken else None}
             rows.append({k: flat.get(k) for k in keep})
-        print_rows(rows, "table", out=out, digits=_digits(rows, study.objectives + ["test_acc", "cost"]))
+        print_rows(rows, "table", out=out, digits=_digits(rows, [*study.objectives, *limited, "test_acc", "cost"]))
     if args.out:
         write_atomic(args.out, out.getvalue(), "--out")
     else:
@@ -724,7 +748,9 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
     the allow-list of nasforge's own factories)."""
     if not args.evaluator:
         if not recorded:
-            raise UsageError("the study recorded no evaluator; pass --evaluator package.module:callable")
+            raise UsageError("the study recorded no evaluator (a study made in Python records one only when "
+                             "optimize() is given evaluator_spec=); pass --evaluator package.module:callable, a "
+                             f"function of yours that returns the evaluator (see {FACTORY_DOCS})")
         return recorded, False
     if given is None:  # the recorded keyword arguments, if it is the same factory
         same = isinstance(recorded, dict) and recorded.get("factory") == args.evaluator
@@ -751,8 +777,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
                    if value is not None]
         if ignored:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
-                             "rebuilds its recorded evaluators, executor, pruner and trial timeout (only --workers, "
-                             "--max-crash-reruns and --no-progress apply)")
+                             "rebuilds its recorded evaluators, executor, pruner and trial timeout (only "
+                             f"{', '.join(SEARCH_RESUME_OPTIONS)} apply)")
         from ..pipelines import resume as resume_pipeline
         from .output import job_console
 

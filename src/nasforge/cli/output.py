@@ -2,8 +2,8 @@
 
 ``print_rows(rows, fmt)`` prints a list of dicts. As a table, columns keep their full headers; a
 table wider than the terminal is printed vertically (one ``header: value`` block per row) rather
-than with truncated cells, unless cutting the long cells of the columns it may cut (``cut``: a name) to no fewer
-than :data:`CUT_MIN` cells makes it fit. The layout (rich's simple-head table) is decided from the column widths, and
+than with truncated cells, unless leaving out the columns it may drop (``drop``), then cutting the long cells of the
+columns it may cut (``cut``: a name) to no fewer than :data:`CUT_MIN` cells makes it fit. The layout (rich's simple-head table) is decided from the column widths, and
 the rows are written as text at once: a table of 10,000 rows takes a fraction of a second. JSON is strict:
 NaN and infinities become ``null``. ``job_console()`` is the console a search job (``search``, ``resume``)
 logs to. ``NO_COLOR`` (set, not empty) turns off every style, bold headers too. ``closed_output_dropped()``
@@ -82,7 +82,7 @@ def _csv_value(value: Any) -> Any:
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
                title: str | None = None, digits: int | Mapping[str, int] = 3, out: TextIO | None = None,
                width: int | None = None, keys: Sequence[str] | None = None, cut: Sequence[str] = (),
-               blocks: Sequence[Mapping[str, Any]] | None = None) -> None:
+               blocks: Sequence[Mapping[str, Any]] | None = None, drop: Sequence[str] = ()) -> None:
     """Print ``rows`` (dicts sharing keys) as a table, CSV or JSON on ``out`` (default stdout).
 
     ``headers`` maps keys to short column titles (table only). ``digits``: decimals of a float in the table, or
@@ -93,7 +93,9 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
     down to :data:`CUT_MIN` cells, a cut cell keeping its start and end around "…" (:func:`_shortened`), so that
     one long name does not turn the table into blocks; CSV and JSON are never cut. ``blocks``: the rows (one to
     each of ``rows``, with their own keys) that a table too wide even so prints as blocks, in place of ``rows``
-    (whose cells may be laid out for the table: several values to a cell, fewer digits).
+    (whose cells may be laid out for the table: several values to a cell, fewer digits). ``drop``: the columns a
+    table too wide for the terminal leaves out, one at a time in that order, before it cuts any (so that the name
+    ``cut`` would cut shows whole).
     """
     out = out or sys.stdout
     keys = list(keys) if keys is not None else list(dict.fromkeys(k for row in rows for k in row))
@@ -121,6 +123,12 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         return
     titles, cells = _titled_cells(rows, keys, headers, digits)
     widths = [max(_width(c) for c in column) for column in zip(titles, *cells)]
+    for key in (k for k in drop if k in keys):
+        if sum(widths) + 2 * (len(widths) - 1) <= console.width:
+            break
+        i = keys.index(key)
+        for column in (keys, titles, widths, *cells):
+            del column[i]
     fitted = _fitted(widths, titles, [k in cut for k in keys], console.width)
     if fitted is not None:
         cells = [[_shortened(c, w) if w < full else c for c, w, full in zip(row, fitted, widths)] for row in cells]

@@ -100,8 +100,9 @@ def _run(args: argparse.Namespace) -> int:
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
         check_installed(("sqlalchemy", "plotly"), "the report of a stored study")  # both named at once
         for name in args.study:  # a .db file or a path that is no run folder names itself, as in status
-            if args.storage is None:
-                refuse_server_run_folders(name, "nasforge report")  # first, as status refuses such a folder
+            if args.storage is None:  # first, as status refuses such a folder; its command writes where this would
+                refuse_server_run_folders(name, "nasforge report",
+                                          writes="report.html" if len(args.study) == 1 and args.out is None else None)
             if len(args.study) == 1 and not os.path.isfile(name):
                 continue  # a folder or a missing path: its message below names bench folders too
             try:
