@@ -16,3 +16,46 @@ def test_resume_command_keeps_the_spelling_stored_summaries_hold():
     assert resume_command("s", "sqlite:///runs/r/study.db") == "nasforge resume s --storage sqlite:///runs/r/study.db"
     assert resume_command("-s", "sqlite:///x.db") == "nasforge resume --storage sqlite:///x.db -- -s"
     assert recorded_study(resume_command("-s", "sqlite:///x.db")) == ("-s", "sqlite:///x.db")
+
+
+def _ascii_run(tmp_path, *argv):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "COLUMNS": "100"}
+    return subprocess.run([sys.executable, "-m", "nasforge", *argv], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, encoding="ascii", errors="strict")
+
+
+def test_status_hint_and_studies_table_on_an_ascii_stdout_name_the_study_itself(tmp_path):
+    """Would fail: the hint printed nasforge resume '\\xe9-run' ... (another study, when copied), and the studies
+    table measured 'é-run' (5 cells) but printed '\\xe9-run' (8), shifting that row's columns."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'enc.db'}"
+    make = ("from nasforge import Study; s = Study('nb201', 'random', objectives='val_acc', seed=0, name='é-run', "
+            f"storage={url!r}); s.ask()")  # a RUNNING trial whose process is gone once this one exits
+    subprocess.run([sys.executable, "-c", make], check=True)
+    status = _ascii_run(tmp_path, "status", "é-run", "--storage", url)
+    assert status.returncode == 0, status.stderr
+    running = [line for line in status.stdout.splitlines() if line.startswith("running:")]
+    assert f"(its process is gone: Study.load('\\xe9-run', '{url}').optimize(evaluator, n_trials) in Python" \
+        in running[0], status.stdout  # a Python string: its backslash escape names the study
+    assert _ascii_run(tmp_path, "status", "--storage", url, "--", "\\xe9-run").returncode == 2  # another name
+    table = _ascii_run(tmp_path, "studies", "--storage", url)
+    lines = table.stdout.splitlines()
+    header, row = lines[0], lines[2]
+    assert row.startswith("\\xe9-run") and row.index("nb201") == header.index("space"), table.stdout
+
+
+def test_a_shell_word_is_spelled_for_the_stream_and_a_python_argument_left_to_its_escapes():
+    import io
+
+    from nasforge.cli.output import shown_on
+
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    text = "nasforge resume 'é' --storage x or Study.load('é', 'sqlite:///é.db').resume(evaluator)"
+    assert shown_on(text, ascii_out) == \
+        "nasforge resume $'\\u00e9' --storage x or Study.load('é', 'sqlite:///é.db').resume(evaluator)"

@@ -26,7 +26,7 @@ from ..experiment.storage.urls import (check_not_run_folder, check_stored_storag
                                        storage_errors_as_usage)
 from . import UsageError, given_options
 from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
-from .output import add_format_argument, counted, json_safe, print_rows
+from .output import add_format_argument, counted, json_safe, print_rows, shown_on
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -537,7 +537,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
         dead = f" (its process is gone: {rerun_hint(study, args.storage)} re-runs it)" if r["process_gone"] else ""
-        print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}")
+        print(shown_on(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}", sys.stdout))
     return 0
 
 

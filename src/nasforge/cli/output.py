@@ -121,7 +121,7 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
     if not rows:
         console.print("(none)")
         return
-    titles, cells = _titled_cells(rows, keys, headers, digits)
+    titles, cells = _titled_cells(rows, keys, headers, digits, out)
     widths = [max(_width(c) for c in column) for column in zip(titles, *cells)]
     for key in (k for k in drop if k in keys):
         if sum(widths) + 2 * (len(widths) - 1) <= console.width:
@@ -139,7 +139,8 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         out.write(_rule(out) * _width(header) + "\n" + "".join(_table_row(c, widths, numeric) for c in cells))
         return
     if blocks is not None:  # too wide even so: one block per row, of the rows given for blocks
-        titles, cells = _titled_cells(blocks, list(dict.fromkeys(k for row in blocks for k in row)), headers, digits)
+        titles, cells = _titled_cells(blocks, list(dict.fromkeys(k for row in blocks for k in row)), headers, digits,
+                                      out)
     out.write(_blocks(titles, cells))
 
 
@@ -152,10 +153,21 @@ def _rule(out: TextIO) -> str:
 
 
 def _titled_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], headers: Mapping[str, str] | None,
-                  digits: int | Mapping[str, int]) -> tuple[list[str], list[list[str]]]:
-    """The titles of the columns ``keys`` and the table cells of ``rows`` (:func:`print_rows`' arguments)."""
+                  digits: int | Mapping[str, int], out: TextIO) -> tuple[list[str], list[list[str]]]:
+    """The titles of the columns ``keys`` and the table cells of ``rows`` (:func:`print_rows`' arguments), as
+    ``out`` writes them (:func:`as_written`), so that columns are measured on what shows."""
     places = {k: digits.get(k, 3) if isinstance(digits, Mapping) else digits for k in keys}
-    return [(headers or {}).get(k, k) for k in keys], [[_cell(row.get(k), places[k]) for k in keys] for row in rows]
+    return ([as_written((headers or {}).get(k, k), out) for k in keys],
+            [[as_written(_cell(row.get(k), places[k]), out) for k in keys] for row in rows])
+
+
+def as_written(text: str, stream: TextIO) -> str:
+    """``text`` as ``stream`` writes it: unchanged where its encoding shows all of it, else with each character it
+    cannot show as the backslash escape :func:`unencodable_escaped` has the stream write (``\\xe9``)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if _encodes(text, encoding):
+        return text
+    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def _blocks(titles: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
@@ -264,7 +276,10 @@ class _DroppedWhenClosed:
         return getattr(self._stream, name)
 
 
-_QUOTED_WORD = re.compile(r"'[^']*'")  # a single-quoted shell word (shlex.quote's form of a non-ASCII name)
+_QUOTED_WORD = re.compile(r"(?<!\S)(?<!, )'[^']*'")
+"""A single-quoted shell word (shlex.quote's form of a non-ASCII name): after white space or at the start, not an
+argument of a Python call in the same line (``Study.load('é', 'sqlite:///é.db')``, whose backslash escapes the
+stream writes are the right Python)."""
 
 
 def shown_on(text: str, stream: TextIO) -> str:
