@@ -271,7 +271,7 @@ class SubnetScorer:
             if norms and len(starts) > 1 and len(self.y) - starts[-1] == 1:  # batch statistics of one image: merged
                 starts.pop()
             for i, j in zip(starts, [*starts[1:], len(self.y)]):
-                logits = net(self.x[i:j])
+                logits = net(self.x[i:j].clone())  # a copy: the data set's tensors must not be edited in place
                 target = self.y[i:j]
                 correct += int((logits.argmax(1) == target).sum())
                 loss += float(F.cross_entropy(logits, target, reduction="sum"))

@@ -1515,7 +1515,7 @@ def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
         try:
             model, images, _ = evaluator.build(arch)
             with torch.no_grad():
-                shape = tuple(model.eval()(images.x_train[:2]).shape)
+                shape = tuple(model.eval()(images.x_train[:2].clone()).shape)  # a copy: the input may be edited
         except UsageError as exc:
             first = first or UsageError(f"space: {exc}")
             continue

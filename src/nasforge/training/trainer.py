@@ -170,13 +170,15 @@ class Trainer:
 
     @torch.inference_mode()
     def evaluate(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """(accuracy in percent, mean cross-entropy) in eval mode; NaN for an empty split."""
+        """(accuracy in percent, mean cross-entropy) in eval mode; NaN for an empty split. The model gets copies of
+        ``x``'s batches: one whose first op edits its input in place (``nn.ReLU(inplace=True)``) leaves ``x`` (the
+        data set, shared by every later evaluation in the process) as it was."""
         if len(y) == 0:
             return float("nan"), float("nan")
         model.eval()
         correct, loss = 0, 0.0
         for i in range(0, len(y), self.config.eval_batch_size):
-            logits = model(x[i:i + self.config.eval_batch_size])
+            logits = model(x[i:i + self.config.eval_batch_size].clone())  # a copy: a model may edit its input in place
             target = y[i:i + self.config.eval_batch_size]
             correct += int((logits.argmax(1) == target).sum())
             loss += float(F.cross_entropy(logits, target, reduction="sum"))
