@@ -196,3 +196,22 @@ def test_the_search_command_takes_bn_mode_recalibrate_with_the_training_evaluato
         assert main(["search", *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+# -- 3. the throughput benchmark records when, under what load, and the CPU-time ratio ---------------------------
+@pytest.mark.slow
+def test_the_throughput_benchmark_records_date_load_and_cpu_time_ratios(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "training_throughput.py"
+    out = tmp_path / "t.json"
+    subprocess.run([sys.executable, str(script), "--epochs", "1", "--rounds", "1", "--json", str(out)], check=True,
+                   capture_output=True)
+    report = json.loads(out.read_text())
+    assert report["date"] and len(report["load_average"]["start"]) == 3 and len(report["load_average"]["end"]) == 3
+    for row in report["rows"]:
+        assert len(row["ours_cpu_s_all"]) == len(row["plain_cpu_s_all"]) == 1
+        assert row["cpu_ratio"] == row["plain_cpu_s_all"][0] / row["ours_cpu_s_all"][0]
