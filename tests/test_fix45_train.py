@@ -87,8 +87,8 @@ def test_run_search_without_a_console_gives_stage_2_the_command_lines_eta(tmp_pa
     assert summary["n_retrained"] == 1
     assert summary["search_training"] == {  # how stage 1 trained (item 6), as docs/training.md gives it
         "C": 8, "N": 1, "epochs": 1, "batch_size": 64, "optimizer": "sgd", "nesterov": True, "momentum": 0.9, "lr": 0.1,
-        "schedule": "cosine", "weight_decay": 5e-4, "label_smoothing": 0.1, "grad_clip": 5.0, "augment": "crop",
-        "seed": 0}
+        "schedule": "cosine", "weight_decay": 5e-4, "label_smoothing": 0.1, "grad_clip": 5.0, "bn_mode": "inherited",
+        "augment": "crop", "seed": 0}
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["search_training"] == summary["search_training"]
     assert [getattr(e, "__self__", None).__class__.__name__ for e in estimates] == ["RetrainProgress"]
     out = capsys.readouterr()

@@ -609,8 +609,8 @@ def test_every_supernet_search_scores_with_recalibrated_bn_by_default(tmp_path, 
     assert main([*run, "--out", str(tmp_path / "b"), "--name", "b", "--bn-mode", "batch", "--finetune-steps", "1"]) == 0
     assert Study.load("b", f"sqlite:///{tmp_path / 'b' / 'study.db'}").user_attrs["pipeline_config"][
         "supernet_score"] == {"bn_mode": "batch", "finetune_steps": 1}
-    _one_line_exit_2(["search", "--bn-mode", "batch", "--trials", "2"], capsys,
-                     "--bn-mode: applies to --evaluator supernet only")
+    _one_line_exit_2(["search", "--bn-mode", "batch", "--trials", "2"], capsys,  # training: inherited or recalibrate
+                     "--bn-mode must be one of inherited, recalibrate with the training evaluator, got 'batch'")
     attrs = study.user_attrs["pipeline_config"]  # a search stored before the score settings were recorded
     study.set_user_attr("pipeline_config", {k: v for k, v in attrs.items() if k != "supernet_score"})
     resumed = []

@@ -344,14 +344,16 @@ def pruner_name(spec: str | dict[str, Any] | None) -> Any:
 
 
 # -- supernet scoring ----------------------------------------------------------------------------
-def add_score_arguments(p: argparse.ArgumentParser) -> None:
+def add_score_arguments(p: argparse.ArgumentParser, training: str = "") -> None:
     """``--bn-mode``, ``--recal-batches`` and ``--finetune-steps``: how a supernet scores (read by
-    :func:`score_settings`; ``oneshot search`` and ``search --evaluator supernet``)."""
+    :func:`score_settings`; ``oneshot search`` and ``search --evaluator supernet``); ``training`` ends the help of
+    ``--bn-mode`` with what it means where trials are trained (``search``)."""
     from ..oneshot.checks import BN_MODES, SEARCH_BN_MODE
 
     p.add_argument("--bn-mode", choices=BN_MODES,
-                   help=f"BatchNorm statistics used when scoring (default: {SEARCH_BN_MODE}: re-estimated for each "
-                        "architecture, which ranks far better than the supernet's inherited statistics)")
+                   help=f"{'with --evaluator supernet: ' if training else ''}BatchNorm statistics used when scoring "
+                        f"(default: {SEARCH_BN_MODE}: re-estimated for each "
+                        f"architecture, which ranks far better than the supernet's inherited statistics){training}")
     p.add_argument("--recal-batches", type=non_negative_int, metavar="N",
                    help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default: 8; 0: "
                         "one pass over the whole training split)")

@@ -80,7 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
     p.add_argument("--supernet", metavar="FOLDER",
                    help="supernet saved by 'nasforge oneshot train' (default: none; needed with --evaluator supernet)")
-    add_score_arguments(p)
+    add_score_arguments(p, training="; with --evaluator training: inherited (default: the running statistics "
+                                    "training leaves) or recalibrate (re-estimated on the training split before each "
+                                    "validation of a search trial, which takes the scores of networks trained "
+                                    "about 1 epoch off chance level: docs/training.md)")
     p.add_argument("--max-crash-reruns", type=non_negative_int, default=3, metavar="N",
                    help="re-run a trial whose process died (the run was killed) at most N times, then it is FAILED; "
                         "recorded, and kept by 'nasforge resume' unless given there")
@@ -108,9 +111,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         not_a_file(args.out)
     score = score_settings(args)
-    if score and args.evaluator != "supernet":
-        raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "
-                         "--evaluator supernet only (how the supernet scores)")
+    bn_mode = None
+    if args.evaluator != "supernet":  # its --bn-mode is how trials validate (SearchConfig.bn_mode)
+        bn_mode = score.pop("bn_mode", None)
+        if score:
+            raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "
+                             "--evaluator supernet only (how the supernet scores)")
     pruner = None if args.pruner is None else parse_pruner(args.pruner, strategy_option="--strategy")
     named = any(getattr(args, flag, None) for flag in ("space_given", "space_config", "space_module"))
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
@@ -120,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
                           pruner=pruner, seed=args.seed, space=args.space if named else None,
                           evaluator=args.evaluator, supernet=args.supernet, supernet_score=score or None,
                           max_crash_reruns=args.max_crash_reruns,
-                          constraints=constraints, augment=args.augment,
+                          constraints=constraints, augment=args.augment, bn_mode=bn_mode,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)
     from ..pipelines.search import run_search

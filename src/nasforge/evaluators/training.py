@@ -435,8 +435,11 @@ class TrainingEvaluator:
         size = {} if name == "model_space" else self.size(knobs, name)  # a module fixes its own size: C/N unused
         model_kwargs = {**size, **self.model_kwargs}
         data_name = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
+        train = asdict(config)
+        if config.bn_mode == "inherited":  # the default: named as before the setting existed
+            del train["bn_mode"]
         key = json.dumps({"arch": arch.to_json(), "model": name, "model_kwargs": model_kwargs,
-                          "train": asdict(config), "fidelity": knobs, "data": data_name,
+                          "train": train, "fidelity": knobs, "data": data_name,
                           "data_dir": None if self.data_dir is None else str(Path(self.data_dir).absolute()),
                           "data_seed": self.data_seed, "merge_val": self.merge_val, "seed": self.seed,
                           **({"data_options": self.data_options} if self.data_options is not None else {}),

@@ -27,6 +27,7 @@ from ..checks import check_int, check_real, check_seed
 from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture
+from ..training.trainer import batch_norms, recalibrate_batchnorm
 from .base import Supernet
 from .checks import BN_MODES, SEARCH_BN_MODE, check_data, check_supernet
 from .trainer import batches_per_epoch
@@ -120,10 +121,6 @@ def search_score(settings: ScoreConfig | dict[str, Any] | None = None, label: st
     return ScoreConfig(**search_settings(settings, label))
 
 
-def _norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
-
 class SubnetScorer:
     """Scores architectures with a trained supernet: ``score(arch)`` -> ``{"val_acc", "val_loss"}``
     (accuracy in percent; keys named after ``config.split``)."""
@@ -201,7 +198,7 @@ class SubnetScorer:
             return restore_all
         if self.config.bn_mode != "recalibrate":
             return None
-        buffers = [(b, b.clone()) for m in _norms(module) for b in m.buffers(recurse=False)]  # changed in place
+        buffers = [(b, b.clone()) for m in batch_norms(module) for b in m.buffers(recurse=False)]  # changed in place
 
         @torch.no_grad()
         def restore() -> None:
@@ -241,26 +238,17 @@ class SubnetScorer:
             F.cross_entropy(net(xb), yb).backward(inputs=params)
             opt.step()
 
-    @torch.no_grad()
     def _recalibrate(self, module: nn.Module, gen: torch.Generator) -> None:
-        net = self.supernet
-        net.eval()
-        norms = _norms(module)
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the recalibration batches
-            m.train()
-        for xb, _ in self._batches(self.config.recal_batches, gen):
-            net(xb)
-        for m, momentum in zip(norms, momenta):
-            m.momentum = momentum
+        """The BatchNorm statistics of ``module`` (the part of the supernet holding the active architecture)
+        re-estimated on ``recal_batches`` training batches through the supernet."""
+        batches = (xb for xb, _ in self._batches(self.config.recal_batches, gen))
+        recalibrate_batchnorm(self.supernet, batches, module)
 
     @torch.no_grad()
     def _evaluate(self, module: nn.Module) -> tuple[float, float]:
         net = self.supernet
         net.eval()
-        norms = _norms(module) if self.config.bn_mode == "batch" else []
+        norms = batch_norms(module) if self.config.bn_mode == "batch" else []
         for m in norms:  # batch statistics, running statistics untouched
             m.track_running_stats = False
             m.train()
@@ -271,7 +259,7 @@ class SubnetScorer:
             if norms and len(starts) > 1 and len(self.y) - starts[-1] == 1:  # batch statistics of one image: merged
                 starts.pop()
             for i, j in zip(starts, [*starts[1:], len(self.y)]):
-                logits = net(self.x[i:j])
+                logits = net(self.x[i:j].clone())  # a copy: the data set's tensors must not be edited in place
                 target = self.y[i:j]
                 correct += int((logits.argmax(1) == target).sum())
                 loss += float(F.cross_entropy(logits, target, reduction="sum"))

@@ -152,6 +152,10 @@ class SearchConfig:
     ``supernet_score``: :class:`~nasforge.oneshot.ScoreConfig` fields (not ``seed``: the run's ``seed`` is used)
     of the supernet evaluator over the search default (:func:`~nasforge.oneshot.scoring.search_settings`, BN
     recalibrated, as ``nasforge oneshot search``); :meth:`resolved` records the BN mode, so a resume scores alike.
+    ``bn_mode``: the BatchNorm statistics the training evaluator validates search trials with
+    (:data:`~nasforge.training.BN_MODES`; None: "inherited", the running statistics training leaves, as a study
+    stored without it ran; "recalibrate": re-estimated on the training split first, which ranks 1-epoch budgets
+    better: docs/training.md); :meth:`resolved` records it. The retraining validates nothing: it keeps the default.
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
     strategies): the front and the retrained architectures keep the trials that satisfy them (none does: the run
     retrains nothing and raises :class:`NoFeasibleTrial` once its outputs are written).
@@ -186,6 +190,7 @@ class SearchConfig:
     strategy_kwargs: dict[str, Any] = field(default_factory=dict)
     max_crash_reruns: int = 3
     augment: str | None = None
+    bn_mode: str | None = None
 
     def __post_init__(self) -> None:
         """One objective, direction or constraint may be a plain string, as ``Study`` takes them (one direction
@@ -353,6 +358,13 @@ class SearchConfig:
              f"which does not report {', '.join(map(str, unreported))}")
         need(self.evaluator == "supernet" or self.supernet_score is None, "supernet_score",
              "applies to the supernet evaluator only")
+        if self.bn_mode is not None:
+            from ..training import BN_MODES
+
+            need(self.evaluator == "training", "bn_mode",
+                 "applies to the training evaluator only (the supernet evaluator's is in supernet_score)")
+            need(isinstance(self.bn_mode, str) and self.bn_mode in BN_MODES, "bn_mode",
+                 f"must be one of {', '.join(BN_MODES)} with the training evaluator")
         if self.evaluator == "supernet":
             from ..evaluators.supernet import check_supernet_strategy
 
@@ -458,6 +470,7 @@ class SearchConfig:
             score = search_settings(self.supernet_score)
         else:
             data = self.data or "digits"
+        bn_mode = self.bn_mode or ("inherited" if self.evaluator == "training" else None)
         space = label or self.space or _default_space_name(self)
         name = self.name or _default_name(space, data)
         out = str(Path(self.out or Path(RUNS_ROOT) / name).absolute())
@@ -465,7 +478,7 @@ class SearchConfig:
         # absolute, as out: the resume command recorded and a resume from another folder name the same file
         storage = absolute_sqlite_url(self.storage) if self.storage else sqlite_url(Path(out) / RUN_DATABASE)
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
-                               "supernet_score": score, "supernet": supernet, "storage": storage,
+                               "supernet_score": score, "supernet": supernet, "storage": storage, "bn_mode": bn_mode,
                                "threads": self.threads or 1})  # threads on shared cores wait for each other
 
     def to_json(self) -> dict[str, Any]:
@@ -1515,7 +1528,7 @@ def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
         try:
             model, images, _ = evaluator.build(arch)
             with torch.no_grad():
-                shape = tuple(model.eval()(images.x_train[:2]).shape)
+                shape = tuple(model.eval()(images.x_train[:2].clone()).shape)  # a copy: the input may be edited
         except UsageError as exc:
             first = first or UsageError(f"space: {exc}")
             continue
@@ -1575,10 +1588,11 @@ def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False)
 
 
 def _search_train(config: SearchConfig, preset: Preset) -> Any:
-    """The :class:`~nasforge.training.TrainConfig` of stage 1's trials: its defaults, with the search epochs."""
+    """The :class:`~nasforge.training.TrainConfig` of stage 1's trials: its defaults, with the search epochs and
+    BN mode."""
     from ..training import TrainConfig
 
-    return TrainConfig(epochs=config.search_epochs or preset.search_epochs)
+    return TrainConfig(epochs=config.search_epochs or preset.search_epochs, bn_mode=config.bn_mode or "inherited")
 
 
 def search_training(config: SearchConfig, space: SearchSpace,
@@ -1617,7 +1631,7 @@ def search_training(config: SearchConfig, space: SearchSpace,
             "optimizer": train.optimizer, "nesterov": train.optimizer == "sgd" and train.momentum > 0,
             "momentum": train.momentum, "lr": train.lr, "schedule": train.schedule,
             "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing, "grad_clip": train.grad_clip,
-            "augment": config.augment or _default_augment(config.data), "seed": config.seed}
+            "bn_mode": train.bn_mode, "augment": config.augment or _default_augment(config.data), "seed": config.seed}
 
 
 def _size_at(evaluator: Any, model: str, knob: str, budget: Any, field: str) -> int | None:

@@ -6,7 +6,7 @@ from ..extras import require
 require("torch", "nasforge.training")
 
 from .cost import count_flops, count_params, measure_latency
-from .trainer import OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, TrainResult
+from .trainer import BN_MODES, OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, TrainResult, recalibrate_batchnorm
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig", "TrainResult", "Trainer", "count_flops", "count_params",
-           "measure_latency"]
+__all__ = ["BN_MODES", "OPTIMIZERS", "SCHEDULES", "TrainConfig", "TrainResult", "Trainer", "count_flops",
+           "count_params", "measure_latency", "recalibrate_batchnorm"]

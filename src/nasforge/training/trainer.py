@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -20,6 +20,10 @@ OPTIMIZERS = ("sgd", "adamw")
 MOMENTUM = 0.9
 """SGD's default momentum; another value is refused with AdamW, which does not use it."""
 SCHEDULES = ("cosine", "constant")
+BN_MODES = ("inherited", "recalibrate")
+"""What a network's BatchNorm layers normalize with when it is validated and tested: the running statistics training
+leaves ("inherited"), or statistics re-estimated on the training split first ("recalibrate"; the one-shot
+scorer's ``bn_mode`` of the same name)."""
 
 EpochHook = Callable[[int, dict[str, float]], None]
 """Called after every epoch with (epochs completed: 1 after the first, {"train_loss", "val_acc", "val_loss"}); may
@@ -30,7 +34,10 @@ raise to stop training."""
 class TrainConfig:
     """Training recipe. ``lr`` is the peak learning rate of the cosine schedule (per-step decay to 0).
     ``auxiliary_weight`` scales the loss of a model's auxiliary head (a model that sets ``aux_logits``
-    in its forward pass while training, like DARTS networks)."""
+    in its forward pass while training, like DARTS networks). ``bn_mode`` (:data:`BN_MODES`): "recalibrate"
+    re-estimates the BatchNorm running statistics (:func:`recalibrate_batchnorm`, one pass over the training split)
+    before each validation, and before the test with ``merge_val``; after an epoch or so of training the running
+    averages still lag the weights (docs/training.md measures what that does to a 1-epoch ranking)."""
 
     epochs: int = 15
     batch_size: int = 64
@@ -45,6 +52,7 @@ class TrainConfig:
     auxiliary_weight: float = 0.4
     seed: int = 0
     eval_batch_size: int = 1024
+    bn_mode: str = "inherited"
 
     def __post_init__(self) -> None:
         """Check every field (``UsageError`` naming it and its value), before any training starts."""
@@ -52,6 +60,8 @@ class TrainConfig:
             raise UsageError(f"unknown optimizer {self.optimizer!r}; choose from {list(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown schedule {self.schedule!r}; choose from {list(SCHEDULES)}")
+        if self.bn_mode not in BN_MODES:
+            raise UsageError(f"unknown bn_mode {self.bn_mode!r}; choose from {list(BN_MODES)}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             check_int(name, getattr(self, name), 1)
         check_seed("seed", self.seed)
@@ -157,6 +167,8 @@ class Trainer:
             train_loss = float(loss_sum) / n
             if not math.isfinite(train_loss):
                 raise FloatingPointError(f"training diverged at epoch {epoch} (loss {train_loss})")
+            if cfg.bn_mode == "recalibrate" and (not merge_val or epoch == cfg.epochs):  # before it is evaluated
+                recalibrate_batchnorm(model, (x_train[i:j].clone() for i, j in zip(batches, batches[1:])))
             if not merge_val:
                 val_acc, val_loss = self.evaluate(model, data.x_val, data.y_val)
             record = {"epoch": epoch, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss}
@@ -170,17 +182,48 @@ class Trainer:
 
     @torch.inference_mode()
     def evaluate(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """(accuracy in percent, mean cross-entropy) in eval mode; NaN for an empty split."""
+        """(accuracy in percent, mean cross-entropy) in eval mode; NaN for an empty split. The model gets copies of
+        ``x``'s batches: one whose first op edits its input in place (``nn.ReLU(inplace=True)``) leaves ``x`` (the
+        data set, shared by every later evaluation in the process) as it was."""
         if len(y) == 0:
             return float("nan"), float("nan")
         model.eval()
         correct, loss = 0, 0.0
         for i in range(0, len(y), self.config.eval_batch_size):
-            logits = model(x[i:i + self.config.eval_batch_size])
+            logits = model(x[i:i + self.config.eval_batch_size].clone())  # a copy: a model may edit its input in place
             target = y[i:i + self.config.eval_batch_size]
             correct += int((logits.argmax(1) == target).sum())
             loss += float(F.cross_entropy(logits, target, reduction="sum"))
         return 100.0 * correct / len(y), loss / len(y)
+
+
+def batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """The BatchNorm layers of ``module`` (of any dimension, subclasses included)."""
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor], module: nn.Module | None = None) -> None:
+    """Re-estimate the running statistics of the BatchNorm layers of ``module`` (None: ``model``): reset, then their
+    cumulative average (``momentum=None``) over ``batches`` passed through ``model`` without gradients, with only
+    those layers in training mode (dropout, drop-path and the like stay off, drawing nothing). Every module's mode
+    and every layer's momentum are restored afterwards."""
+    norms = batch_norms(model if module is None else module)
+    modes = [(m, m.training) for m in model.modules()]
+    momenta = [m.momentum for m in norms]
+    model.eval()
+    try:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None
+            m.train()
+        for xb in batches:
+            model(xb)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        for m, training in modes:
+            m.training = training
 
 
 def _batch_starts(n: int, batch_size: int) -> list[int]:
