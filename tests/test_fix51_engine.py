@@ -1,7 +1,7 @@
 """Review 51 (engine) fixes: an evaluator's BaseException that is no Exception (asyncio.CancelledError, a library's
 own) fails its trial in the inline executor too, instead of aborting the run with a traceback and leaving the trial
-WAITING for every resume; a Result's ``user_attrs`` with keys that are no strings fail the trial as an invalid
-result, instead of being stored as text (colliding keys lost a value)."""
+WAITING for every resume; a Result's ``user_attrs`` with two keys of one dict that JSON writes alike fail the trial
+as an invalid result, instead of losing a value (other keys are stored as JSON writes them, as before)."""
 
 from __future__ import annotations
 
@@ -76,25 +76,59 @@ def test_cli_resume_with_an_evaluator_cancelled_by_asyncio_fails_the_trial(tmp_p
     assert (last.state, last.error) == (TrialState.FAILED, "CancelledError: data loader task cancelled")
 
 
-# -- 2: user_attrs keys that are no strings ----------------------------------------------------------------------
-@pytest.mark.parametrize("attrs, key", [
-    ({"per_class": {0: 0.9, "0": 0.1}}, "the key 0 as '0'): got int 0"),
-    ({"flags": [{True: 5}]}, "the key True as 'true'): got bool True"),
-    ({5: 1}, "the key 5 as '5'): got int 5")])
-def test_a_result_with_user_attrs_keys_that_are_no_strings_fails_its_trial(attrs, key):
-    """Would fail: the trial was COMPLETE with the keys as text (``{'per_class': {'0': 0.1}}``: 0.9 lost)."""
+# -- 2: user_attrs keys that JSON writes alike -------------------------------------------------------------------
+@pytest.mark.parametrize("attrs, clash", [
+    ({"per_class": {0: 0.9, "0": 0.1}}, "keys 0 and '0', which JSON stores as one ('0')"),
+    ({"flags": [{True: 5, "true": 6}]}, "keys True and 'true', which JSON stores as one ('true')")])
+def test_a_result_whose_user_attrs_keys_collide_in_json_fails_its_trial(attrs, clash):
+    """Would fail: the trial was COMPLETE with one of the two values (``{'per_class': {'0': 0.1}}``: 0.9 lost)."""
     study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
     study.optimize(lambda arch: Result(metrics={"acc": 1.0}, user_attrs=attrs), n_trials=1, progress=False)
     trial = study.trials[0]
     assert trial.state == TrialState.FAILED and trial.user_attrs == {}
-    assert trial.error == f"invalid result: user_attrs must have string keys (JSON stores {key}"
+    assert trial.error == f"invalid result: user_attrs has {clash}: one value would be lost"
 
 
-def test_tell_of_a_result_with_an_int_key_fails_the_trial_as_set_trial_user_attr_refuses_it(tmp_path):
+def test_a_result_with_int_keys_is_stored_as_json_writes_them_as_before(tmp_path):
+    """An evaluator returning per-class dicts keyed by class number keeps working (review regression d)."""
     study = Study(get_space("nb201"), "random", objectives="acc", seed=0, storage=f"sqlite:///{tmp_path / 't.db'}")
+    study.optimize(lambda arch: Result(metrics={"acc": 1.0}, user_attrs={"per_class": {0: 0.9, 1: 0.8}}), 1,
+                   progress=False)
+    assert study.trials[0].state == TrialState.COMPLETE
+    assert study.trials[0].user_attrs["per_class"] == {"0": 0.9, "1": 0.8}
     trial = study.ask()
-    with pytest.warns(RuntimeWarning, match="user_attrs must have string keys"):
-        study.tell(trial, Result(metrics={"acc": 1.0}, user_attrs={"n": {5: 1}}))
-    assert study.trials[0].state == TrialState.FAILED
+    study.tell(trial, Result(metrics={"acc": 1.0}, user_attrs={"n": {5: 1}}))
+    assert study.trials[1].user_attrs == {"n": {"5": 1}}
     with pytest.raises(UsageError, match=r"^user attribute 'n' must have string keys \(JSON stores the key 5 as '5'\)"):
         study.set_trial_user_attr(study.trials[0], "n", {5: 1})
+
+
+# -- review regression d: Ctrl-C inside a task group; a pruner's BaseException -------------------------------------
+def test_ctrl_c_inside_an_exception_group_still_interrupts_the_run():
+    """Would fail: trio's nursery wraps Ctrl-C in a BaseExceptionGroup, which failed the trial and went on."""
+    def evaluate(arch):
+        raise BaseExceptionGroup("nursery", [ValueError("x"), BaseExceptionGroup("inner", [KeyboardInterrupt()])])
+
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(evaluate, n_trials=3, progress=False)
+    assert [t.state for t in study.trials] == [TrialState.WAITING]
+
+
+def test_a_pruner_raising_a_base_exception_stops_the_run_naming_the_pruner():
+    """Would fail: inline, the pruner's error reached the evaluator's catch and failed every trial."""
+    from test_fix42_api import Bits, Curvy, Raises
+
+    class Stop(BaseException):
+        pass
+
+    class Stops(Raises):
+        name = "fix51_stops"
+
+        def should_prune(self, number, curves):
+            raise Stop("no more")
+
+    study = Study(Bits(), "random", seed=0)
+    with pytest.raises(UsageError, match="pruner 'fix51_stops': should_prune raised Stop: no more"):
+        study.optimize(Curvy(), n_trials=4, pruner=Stops())
+    assert "FAILED" not in [t.state.value for t in study.trials]

@@ -22,8 +22,8 @@ class Result:
     seconds >= 0 (None or NaN: unknown, stored as 0), the status one of "ok", "failed", "pruned"; a
     Result that breaks these makes its trial FAILED with the reason.
 
-    ``user_attrs`` (JSON values with string keys at any depth, e.g. ``{"artifact": "runs/7/model.safetensors"}``)
-    are stored with the trial by the experiment engine."""
+    ``user_attrs`` (JSON values, e.g. ``{"artifact": "runs/7/model.safetensors"}``) are stored with the trial by
+    the experiment engine as JSON writes them (a key 0 as "0"; two keys of one dict written alike fail the trial)."""
 
     metrics: dict[str, float] = field(default_factory=dict)
     cost: float = 0.0

@@ -210,10 +210,29 @@ def _json_values(value: Any, what: str) -> dict[str, Any]:
         _fail(f"{what} must be a dict, got {type(value).__name__}")
     if not _is_json(value):
         _fail(f"{what} must hold JSON values (str, finite number, bool, None, list, dict): {_short(value)}")
-    problem = non_string_keys(value, what)
-    if problem:
-        _fail(problem)
+    clash = _colliding_keys(value)
+    if clash is not None:  # other keys are stored as JSON writes them (0 as "0"), as results always were
+        _fail(f"{what} has keys {clash[0]!r} and {clash[1]!r}, which JSON stores as one ({clash[2]!r}): one value "
+              "would be lost")
     return json.loads(json.dumps(value))
+
+
+def _colliding_keys(value: Any) -> tuple[Any, Any, str] | None:
+    """Two keys of one dict in ``value`` (at any depth) that JSON writes as the same text (0 and "0", True and
+    "true") and the text; None when there are none."""
+    if isinstance(value, dict):
+        seen: dict[str, Any] = {}
+        for key in value:
+            text = next(iter(json.loads(json.dumps({key: None}))))
+            if text in seen:
+                return seen[text], key, text
+            seen[text] = key
+        items = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return None
+    return next((found for item in items if (found := _colliding_keys(item)) is not None), None)
 
 
 def non_string_keys(value: Any, what: str) -> str | None:

@@ -134,6 +134,16 @@ def _raised_at(exc: BaseException) -> str:
     return text if len(text) <= TRACEBACK_CHARS else "..." + text[-(TRACEBACK_CHARS - 3):]
 
 
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (the CLI's SIGTERM is one too) inside an exception group ``exc``, at any depth; None
+    where there is none."""
+    if isinstance(exc, KeyboardInterrupt):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        return next((found for inner in exc.exceptions if (found := _interrupt_in(inner)) is not None), None)
+    return None
+
+
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
                    reporter: Reporter, catch: bool = True, objectives: Sequence[str] = ()) -> Result:
     """Evaluate one architecture, turning exceptions into FAILED (unless ``catch=False``) and
@@ -158,6 +168,9 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - anything else the evaluator raises becomes a FAILED trial
+        interrupt = _interrupt_in(exc)
+        if interrupt is not None:  # Ctrl-C inside a task group (trio's nursery): still the run's clean interrupt
+            raise interrupt from exc
         if not catch:
             raise
         cause = (_call_misuse(evaluate, args, kwargs) if isinstance(exc, TypeError) else None) or exc

@@ -612,7 +612,9 @@ class _Loop:
         label = f"pruner {getattr(self.pruner, 'name', None) or type(self.pruner).__name__!r}"
         try:
             verdict = self.pruner.should_prune(number, self.curves.current(number))  # type: ignore[union-attr]
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - inline, it would reach the evaluator's catch and fail the trial
             error = UsageError(f"{label}: should_prune raised {type(exc).__name__}: {exc}")
             error.__cause__ = exc
         else:
