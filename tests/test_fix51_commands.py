@@ -59,3 +59,28 @@ def test_a_shell_word_is_spelled_for_the_stream_and_a_python_argument_left_to_it
     text = "nasforge resume 'é' --storage x or Study.load('é', 'sqlite:///é.db').resume(evaluator)"
     assert shown_on(text, ascii_out) == \
         "nasforge resume $'\\u00e9' --storage x or Study.load('é', 'sqlite:///é.db').resume(evaluator)"
+
+
+def test_names_listed_in_an_error_keep_their_shell_spelling_beside_a_python_call():
+    """Review regression c: the names of 'studies: [...]' lost their $'...' spelling with the Python-call rule."""
+    import io
+
+    from nasforge.cli.output import shown_on
+
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    assert shown_on("no study 'x'; studies: ['é-a', 'é-b']", ascii_out) == \
+        "no study 'x'; studies: [$'\\u00e9-a', $'\\u00e9-b']"
+
+
+def test_a_table_rendered_into_a_buffer_is_measured_as_standard_output_writes_it(monkeypatch):
+    """Review regression c: nasforge trials renders its table into a StringIO first, measured as UTF-8."""
+    import io
+    import sys
+
+    from nasforge.cli.output import print_rows
+
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
+    out = io.StringIO()
+    print_rows([{"error": "échec", "n": 1}, {"error": "ok", "n": 2}], out=out, width=80)
+    header, _, first, second = out.getvalue().splitlines()
+    assert first.startswith("\\xe9chec") and first.index("1") == second.index("2") == header.index("n")

@@ -46,8 +46,8 @@ def _hint(err: str) -> list[str]:
                                      ["resume", "s1", "--workers", "2", "--no-progress"],
                                      ["report", "s1", "--out", "r.html", "--optimum", "-1"]])
 def test_the_storage_hint_keeps_the_options_given(shared_run, capsys, command):
-    """(Given in the parser's order, as the hint gives them.) Would fail: the hint kept only the command and study ('nasforge export s1 --storage URL'), without export's
-    required --out, trials' --format/--out, ..."""
+    """(Given in the parser's order, as the hint gives them.) Would fail: the hint kept only the command and study
+    ('nasforge export s1 --storage URL'), without export's required --out, trials' --format/--out, ..."""
     assert main(command) == 2
     hint = _hint(capsys.readouterr().err)
     assert hint[:5] == ["nasforge", command[0], "s1", "--storage", shared_run]
@@ -146,3 +146,23 @@ def test_resume_of_a_study_that_recorded_no_evaluator_points_to_the_factory_docs
     slugs = {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
              for line in text.splitlines() if line.startswith("#")}
     assert anchor in slugs
+
+
+def test_a_hint_to_run_from_the_start_folder_gives_its_output_paths_absolute(tmp_path, monkeypatch, capsys):
+    """Review regression c: with a relative recorded storage the hint is run from the folder the run started in, so
+    report's added --out and the user's own relative --out must not be relative to the folder they are in now."""
+    monkeypatch.chdir(tmp_path)
+    Study(get_space("nb201"), "random", name="s1", storage="sqlite:///shared.db", seed=0).close()
+    folder = tmp_path / "nasforge-runs" / "s1"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps({"name": "s1",
+                                                     "resume_command": resume_command("s1", "sqlite:///shared.db")}))
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
+    for command, out in ((["report", "../nasforge-runs/s1"], folder / "report.html"),
+                         (["trials", "../nasforge-runs/s1", "--out", "t.csv"], tmp_path / "other" / "t.csv")):
+        assert main(command) == 2
+        err = _one_line(capsys.readouterr().err)
+        assert "(from the folder the run was started in" in err
+        hint = shlex.split(err.rpartition(": run ")[2].partition(" (from the folder")[0])
+        assert hint[hint.index("--out") + 1] == str(out)

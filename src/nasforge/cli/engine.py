@@ -212,7 +212,10 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     note = (PASSWORD_NOT_RECORDED if path is None else None if os.path.isabs(path)
             else "from the folder the run was started in: the path is relative to it")
     verb, options = command.removeprefix("nasforge "), given_options(command, leave_out=("--storage",)) or []
-    out = ["--out", str(folder / writes), *([] if "--overwrite" in options else ["--overwrite"])] if writes else []
+    here = os.path.abspath if path is not None and not os.path.isabs(path) else str  # run from the start folder
+    options = [_out_path(word, previous, here) for previous, word in zip(["", *options], options)]
+    out = [] if not writes else ["--out", here(str(folder / writes)),
+                                 *([] if "--overwrite" in options else ["--overwrite"])]
     use = study_command(verb, study, url, *options, *out) + (f" ({note})" if note else "")
     deleted = still_stored(study, url) is False
     if named is not None and _default_storage_holds(named):
@@ -227,6 +230,16 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
                          "they are not needed)")
     raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which is stored in a {kind}, not in the "
                      f"folder: run {use}")
+
+
+def _out_path(word: str, previous: str, here: Callable[[str], str]) -> str:
+    """``word`` of a command line, the path of an ``--out`` option passed through ``here`` (``os.path.abspath``
+    where the command is to run in another folder); ``-`` (standard output) and other words as they are."""
+    if previous == "--out" and word != "-":
+        return here(word)
+    if word.startswith("--out="):
+        return "--out=" + here(word.removeprefix("--out="))
+    return word
 
 
 def _refuse_unstarted_run(folder: Path, study: str, command: str) -> None:

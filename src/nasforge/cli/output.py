@@ -2,12 +2,13 @@
 
 ``print_rows(rows, fmt)`` prints a list of dicts. As a table, columns keep their full headers; a
 table wider than the terminal is printed vertically (one ``header: value`` block per row) rather
-than with truncated cells, unless leaving out the columns it may drop (``drop``), then cutting the long cells of the
-columns it may cut (``cut``: a name) to no fewer than :data:`CUT_MIN` cells makes it fit. The layout (rich's simple-head table) is decided from the column widths, and
-the rows are written as text at once: a table of 10,000 rows takes a fraction of a second. JSON is strict:
-NaN and infinities become ``null``. ``job_console()`` is the console a search job (``search``, ``resume``)
-logs to. ``NO_COLOR`` (set, not empty) turns off every style, bold headers too. ``closed_output_dropped()``
-lets a command finish (and save) when the reader of its stdout or stderr stops (``| head``).
+than with truncated cells, unless leaving out the columns it may drop (``drop``), then cutting the long cells of
+the columns it may cut (``cut``: a name) to no fewer than :data:`CUT_MIN` cells makes it fit. The layout (rich's
+simple-head table) is decided from the column widths, and the rows are written as text at once: a table of
+10,000 rows takes a fraction of a second. JSON is strict: NaN and infinities become ``null``. ``job_console()``
+is the console a search job (``search``, ``resume``) logs to. ``NO_COLOR`` (set, not empty) turns off every style,
+bold headers too. ``closed_output_dropped()`` lets a command finish (and save) when the reader of its stdout or
+stderr stops (``| head``).
 """
 
 from __future__ import annotations
@@ -148,8 +149,13 @@ def _rule(out: TextIO) -> str:
     """The character of the line under a table's header: '─', or '-' where ``out``'s encoding has no '─' (an ASCII
     or Latin-1 terminal, a cp1252 redirect); a buffer without an encoding (a table rendered first, then printed)
     takes standard output's."""
-    encoding = getattr(out, "encoding", None) or getattr(sys.stdout, "encoding", None) or "utf-8"
-    return "─" if _encodes("─", encoding) else "-"
+    return "─" if _encodes("─", _encoding_of(out)) else "-"
+
+
+def _encoding_of(out: TextIO) -> str:
+    """The encoding ``out`` writes in; a buffer without one (a table rendered first, then printed) takes standard
+    output's."""
+    return getattr(out, "encoding", None) or getattr(sys.stdout, "encoding", None) or "utf-8"
 
 
 def _titled_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], headers: Mapping[str, str] | None,
@@ -164,7 +170,7 @@ def _titled_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], header
 def as_written(text: str, stream: TextIO) -> str:
     """``text`` as ``stream`` writes it: unchanged where its encoding shows all of it, else with each character it
     cannot show as the backslash escape :func:`unencodable_escaped` has the stream write (``\\xe9``)."""
-    encoding = getattr(stream, "encoding", None) or "utf-8"
+    encoding = _encoding_of(stream)
     if _encodes(text, encoding):
         return text
     return text.encode(encoding, "backslashreplace").decode(encoding)
@@ -276,10 +282,10 @@ class _DroppedWhenClosed:
         return getattr(self._stream, name)
 
 
-_QUOTED_WORD = re.compile(r"(?<!\S)(?<!, )'[^']*'")
-"""A single-quoted shell word (shlex.quote's form of a non-ASCII name): after white space or at the start, not an
-argument of a Python call in the same line (``Study.load('é', 'sqlite:///é.db')``, whose backslash escapes the
-stream writes are the right Python)."""
+_QUOTED_WORD = re.compile(r"'[^']*'")  # a single-quoted shell word (shlex.quote's form of a non-ASCII name)
+_IN_CALL = re.compile(r"\w\((?:'[^']*', )*\Z")
+"""What comes before an argument of a Python call (``Study.load('é', 'sqlite:///é.db')``), whose backslash escapes
+the stream writes are the right Python: left as it is."""
 
 
 def shown_on(text: str, stream: TextIO) -> str:
@@ -293,7 +299,7 @@ def shown_on(text: str, stream: TextIO) -> str:
 
     def word(match: re.Match[str]) -> str:
         inner = match.group()[1:-1]
-        if _encodes(inner, encoding):
+        if _encodes(inner, encoding) or _IN_CALL.search(text, 0, match.start()):
             return match.group()
         return "$'" + "".join(_ansi_c(char, encoding) for char in inner) + "'"
 
