@@ -215,3 +215,45 @@ def test_the_throughput_benchmark_records_date_load_and_cpu_time_ratios(tmp_path
     for row in report["rows"]:
         assert len(row["ours_cpu_s_all"]) == len(row["plain_cpu_s_all"]) == 1
         assert row["cpu_ratio"] == row["plain_cpu_s_all"][0] / row["ours_cpu_s_all"][0]
+
+
+def test_prepared_gives_the_network_in_the_mode_the_score_evaluates_it():
+    """Review regression e: with recalibration restoring the caller's modes, a supernet left in train mode (or
+    fine-tuned) ran dropout inside prepared(), so a forward pass there gave another loss than the score."""
+    import numpy as np
+    from torch import nn
+
+    from nasforge.data import from_arrays
+    from nasforge.oneshot import ScoreConfig, SubnetScorer
+    from nasforge.spaces.model_space import LayerChoice, ModelSpace
+
+    class WithDropout(nn.Module):
+        def __init__(self, num_classes=4, in_channels=1):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+            self.op = LayerChoice({"c3": nn.Conv2d(8, 8, 3, padding=1), "c1": nn.Conv2d(8, 8, 1)}, label="op")
+            self.head = nn.Sequential(nn.Dropout(0.5), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, num_classes))
+
+        def forward(self, x):
+            return self.head(self.op(self.stem(x)))
+
+    rng = np.random.default_rng(0)
+    y, x = rng.integers(0, 4, 96), rng.normal(size=(96, 8, 8)).astype(np.float32)
+    data = from_arrays("toy", (x[:48], y[:48]), (x[48:80], y[48:80]), (x[80:], y[80:]), 4)
+    space = ModelSpace(WithDropout, num_classes=4, input_shape=(1, 8, 8))
+    supernet = space.supernet()
+    scorer = SubnetScorer(supernet, data, ScoreConfig(bn_mode="recalibrate", recal_batches=1, finetune_steps=1))
+    supernet.train()
+    with scorer.prepared(space.parse("op=c3")) as module:
+        assert not any(m.training for m in module.modules())
+
+
+def test_recal_batches_with_the_training_evaluator_says_it_is_for_the_supernet(capsys):
+    """Review regression e: --bn-mode inherited --recal-batches 2 said '--recal-batches applies only with --bn-mode
+    recalibrate', and with recalibrate the training evaluator refused it again."""
+    from nasforge.cli import main
+
+    for mode in ("inherited", "recalibrate"):
+        assert main(["search", "--bn-mode", mode, "--recal-batches", "2", "--trials", "1"]) == 2
+        assert capsys.readouterr().err.strip() == ("nasforge search: error: --recal-batches: applies to --evaluator "
+                                                   "supernet only (how the supernet scores)")

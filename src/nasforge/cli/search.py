@@ -110,13 +110,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--constraints: no constraint in {args.constraints!r}; write 'METRIC <= NUMBER,...'")
     if args.out is not None:
         not_a_file(args.out)
-    score = score_settings(args)
-    bn_mode = None
+    score, bn_mode = {}, None
     if args.evaluator != "supernet":  # its --bn-mode is how trials validate (SearchConfig.bn_mode)
-        bn_mode = score.pop("bn_mode", None)
-        if score:
-            raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "
-                             "--evaluator supernet only (how the supernet scores)")
+        bn_mode, supernet_only = args.bn_mode, [k for k in ("recal_batches", "finetune_steps") if getattr(args, k)
+                                                is not None]
+        if supernet_only:
+            raise UsageError(f"{', '.join(_option(k) for k in supernet_only)}: appl"
+                             f"{'y' if len(supernet_only) > 1 else 'ies'} to --evaluator supernet only (how the "
+                             "supernet scores)")
+    else:
+        score = score_settings(args)
     pruner = None if args.pruner is None else parse_pruner(args.pruner, strategy_option="--strategy")
     named = any(getattr(args, flag, None) for flag in ("space_given", "space_config", "space_module"))
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,

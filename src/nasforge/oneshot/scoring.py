@@ -181,6 +181,7 @@ class SubnetScorer:
                     self._finetune(module, gen)
                 if cfg.bn_mode == "recalibrate":
                     self._recalibrate(module, gen)
+                net.eval()  # as the score evaluates it (no dropout or drop-path), whatever mode the caller left
                 yield module
         finally:
             if restore is not None:
