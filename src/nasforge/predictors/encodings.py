@@ -23,6 +23,8 @@ pruned cell: dead nodes are not counted).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -245,11 +247,40 @@ def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "featu
     return np.stack(rows)
 
 
-@lru_cache(maxsize=1 << 17)
-def _encode_one(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+def _encode_row(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+    """One architecture's ``kind`` encoding (read-only: the cache hands the same array out again)."""
     row = _GRAPH_ENCODERS[kind](view, view.build(arch))
     row.setflags(write=False)
     return row
+
+
+class _RowCache:
+    """Encoded rows by (encoding, view, architecture); the least recently used go once the rows hold more than
+    ``max_bytes`` (a bound by entry count let wide rows, DARTS's, keep most of a GB in every process)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.nbytes = max_bytes, 0
+        self._rows: OrderedDict[tuple[str, GraphView, Architecture], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+        key = (kind, view, arch)
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                self._rows.move_to_end(key)
+                return row
+        row = _encode_row(kind, view, arch)
+        with self._lock:
+            if key not in self._rows:
+                self._rows[key] = row
+                self.nbytes += row.nbytes
+                while self.nbytes > self.max_bytes:
+                    self.nbytes -= self._rows.popitem(last=False)[1].nbytes
+        return row
+
+
+_encode_one = _RowCache(max_bytes=64 << 20)
 
 
 @dataclass(frozen=True, eq=False)
