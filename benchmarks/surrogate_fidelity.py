@@ -113,7 +113,8 @@ def main() -> None:
     seeds = seed_fidelity(seeded, seeds_table, "val_acc")
     seeds["rows"] = len(seeds_table)
     seeds["noise_model"] = seeded.manifest["metrics"]["val_acc"]["noise"]
-    print(f"(a) {len(seeds_table)} multi-member network classes, {seeds['n_archs']} held out; against the other runs' mean:")
+    print(f"(a) {len(seeds_table)} multi-member network classes, {seeds['n_archs']} held out; "
+          "against the other runs' mean:")
     for label, key in (("surrogate", "surrogate_vs_other_seeds"), ("one run", "one_seed_vs_other_seeds")):
         s = seeds[key]
         print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
