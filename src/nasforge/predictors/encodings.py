@@ -284,17 +284,32 @@ def _encode_row(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
     return row
 
 
+class _Key(list):
+    """(encoding, view, architecture) hashed once, as ``functools.lru_cache`` keys are (hashing a DARTS key takes
+    about a microsecond, as long as the rest of a cache hit)."""
+
+    __slots__ = ("hashvalue",)
+
+    def __init__(self, *parts: Any) -> None:
+        super().__init__(parts)
+        self.hashvalue = hash(parts)
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return self.hashvalue
+
+
 class _RowCache:
     """Encoded rows by (encoding, view, architecture); the least recently used go once the rows hold more than
-    ``max_bytes`` (a bound by entry count let wide rows, DARTS's, keep most of a GB in every process)."""
+    ``max_bytes`` (a bound by entry count let wide rows, DARTS's, keep most of a GB in every process). Keys and
+    their architectures come on top: about half again on DARTS ``features`` rows."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes, self.nbytes = max_bytes, 0
-        self._rows: OrderedDict[tuple[str, GraphView, Architecture], np.ndarray] = OrderedDict()
+        self._rows: OrderedDict[_Key, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def __call__(self, kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
-        key = (kind, view, arch)
+        key = _Key(kind, view, arch)
         with self._lock:
             row = self._rows.get(key)
             if row is not None:
