@@ -1,11 +1,13 @@
 """Fidelity of an NB201 surrogate benchmark (CIFAR-10 validation accuracy).
 
-(a) Seeds. The NB201 table has no per-seed columns, but NAS-Bench-201 trained every cell of an
-    isomorphism class (the authors' rule, 6,466 classes) separately: the members of a class are
+(a) Seeds. The NB201 table has no per-seed columns, but NAS-Bench-201 trained every cell of a
+    ``network`` class (NB201's default rule, 5,260 classes) separately: the members of a class are
     independent training runs of the same network. One row per class with >= 2 members, members as
     ``val_acc_seed<k>`` columns, gives a real multi-seed table. A surrogate fitted on half of the
     classes (noise model learned from the seeds) is compared, on the other half, with one run
-    against the mean of the other runs.
+    against the mean of the other runs. Whole ``network`` classes are held out, as in ``predictors eval``'s
+    class split, so no held-out row has a run of its own network in training (the authors' finer ``nb201``
+    rule, used here before 2026-12-07, put cells of one network in different rows).
 (b) Regret. A surrogate fitted on 90% of the full table; regularized evolution and random search,
     10 seeds x 200 evaluations, on the surrogate and on the table.
 
@@ -37,9 +39,9 @@ from _results import RESULTS, write_json
 
 
 def isomorphism_seed_table(table: TabularBenchmark, max_runs: int = 4) -> TabularBenchmark:
-    """One row per NB201 isomorphism class with >= 2 members; up to ``max_runs`` member accuracies
+    """One row per NB201 ``network`` class with >= 2 members; up to ``max_runs`` member accuracies
     as seed columns (a few degenerate classes have hundreds of members)."""
-    space = NASBench201Space(canonical_rule="nb201")
+    space = NASBench201Space(canonical_rule="network")
     classes: dict = {}
     for arch, value in zip(table.archs, table.values("val_acc")):
         classes.setdefault(space.canonical_key(arch), (arch, []))[1].append(value)
@@ -111,7 +113,8 @@ def main() -> None:
     seeds = seed_fidelity(seeded, seeds_table, "val_acc")
     seeds["rows"] = len(seeds_table)
     seeds["noise_model"] = seeded.manifest["metrics"]["val_acc"]["noise"]
-    print(f"(a) {len(seeds_table)} multi-member classes, {seeds['n_archs']} held out; against the other runs' mean:")
+    print(f"(a) {len(seeds_table)} multi-member network classes, {seeds['n_archs']} held out; "
+          "against the other runs' mean:")
     for label, key in (("surrogate", "surrogate_vs_other_seeds"), ("one run", "one_seed_vs_other_seeds")):
         s = seeds[key]
         print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")

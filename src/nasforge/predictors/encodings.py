@@ -2,7 +2,13 @@
 
 * ``"onehot"``    the space's own one-hot encoding (``space.encode``);
 * ``"adjacency"`` the flattened upper-triangular adjacency matrix plus one-hot node operations;
-* ``"path"``      BANANAS path encoding: how many input->output paths carry each operation sequence;
+* ``"path"``      path encoding of the live graph: how many input->output paths carry each operation sequence of
+  up to ``max_path_length`` labels (the BANANAS encoding on NAS-Bench-101; on NAS-Bench-201 only live paths, those
+  through no ``none``: 85 columns, where NASLib's has 155; on DARTS one bag for both cells and both cell inputs, each
+  path led by the ``cell_input`` label and counted only up to two operations after it, since stored studies and
+  saved predictors use it as it is: ``cell_path`` is BANANAS's DARTS encoding);
+* ``"cell_path"`` DARTS only: BANANAS's DARTS path encoding, the paths from each cell input (normal cell c_{k-2},
+  c_{k-1}, then the reduction cell's) counted apart, all of them (up to 4 operations): 4 x 2,801 columns;
 * ``"features"``  functional features of the *live* graph (zero operations and nodes off every
   input->output path removed): live one-hot operations and adjacency, operation counts, the path
   encoding and per-path statistics (path lengths, the most/fewest of each operation on a path, the
@@ -23,6 +29,8 @@ pruned cell: dead nodes are not counted).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,21 +43,21 @@ from ..spaces import Architecture, SearchSpace
 from ..spaces.chain import SKIP_CHOICES, ChainSpace
 from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_form, graph_view
 
-ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "functional", "computed")
+ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "cell_path", "features", "functional", "computed")
 # Recorded with every saved predictor ("encoding_revision" in predictor.json; a surrogate's format 4): 1 (none
 # recorded) encoded the genotype as written; 2 the canonical architecture on NB101, DARTS and chains with stages.
 ENCODING_REVISION = 2
 
 
-def _paths(graph: Graph, live: np.ndarray) -> list[tuple[str, ...]]:
-    """Operation sequences of all live input->output paths."""
+def _paths(graph: Graph, live: np.ndarray, start: int = 0) -> list[tuple[str, ...]]:
+    """Operation sequences of all live paths from node ``start`` (the input) to the output, ``start``'s own left out."""
     n = len(graph.ops)
     successors: dict[int, list[int]] = {}
     for i, j in graph.edges:
         if live[i] and live[j]:
             successors.setdefault(i, []).append(j)
     paths: list[tuple[str, ...]] = []
-    stack: list[tuple[int, tuple[str, ...]]] = [(0, ())] if live[0] else []
+    stack: list[tuple[int, tuple[str, ...]]] = [(start, ())] if live[start] else []
     while stack:
         node, ops = stack.pop()
         for nxt in successors.get(node, ()):
@@ -68,13 +76,16 @@ def _path_index(ops: tuple[str, ...], index: dict[str, int], base: int) -> int:
     return offset + code
 
 
-def _path_vector(view: GraphView, paths: list[tuple[str, ...]], vocab: tuple[str, ...] | None = None) -> np.ndarray:
-    """How many of ``paths`` carry each operation sequence over ``vocab`` (default: the live operations)."""
+def _path_vector(view: GraphView, paths: list[tuple[str, ...]], vocab: tuple[str, ...] | None = None,
+                 max_length: int | None = None) -> np.ndarray:
+    """How many of ``paths`` carry each operation sequence over ``vocab`` (default: the live operations) of up to
+    ``max_length`` operations (default: ``view.max_path_length``; longer paths are not counted)."""
     vocab = view.live_vocab if vocab is None else vocab
+    max_length = view.max_path_length if max_length is None else max_length
     index = {op: i for i, op in enumerate(vocab)}
-    vec = np.zeros(sum(len(vocab) ** k for k in range(view.max_path_length + 1)), dtype=np.float32)
+    vec = np.zeros(sum(len(vocab) ** k for k in range(max_length + 1)), dtype=np.float32)
     for ops in paths:
-        if len(ops) <= view.max_path_length:
+        if len(ops) <= max_length:
             vec[_path_index(ops, index, len(vocab))] += 1.0
     return vec
 
@@ -117,8 +128,19 @@ def encode_adjacency(view: GraphView, graph: Graph) -> np.ndarray:
 
 
 def encode_path(view: GraphView, graph: Graph) -> np.ndarray:
-    """BANANAS path encoding of the live graph (paths longer than ``max_path_length`` are not counted)."""
+    """Path encoding of the live graph (paths longer than ``max_path_length`` are not counted; see the module
+    docstring for how it departs from BANANAS's on NAS-Bench-201 and DARTS)."""
     return _path_vector(view, _paths(graph, graph.live(view.zero_ops)))
+
+
+def encode_cell_path(view: GraphView, graph: Graph) -> np.ndarray:
+    """BANANAS's per-cell path encoding: for each ``view.cell_input`` node in node order (DARTS: normal c_{k-2},
+    c_{k-1}, reduction c_{k-2}, c_{k-1}), how many of its paths to the output carry each operation sequence."""
+    live = graph.live(view.zero_ops)
+    vocab = tuple(op for op in view.live_vocab if op != view.cell_input)
+    starts = [node for node, op in enumerate(graph.ops) if op == view.cell_input]
+    return np.concatenate([_path_vector(view, _paths(graph, live, start), vocab, view.cell_path_length)
+                           for start in starts])
 
 
 def encode_features(view: GraphView, graph: Graph) -> np.ndarray:
@@ -170,7 +192,8 @@ def encode_computed(view: GraphView, graph: Graph) -> np.ndarray:
     return np.concatenate([counts, _path_stats(view, paths), _computed_paths(view, paths)]).astype(np.float32)
 
 
-_GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features": encode_features,
+_GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "cell_path": encode_cell_path,
+                   "features": encode_features,
                    "functional": encode_functional, "computed": encode_computed}
 
 
@@ -184,19 +207,28 @@ def arch_list(archs: Any, method: str) -> list[Architecture]:
         raise UsageError(f"{method} takes a list of architectures, got {type(archs).__name__}") from None
 
 
+def _unavailable(view: GraphView, kind: str) -> str | None:
+    """Why ``kind`` encodes nothing on spaces of ``view``, or None when it does."""
+    if kind == "path" and view.max_path_length == 0:
+        return "its graph is one chain of layers, so every architecture would get the same path encoding"
+    if kind == "cell_path" and view.cell_input is None:
+        return "its graph has no cells with inputs of their own (DARTS's has; 'path' is this space's path encoding)"
+    return None
+
+
 def check_encoding(space: SearchSpace, kind: str) -> None:
     """A UsageError when ``kind`` encodes nothing on ``space``: ``path`` on a space whose view enumerates no
-    paths (a chain: one path through every layer, so the encoding would be one constant column)."""
-    if kind != "path":
-        return
+    paths (a chain: one path through every layer, so the encoding would be one constant column), ``cell_path``
+    on one without cell inputs (all but DARTS)."""
     try:
         view = graph_view(space)
     except ValueError:  # no graph view: encoding says so
         return
-    if view.max_path_length == 0:
-        usable = ", ".join(k for k in ENCODINGS if k != "path")
-        raise UsageError(f"encoding 'path' is not available for space {space.name!r}: its graph is one chain of "
-                         f"layers, so every architecture would get the same path encoding; choose from {usable}")
+    reason = _unavailable(view, kind)
+    if reason is not None:
+        usable = ", ".join(k for k in ENCODINGS if _unavailable(view, k) is None)
+        raise UsageError(f"encoding {kind!r} is not available for space {space.name!r}: {reason}; "
+                         f"choose from {usable}")
 
 
 class EncodingChangedWarning(UserWarning):
@@ -245,11 +277,55 @@ def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "featu
     return np.stack(rows)
 
 
-@lru_cache(maxsize=1 << 17)
-def _encode_one(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+def _encode_row(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+    """One architecture's ``kind`` encoding (read-only: the cache hands the same array out again)."""
     row = _GRAPH_ENCODERS[kind](view, view.build(arch))
     row.setflags(write=False)
     return row
+
+
+class _Key(list):
+    """(encoding, view, architecture) hashed once, as ``functools.lru_cache`` keys are (hashing a DARTS key takes
+    about a microsecond, as long as the rest of a cache hit)."""
+
+    __slots__ = ("hashvalue",)
+
+    def __init__(self, *parts: Any) -> None:
+        super().__init__(parts)
+        self.hashvalue = hash(parts)
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return self.hashvalue
+
+
+class _RowCache:
+    """Encoded rows by (encoding, view, architecture); the least recently used go once the rows hold more than
+    ``max_bytes`` (a bound by entry count let wide rows, DARTS's, keep most of a GB in every process). Keys and
+    their architectures come on top: about half again on DARTS ``features`` rows."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.nbytes = max_bytes, 0
+        self._rows: OrderedDict[_Key, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+        key = _Key(kind, view, arch)
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                self._rows.move_to_end(key)
+                return row
+        row = _encode_row(kind, view, arch)
+        with self._lock:
+            if key not in self._rows:
+                self._rows[key] = row
+                self.nbytes += row.nbytes
+                while self.nbytes > self.max_bytes:
+                    self.nbytes -= self._rows.popitem(last=False)[1].nbytes
+        return row
+
+
+_encode_one = _RowCache(max_bytes=64 << 20)
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,7 +20,7 @@ import numpy as np
 from ..exceptions import UsageError
 from ..spaces import Architecture, ChainSpace, DartsSpace, NASBench101Space, NASBench201Space, SearchSpace
 from ..spaces.chain import SKIP_CHOICES
-from ..spaces.darts import DARTS_OPS, EDGE_NODE
+from ..spaces.darts import DARTS_OPS, EDGE_NODE, NODES
 from ..spaces.nb101 import MAX_VERTICES, NB101_OPS
 from ..spaces.nb201 import NB201_EDGES, NB201_OPS
 
@@ -63,6 +63,8 @@ class GraphView:
     path measures its depth; ``identity_ops`` those that pass their input through (skip connections).
     ``canonical``: the graph is built from ``space.canonical(arch)`` (see :func:`graph_of`), so writings of
     one network (NAS-Bench-101's dead nodes and node orders, DARTS pair orders, chain skips in a stage) share it.
+    ``cell_input``: the label of the nodes where a cell's paths start (DARTS: each cell's two inputs), whose paths
+    the ``cell_path`` encoding counts apart, with up to ``cell_path_length`` operations after the cell input.
     """
 
     build: Callable[[Architecture], Graph]
@@ -73,6 +75,8 @@ class GraphView:
     param_ops: frozenset[str] = field(default_factory=frozenset)
     identity_ops: frozenset[str] = field(default_factory=frozenset)
     canonical: bool = False
+    cell_input: str | None = None
+    cell_path_length: int = 0
 
     @property
     def live_vocab(self) -> tuple[str, ...]:
@@ -188,7 +192,8 @@ def _darts_graph(arch: Architecture) -> Graph:
 def _darts_view(space: SearchSpace) -> GraphView:
     return GraphView(_darts_graph, (CELL_INPUT, *DARTS_OPS), max_nodes=2 + 2 * _DARTS_CELL_NODES,
                      max_path_length=3, param_ops=frozenset(op for op in DARTS_OPS if "conv" in op),
-                     identity_ops=frozenset({"skip_connect"}), canonical=True)
+                     identity_ops=frozenset({"skip_connect"}), canonical=True, cell_input=CELL_INPUT,
+                     cell_path_length=len(NODES))
 
 
 register_graph_view(DartsSpace, _darts_view)
