@@ -1,0 +1,82 @@
+"""Review 51 (security): what a received database or run folder may make a resume do."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasforge import Study
+from nasforge.cli import main
+from nasforge.exceptions import UsageError
+from nasforge.experiment import scheduler
+from nasforge.spaces import get_space
+
+from engine_evaluators import Toy
+
+SPACE = get_space("nb201")
+RUNTIME_ENV = {"runtime_env": {"env_vars": {"PYTHONPATH": "."}}}
+
+
+@pytest.fixture
+def ray_study(tmp_path, monkeypatch):
+    """A study of 2 trials whose run_config says: resume to 4 on the ray executor (options set by each test);
+    ``calls`` collects the executors the resume builds (an inline one stands in for Ray)."""
+    monkeypatch.chdir(tmp_path)
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="demo", storage="sqlite:///nasforge.db")
+    study.optimize(Toy(), 2, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {"sleep": 0.0}})
+    calls: list[tuple[str, dict]] = []
+    real = scheduler.get_executor
+
+    def built(name, n_workers=1, trial_timeout=None, **options):
+        calls.append((name, options))
+        return real("inline")
+
+    monkeypatch.setattr(scheduler, "get_executor", built)
+
+    def recorded(options):
+        study.set_run_config({**study.run_config, "n_trials_total": 4, "executor": "ray", "executor_options": options})
+        return calls
+
+    return study, recorded
+
+
+@pytest.mark.parametrize("options", [{"init_kwargs": RUNTIME_ENV}, {"address": "ray://evil.example:10001"},
+                                     {"cpus_per_trial": 1, "init_kwargs": {"num_cpus": 2}}])
+def test_resume_never_takes_stored_ray_options_that_run_code_or_send_data(ray_study, capsys, options):
+    """Would fail: a database's init_kwargs (runtime_env: workers import its sitecustomize.py) or address (the
+    trials go to another cluster) went to ray.init on resume, from the command line and from Python."""
+    study, recorded = ray_study
+    calls = recorded(options)
+    refused = sorted(set(options) - {"cpus_per_trial"})
+    assert main(["resume", "demo", "--evaluator", "engine_evaluators:make_toy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"ray executor option(s) {', '.join(refused)}" in err, err
+    assert "executor_options=" in err and "--executor process" in err
+    with pytest.raises(UsageError, match="does not take them from a database"):
+        Study.load("demo", "sqlite:///nasforge.db").resume(Toy())
+    assert main(["resume", "demo", "--evaluator", "engine_evaluators:make_toy", "--executor", "ray"]) == 2
+    assert "does not take them from a database" in capsys.readouterr().err
+    assert calls == [] and len(Study.load("demo", "sqlite:///nasforge.db").trials) == 2
+
+
+def test_stored_ray_options_run_when_the_user_passes_them_again(ray_study):
+    study, recorded = ray_study
+    calls = recorded({"init_kwargs": {"num_cpus": 2}})
+    Study.load("demo", "sqlite:///nasforge.db").resume(Toy(), executor_options={"init_kwargs": {"num_cpus": 1}})
+    assert calls == [("ray", {"init_kwargs": {"num_cpus": 1}})]
+
+
+def test_process_executor_drops_the_stored_ray_options(ray_study, capsys):
+    _, recorded = ray_study
+    calls = recorded({"address": "auto"})
+    assert main(["resume", "demo", "--evaluator", "engine_evaluators:make_toy", "--executor", "process"]) == 0
+    assert calls == [("process", {})]
+    assert "address did not apply to --executor process" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [None, {}, {"cpus_per_trial": 1, "gpus_per_trial": 0}])
+def test_a_ray_study_with_harmless_options_resumes_as_before(ray_study, capsys, options):
+    _, recorded = ray_study
+    calls = recorded(options)
+    assert main(["resume", "demo", "--evaluator", "engine_evaluators:make_toy"]) == 0
+    assert calls == [("ray", dict(options or {}))]
+    assert "2 trials finished in this run" in capsys.readouterr().out
