@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import nasforge
 from nasforge import Study
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
@@ -80,3 +83,47 @@ def test_a_ray_study_with_harmless_options_resumes_as_before(ray_study, capsys, 
     assert main(["resume", "demo", "--evaluator", "engine_evaluators:make_toy"]) == 0
     assert calls == [("ray", dict(options or {}))]
     assert "2 trials finished in this run" in capsys.readouterr().out
+
+
+NASFORGE_SRC = Path(nasforge.__file__).resolve().parent
+
+
+@pytest.mark.parametrize("module", ["nasforge.writes:write_atomic", f"{NASFORGE_SRC / 'writes.py'}:write_atomic"])
+def test_a_stored_reference_never_calls_a_function_of_nasforge(tmp_path, module):
+    """Would fail: in an editable install nasforge lies outside site-packages, so a record naming
+    nasforge.writes:write_atomic counted as the user's own code and wrote the file its module_args named."""
+    target = tmp_path / "PWNED"
+    config = {"module": module, "input_shape": [1, 8, 8], "module_args": [str(target), "x\n", "x"],
+              "module_kwargs": {}}
+    with pytest.raises(UsageError, match=r"^a stored space reference runs only your own model code .* names nasforge "
+                                         r"itself .*: refused$"):
+        get_space("model_space", **config)  # as Study.load, resume, export, load_model and a supernet do
+    assert not target.exists()
+
+
+def test_a_nasforge_function_reexported_by_a_users_package_is_refused(tmp_path, monkeypatch):
+    from nasforge.spaces.model_space.reference import stored_reference
+
+    (tmp_path / "relay").mkdir()
+    (tmp_path / "relay" / "__init__.py").write_text("from nasforge.writes import write_atomic\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError, match="'relay:write_atomic' is the function nasforge.writes.write_atomic, not "
+                                         "your own code"):
+        stored_reference("relay:write_atomic")
+
+
+@pytest.mark.parametrize("elsewhere", [False, True])
+def test_nasforge_is_recognised_wherever_it_is_installed(tmp_path, elsewhere):
+    """The editable install of this checkout (outside site-packages), and a copy anywhere else."""
+    from nasforge.spaces.model_space import reference
+
+    copy = tmp_path / "lib" / "nasforge"
+    (copy / "spaces").mkdir(parents=True)
+    for init in (copy / "__init__.py", copy / "spaces" / "__init__.py"):
+        init.write_text("")
+    (copy / "spaces" / "nets.py").write_text("def make():\n    pass\n")
+    path = copy / "spaces" / "nets.py" if elsewhere else NASFORGE_SRC / "writes.py"
+    assert reference._in_nasforge(str(path))
+    assert "names nasforge itself" in reference._unrunnable(f"{path}:make")
+    assert not reference._in_nasforge(str(tmp_path / "lib" / "mine.py"))
+
