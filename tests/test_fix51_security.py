@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from nasforge import Study
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 from nasforge.experiment import scheduler
+from nasforge.experiment.storage.urls import sqlite_url
+from nasforge.pipelines.search import SearchConfig, _copy_writes_beside_itself, resume_command
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
@@ -127,3 +130,60 @@ def test_nasforge_is_recognised_wherever_it_is_installed(tmp_path, elsewhere):
     assert "names nasforge itself" in reference._unrunnable(f"{path}:make")
     assert not reference._in_nasforge(str(tmp_path / "lib" / "mine.py"))
 
+
+def _victim_run(folder: Path, name: str = "mine") -> dict[str, bytes]:
+    """A finished run folder of study ``name`` stored elsewhere (its outputs as a search writes them)."""
+    folder.mkdir(parents=True)
+    summary = {"name": name, "n_search_trials": 1, "resume_command": resume_command(name, "sqlite:////x/shared.db")}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    (folder / "trials.csv").write_text("number,state,arch\n0,COMPLETE,a\n")
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("storage", ["sqlite:///nasforge.db", "absolute"])
+def test_a_received_database_never_writes_into_another_runs_folder(tmp_path, monkeypatch, storage):
+    """Would fail: a database recording out=<another run's folder> and the relative storage sqlite:///nasforge.db
+    (which names the received file from its folder) made resume write its outputs over that run's."""
+    received = tmp_path / "received"
+    received.mkdir()
+    monkeypatch.chdir(received)
+    url = sqlite_url(received / "nasforge.db") if storage == "absolute" else storage
+    victim = tmp_path / "run_v"
+    before = _victim_run(victim)
+    config = SearchConfig(storage=url, out=str(victim), name="evil")
+    with pytest.raises(UsageError, match=rf"^study 'evil' in sqlite:///nasforge.db records the run folder {victim}, "
+                                         r"which holds no record of this run .*: copy the database into a folder"):
+        _copy_writes_beside_itself("evil", "sqlite:///nasforge.db", config, None)
+    assert {p.name: p.read_bytes() for p in victim.iterdir()} == before
+
+
+def test_a_received_database_with_a_relative_url_never_names_a_new_folder_to_write(tmp_path, monkeypatch):
+    """Would fail: a recorded out that did not exist was taken for a run stopped before its outputs: made anywhere."""
+    monkeypatch.chdir(tmp_path)
+    planted = tmp_path / "victim" / "planted"
+    config = SearchConfig(storage="sqlite:///nasforge.db", out=str(planted), name="evil")
+    with pytest.raises(UsageError, match="holds no record of this run"):
+        _copy_writes_beside_itself("evil", "sqlite:///nasforge.db", config, None)
+    same = SearchConfig(storage=sqlite_url(tmp_path / "nasforge.db"), out=str(planted), name="evil")
+    assert _copy_writes_beside_itself("evil", "sqlite:///nasforge.db", same, None) is same  # recorded absolute: its run
+
+
+def test_a_run_folder_a_stopped_server_run_left_is_another_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "server_run"
+    out.mkdir()
+    (out / ".nasforge-run.lock").write_text(resume_command("other", "postgresql://u@h/db"))
+    config = SearchConfig(storage=sqlite_url(tmp_path / "nasforge.db"), out=str(out), name="evil")
+    with pytest.raises(UsageError, match="holds no record of this run"):
+        _copy_writes_beside_itself("evil", "sqlite:///nasforge.db", config, None)
+
+
+def test_a_run_folder_recording_this_run_is_still_written(tmp_path, monkeypatch):
+    """A run whose relative storage names its file from the folder it started in, and whose out records it."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "o"
+    out.mkdir()
+    summary = {"name": "rel", "n_search_trials": 1, "resume_command": resume_command("rel", "sqlite:///s.db")}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    config = SearchConfig(storage="sqlite:///s.db", out=str(out), name="rel")
+    assert _copy_writes_beside_itself("rel", "sqlite:///s.db", config, None) is config
