@@ -834,6 +834,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
         done = counted(sum(t.done for t in study.trials), "trial")
         print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
         return 0
+    if args.executor is not None:  # the recorded options it carries over, as Study.resume checks its own
+        from ..experiment.executors import check_stored_options
+
+        check_stored_options(study.name, args.executor, overrides["executor_options"])
     spec, named = _spec(args, given, config.get("evaluator"))
     overrides["evaluator_spec"] = spec
 

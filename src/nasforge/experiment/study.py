@@ -854,6 +854,10 @@ class Study:
         if not self.work_left(config.get("stale_after", STALE_AFTER)):
             check_resume_options(self.name, config, overrides)  # nothing to run, but a bad option is still refused
             return self
+        if "executor_options" not in overrides:  # the recorded ones: a database does not choose where code runs
+            from .executors import check_stored_options
+
+            check_stored_options(self.name, config.get("executor", "inline"), config.get("executor_options"))
         if config.get("executor", "inline") == "inline":  # optimize checks the rest
             _check_inline_resume(self.name, config, overrides)
         return self.optimize(evaluator, n_trials_total=total, **config)

@@ -1225,9 +1225,12 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                                same_database: tuple[str | None, str | None] = (None, None)) -> SearchConfig:
     """``config`` for resuming study ``name`` from ``storage``: a study resumed from the storage it was created in
     writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
-    the folder holding the copy, never into the original run's, and records the copy's path absolute. A recorded ``out`` other than the database's own
-    folder is written only when it records this run (:func:`_records_the_run`): the database alone never names
-    where a run writes. ``UsageError`` when that folder is the original run's, or holds another study's run, and
+    the folder holding the copy, never into the original run's, and records the copy's path absolute. A recorded
+    ``out`` other than the database's own folder is written only when it records this run (:func:`_records_the_run`),
+    or when the study recorded its database by its absolute path and the folder holds no other run, only what a run
+    writes (:func:`_holds_only_run_files`: a run stopped before its summary): the database alone never names where
+    a run writes (a relative path recorded matches any file of that name in the working directory). ``UsageError``
+    otherwise, when that folder is the original run's, or holds another study's run, and
     for a copy in another kind of storage (no folder of its own). A server storage (PostgreSQL) is the database it
     was created in when ``same_database`` (the stored and the reached database id) says so (:func:`_same_database`);
     the config keeps its recorded URL, so every teammate's run names the same resume command."""
@@ -1235,7 +1238,7 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
     if here is not None and here == _sqlite_file(config.storage):
         recorded = Path(config.out).resolve()
         if (here.parent == recorded or _records_the_run(recorded, resume_command(name, config.storage))
-                or _holds_only_run_files(recorded)):
+                or os.path.isabs(sqlite_path(config.storage) or "") and _holds_only_run_files(recorded)):
             return config
         raise UsageError(f"study {name!r} in {storage} records the run folder {config.out}, which holds no record of "
                          "this run (a summary.json or lock file naming it), and a database alone does not name where "
@@ -1304,11 +1307,14 @@ def _check_no_other_run(out: Path, name: str, command: str) -> None:
 
 def _holds_only_run_files(out: Path) -> bool:
     """Whether folder ``out`` is missing or holds only what a run writes, its outputs earlier outputs of a search
-    (a run stopped by Ctrl-C or an error before its summary, whose storage lies elsewhere): writing there replaces
-    nothing of the user's."""
+    (a run stopped by Ctrl-C or an error before its summary, whose storage lies elsewhere), and no record of a run
+    (a ``summary.json``, or a lock file a stopped run left): writing there replaces nothing of the user's, nor
+    another run's."""
     try:
         names = {p.name for p in out.iterdir() if not p.name.startswith(".")} if out.is_dir() else set()
-        if out.exists() and not out.is_dir() or not names <= {*RUN_OUTPUTS, "report.html", "models"}:
+        if out.exists() and not out.is_dir() or not names <= {*RUN_OUTPUTS, "report.html", "models"} - {"summary.json"}:
+            return False
+        if (out / LOCK).is_file() and (out / LOCK).read_text(errors="replace").strip():
             return False
         check_outputs(out)
     except (OSError, UsageError):

@@ -123,6 +123,29 @@ def carried_options(options: dict[str, Any] | None, name: str) -> tuple[dict[str
     return kept, sorted(set(options or {}) - set(kept))
 
 
+STORED_OPTIONS: dict[str, frozenset[str]] = {
+    "inline": frozenset({"catch"}), "process": frozenset({"threads_per_worker", "start_method"}),
+    "ray": frozenset({"cpus_per_trial", "gpus_per_trial"})}
+"""Per executor of nasforge's own: the ``executor_options`` a resume takes from a stored study. The others (the ray
+executor's ``address``, where the evaluator and its data are sent, and ``init_kwargs``, whose ``runtime_env`` runs
+code) are used only when the user passes them again: a database is data, not code. An executor a program registers
+takes its recorded options (its factory is that program's own code)."""
+
+
+def check_stored_options(study: str, name: str, options: dict[str, Any] | None) -> None:
+    """Refuse ``options`` recorded in study ``study`` for executor ``name`` that a resume does not take from a database
+    (:data:`STORED_OPTIONS`): a :class:`UsageError` naming them and how to pass them again."""
+    allowed = STORED_OPTIONS.get(name) if isinstance(name, str) else None
+    if allowed is None or not isinstance(options, dict):  # a program's own executor, or a bad setting refused later
+        return
+    refused = sorted(set(options) - allowed)
+    if refused:
+        raise UsageError(f"study {study!r} recorded the {name} executor option(s) {', '.join(refused)}, and a resume "
+                         "does not take them from a database (they can run code or send the trials elsewhere); if you "
+                         f"trust them, pass them yourself: Study.load({study!r}, storage).resume(evaluator, "
+                         "executor_options={...}), or resume on this machine: nasforge resume --executor process")
+
+
 def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
     """Build an executor by name: "inline", "process", "ray" or one registered in :data:`EXECUTORS`; an option
     it does not take is a UsageError naming the ones it does."""

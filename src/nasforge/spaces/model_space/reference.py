@@ -47,9 +47,9 @@ def load_reference(ref: str) -> Any:
 
 def stored_reference(ref: str) -> Any:
     """The object named by ``ref`` read from a stored record, checked before anything calls it: an ``nn.Module``
-    class, or a Python function defined in a file outside the Python installation (not the standard library,
-    not site-packages: the user's own code, wherever a package re-exports it from). ``UsageError`` naming the
-    reference otherwise."""
+    class, or a Python function defined in a file outside the Python installation and outside nasforge (not the
+    standard library, not site-packages, not nasforge's own functions wherever it is installed: the user's own code,
+    wherever a package re-exports it from). ``UsageError`` naming the reference otherwise."""
     import torch  # the model code imports it anyway
 
     problem = _unrunnable(ref)
@@ -76,12 +76,16 @@ def _unrunnable(ref: Any) -> str | None:
             return "names a __main__ module (a program, not model code)"
         if where not in sys.modules and parts[0] in sys.stdlib_module_names:
             return "names a standard-library module"
+        if parts[0] == "nasforge":
+            return NASFORGE_ITSELF
         return None
     path = Path(where).expanduser()
     if not path.is_file():
         return None  # load_reference says so
     if _installed(str(path)):
         return "names a file of the Python installation (the standard library or site-packages)"
+    if _in_nasforge(str(path)):
+        return NASFORGE_ITSELF
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError, RecursionError, OSError, MemoryError) as exc:
@@ -104,11 +108,23 @@ def _imports(node: ast.AST, name: str) -> bool:
 
 
 def _own_function(target: Any) -> bool:
-    """Whether ``target`` is a Python function whose code lies in a file outside the Python installation."""
+    """Whether ``target`` is a Python function whose code lies in a file outside the Python installation and outside
+    nasforge (in an editable install nasforge lies outside the installation, but its functions are no model code)."""
     if not inspect.isfunction(target):
         return False
     path = getattr(sys.modules.get(target.__module__), "__file__", None) or target.__code__.co_filename
-    return bool(path) and Path(path).is_file() and not _installed(path)
+    return bool(path) and Path(path).is_file() and not _installed(path) and not _in_nasforge(path)
+
+
+NASFORGE_ITSELF = "names nasforge itself (a library, not model code)"
+
+
+def _in_nasforge(path: str) -> bool:
+    """Whether the file ``path`` lies in a package named nasforge (this one or another copy, wherever installed)."""
+    folder, top = Path(path).resolve().parent, None
+    while folder != folder.parent and (folder / "__init__.py").is_file():
+        folder, top = folder.parent, folder.name
+    return top == "nasforge"
 
 
 def _installed(path: str) -> bool:
@@ -129,7 +145,7 @@ def _describe(target: Any) -> str:
         return f"the class {name}, not an nn.Module"
     if inspect.isfunction(target):
         return (f"the function {name}, not your own code (a function must be defined in a file outside the Python "
-                "installation: not the standard library or site-packages)")
+                "installation and nasforge: not the standard library, site-packages or nasforge itself)")
     return f"{name}, a {type(target).__name__} (neither an nn.Module class nor a function)"
 
 
