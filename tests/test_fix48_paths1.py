@@ -66,8 +66,9 @@ def test_a_run_folder_whose_study_is_in_a_sqlite_file_elsewhere_names_it(tmp_pat
     (tmp_path / "o" / "summary.json").write_text(json.dumps({"name": "rel", "resume_command": resume_command("rel",
                                                                                                             url)}))
     assert main([command, "o"]) == 2
+    writes = " --out o/report.html --overwrite" if command == "report" else ""  # where report would have written
     assert _one_line(capsys).endswith(f"error: 'o' is the run folder of study 'rel', which is stored in a SQLite "
-                                      f"file, not in the folder: run nasforge {command} rel --storage {url}")
+                                      f"file, not in the folder: run nasforge {command} rel --storage {url}{writes}")
 
 
 def test_a_run_folder_of_a_relative_sqlite_study_says_where_to_run_from(tmp_path, monkeypatch, capsys):
