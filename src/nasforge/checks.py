@@ -93,14 +93,18 @@ def check_input_shape(value: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in value)
 
 
+_PLAIN_NUMBERS = (int, float)
+"""Exact types that are real numbers, found without the ABC check (slow on a hot path: every result's metrics)."""
+
+
 def is_number(value: Any) -> bool:
     """Whether ``value`` is a real number (an int, a float or a numpy one; not a bool), infinite or NaN included."""
-    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+    return type(value) in _PLAIN_NUMBERS or (not isinstance(value, bool) and isinstance(value, numbers.Real))
 
 
 def is_int(value: Any) -> bool:
     """Whether ``value`` is an integer (a Python or numpy one; not a bool)."""
-    return not isinstance(value, bool) and isinstance(value, numbers.Integral)
+    return type(value) is int or (not isinstance(value, bool) and isinstance(value, numbers.Integral))
 
 
 def is_real(value: Any) -> bool:

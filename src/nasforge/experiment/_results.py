@@ -208,13 +208,14 @@ def _check_objectives(metrics: dict[str, float], objectives: Sequence[str], need
 def _json_values(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         _fail(f"{what} must be a dict, got {type(value).__name__}")
-    if not _is_json(value):
+    text = _json_text(value)
+    if text is None:
         _fail(f"{what} must hold JSON values (str, finite number, bool, None, list, dict): {_short(value)}")
     clash = _colliding_keys(value)
     if clash is not None:  # other keys are stored as JSON writes them (0 as "0"), as results always were
         _fail(f"{what} has keys {clash[0]!r} and {clash[1]!r}, which JSON stores as one ({clash[2]!r}): one value "
               "would be lost")
-    return json.loads(json.dumps(value))
+    return json.loads(text)
 
 
 def _colliding_keys(value: Any) -> tuple[Any, Any, str] | None:
@@ -271,12 +272,12 @@ def _kept_attrs(user_attrs: Any) -> dict[str, Any]:
         return {}
 
 
-def _is_json(value: Any) -> bool:
+def _json_text(value: Any) -> str | None:
+    """``value`` written as JSON (no NaN or infinity); None when it holds anything else."""
     try:
-        json.dumps(value, allow_nan=False)
+        return json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
-        return False
-    return True
+        return None
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -470,7 +470,8 @@ class Study:
         otherwise). A Trial object must be one of this study's (from this Study object or another one opened on the
         same stored study); one of another study is refused, since its number would address a stranger."""
         number = trial.number if isinstance(trial, Trial) else trial
-        if isinstance(number, bool) or not isinstance(number, numbers.Integral):  # np.int64 from trials_dataframe()
+        if type(number) is not int and (isinstance(number, bool) or not isinstance(number, numbers.Integral)):
+            # np.int64 (from trials_dataframe()) is an Integral too; a plain int skips the slow ABC check
             raise UsageError(f"a trial is a Trial or its number, got {type(trial).__name__} {trial!r}")
         number = int(number)
         if not 0 <= number < len(self._trials):
@@ -610,6 +611,8 @@ class Study:
 
     def _absorb(self, changed: list[Trial]) -> None:
         """Take in trials changed by others; tell the strategy the results it has not seen."""
+        if not changed:  # the common case: nobody else wrote since our last sync
+            return
         with self._strategy_step():
             self._absorb_each(changed)
 
@@ -1399,14 +1402,16 @@ def _check_per_objective_settings(strategy: Strategy, objectives: list[str]) -> 
 
 
 def _fidelity_key(fidelity: dict[str, Any] | None) -> str:
-    """A trial's fidelity as a hashable key (JSON with sorted keys)."""
-    return json.dumps(fidelity, sort_keys=True)
+    """A trial's fidelity as a hashable key (JSON with sorted keys; none, the common case, is JSON's null)."""
+    return "null" if fidelity is None else json.dumps(fidelity, sort_keys=True)
 
 
 def _check_fidelity(fidelity: Any) -> dict[str, Any] | None:
     """A trial's fidelity is None or a dict of JSON values (``ask`` and ``enqueue`` take the same); returned with
     numpy values as plain ones."""
-    if fidelity is not None and not isinstance(fidelity, dict):
+    if fidelity is None:  # every ask without one: nothing to check
+        return None
+    if not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
     return _check_json(fidelity, "fidelity")
 

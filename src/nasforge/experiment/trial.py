@@ -61,6 +61,12 @@ class Trial:
     user_attrs: dict[str, Any] = field(default_factory=dict)
     tell_strategy: bool = True
 
+    def __copy__(self) -> Trial:
+        """A shallow copy, as ``copy.copy`` makes one, without its generic reduce protocol (each tell makes one)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __repr__(self) -> str:
         """Short, for notebooks: number, state, architecture (its space and its genotype, whole up to 120
         characters, else its first 80 and a digest of the rest: two architectures never print alike), metrics and,

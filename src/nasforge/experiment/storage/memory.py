@@ -21,7 +21,7 @@ def _copy(t: Trial) -> Trial:
     new.__dict__.update(t.__dict__)
     new.metrics, new.intermediate = dict(t.metrics), list(t.intermediate)
     new.fidelity = None if t.fidelity is None else dict(t.fidelity)
-    new.user_attrs = copy.deepcopy(t.user_attrs)
+    new.user_attrs = copy.deepcopy(t.user_attrs) if t.user_attrs else {}  # most trials have none
     return new
 
 
