@@ -68,24 +68,40 @@ def test_cell_path_is_refused_off_darts_naming_what_is_available(name):
         get_predictor("lgb", space, encoding="cell_path")
 
 
-def test_encoding_cache_is_bounded_by_bytes_and_hands_out_the_same_rows():
+def test_encoding_cache_is_bounded_by_bytes_and_hands_out_the_same_rows(monkeypatch):
     """The encoded-row cache kept up to 131,072 rows (most of a GB of DARTS rows per process); it now keeps at most
-    64 MiB of rows, the least recently used going first, and a row is what encoding it afresh gives."""
+    64 MiB of rows per encoding and space, the least recently used going first, and a row is what encoding it
+    afresh gives."""
     from nasforge.predictors import encodings
     from nasforge.predictors.graphs import graph_form, graph_view
 
-    assert isinstance(encodings._encode_one, encodings._RowCache) and encodings._encode_one.max_bytes == 64 << 20
+    assert encodings.CACHE_BYTES == 64 << 20
+    monkeypatch.setattr(encodings, "CACHE_BYTES", 10_000)  # 2 features rows, 4 path rows
+    monkeypatch.setattr(encodings, "_row_caches", {})
     space = get_space("darts")
     view = graph_view(space)
     archs = [graph_form(space, view, space.sample(np.random.default_rng(i))) for i in range(20)]
-    cache = encodings._RowCache(max_bytes=10_000)  # 2 features rows, 4 path rows
     for kind in ("features", "path"):
         for arch in archs + archs[::-1]:
-            np.testing.assert_array_equal(cache(kind, view, arch), encodings._encode_row(kind, view, arch))
-            assert cache.nbytes == sum(row.nbytes for row in cache._rows.values()) <= cache.max_bytes
-        assert len(cache._rows) == {"features": 2, "path": 4}[kind]
-    latest = cache("path", view, archs[0])
-    assert cache("path", view, archs[0]) is latest  # kept while among the most recent
+            np.testing.assert_array_equal(encodings._encode_one(kind, view, arch),
+                                          encodings._encode_row(kind, view, arch))
+        info = encodings._row_caches[kind, view].cache_info()
+        assert info.maxsize == {"features": 2, "path": 4}[kind] and info.currsize == info.maxsize
+    latest = encodings._encode_one("path", view, archs[0])
+    assert encodings._encode_one("path", view, archs[0]) is latest  # kept while among the most recent
+
+
+def test_onehot_does_not_build_a_graph_view(monkeypatch):
+    """Review regression f: check_encoding built the graph view for every encoding, so a custom space whose view
+    factory raises lost its onehot predictors (the strategies fall back to onehot on such spaces)."""
+    from nasforge.predictors import encodings
+
+    def no_view(space):
+        raise TypeError("no view here")
+
+    monkeypatch.setattr(encodings, "graph_view", no_view)
+    encodings.check_encoding(get_space("nb201"), "onehot")
+    encodings.check_encoding(get_space("nb201"), "features")
 
 
 @pytest.mark.parametrize(("name", "kind", "digest"), [

@@ -30,10 +30,9 @@ pruned cell: dead nodes are not counted).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -220,6 +219,8 @@ def check_encoding(space: SearchSpace, kind: str) -> None:
     """A UsageError when ``kind`` encodes nothing on ``space``: ``path`` on a space whose view enumerates no
     paths (a chain: one path through every layer, so the encoding would be one constant column), ``cell_path``
     on one without cell inputs (all but DARTS)."""
+    if kind not in ("path", "cell_path"):  # the others encode every space with a graph view (encode builds it)
+        return
     try:
         view = graph_view(space)
     except ValueError:  # no graph view: encoding says so
@@ -284,48 +285,24 @@ def _encode_row(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
     return row
 
 
-class _Key(list):
-    """(encoding, view, architecture) hashed once, as ``functools.lru_cache`` keys are (hashing a DARTS key takes
-    about a microsecond, as long as the rest of a cache hit)."""
+CACHE_BYTES = 64 << 20
+"""The bytes of encoded rows kept per encoding and space (a bound by entry count alone let wide rows, DARTS's, keep
+most of a GB in every process); keys and their architectures come on top, about half again on DARTS ``features``."""
 
-    __slots__ = ("hashvalue",)
-
-    def __init__(self, *parts: Any) -> None:
-        super().__init__(parts)
-        self.hashvalue = hash(parts)
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return self.hashvalue
+_row_caches: dict[tuple[str, GraphView], Callable[[Architecture], np.ndarray]] = {}
+_row_caches_lock = threading.Lock()
 
 
-class _RowCache:
-    """Encoded rows by (encoding, view, architecture); the least recently used go once the rows hold more than
-    ``max_bytes`` (a bound by entry count let wide rows, DARTS's, keep most of a GB in every process). Keys and
-    their architectures come on top: about half again on DARTS ``features`` rows."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes, self.nbytes = max_bytes, 0
-        self._rows: OrderedDict[_Key, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
-        key = _Key(kind, view, arch)
-        with self._lock:
-            row = self._rows.get(key)
-            if row is not None:
-                self._rows.move_to_end(key)
-                return row
-        row = _encode_row(kind, view, arch)
-        with self._lock:
-            if key not in self._rows:
-                self._rows[key] = row
-                self.nbytes += row.nbytes
-                while self.nbytes > self.max_bytes:
-                    self.nbytes -= self._rows.popitem(last=False)[1].nbytes
-        return row
-
-
-_encode_one = _RowCache(max_bytes=64 << 20)
+def _encode_one(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+    """``arch``'s ``kind`` encoding from the cache of (``kind``, ``view``): a ``functools.lru_cache`` holding as
+    many rows as fit :data:`CACHE_BYTES` (the rows of one encoding and space are all of one size; an lru_cache hit
+    costs a third of a hand-made cache's)."""
+    cache = _row_caches.get((kind, view))
+    if cache is None:
+        rows = max(1, CACHE_BYTES // max(1, _encode_row(kind, view, arch).nbytes))
+        with _row_caches_lock:
+            cache = _row_caches.setdefault((kind, view), lru_cache(maxsize=rows)(partial(_encode_row, kind, view)))
+    return cache(arch)
 
 
 @dataclass(frozen=True, eq=False)
