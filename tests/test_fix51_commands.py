@@ -84,3 +84,16 @@ def test_a_table_rendered_into_a_buffer_is_measured_as_standard_output_writes_it
     print_rows([{"error": "échec", "n": 1}, {"error": "ok", "n": 2}], out=out, width=80)
     header, _, first, second = out.getvalue().splitlines()
     assert first.startswith("\\xe9chec") and first.index("1") == second.index("2") == header.index("n")
+
+
+def test_a_trials_table_written_to_a_file_is_utf8_whatever_stdouts_encoding(tmp_path):
+    """Review regression f: with an ASCII stdout, trials --format table --out t.txt wrote 'donn\\xe9es' into the
+    UTF-8 file (the table was measured and escaped for stdout)."""
+    from nasforge import Result, Study
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    study = Study("nb201", "random", objectives="val_acc", seed=0, name="tr", storage=url)
+    study.optimize(lambda arch: Result(status="failed", error="données manquantes — naïve"), 1, progress=False)
+    done = _ascii_run(tmp_path, "trials", "tr", "--storage", url, "--format", "table", "--out", "t.txt")
+    assert done.returncode == 0, done.stderr
+    assert "données manquantes — naïve" in (tmp_path / "t.txt").read_text(encoding="utf-8")

@@ -85,8 +85,20 @@ def test_a_result_whose_user_attrs_keys_collide_in_json_fails_its_trial(attrs, c
     study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
     study.optimize(lambda arch: Result(metrics={"acc": 1.0}, user_attrs=attrs), n_trials=1, progress=False)
     trial = study.trials[0]
-    assert trial.state == TrialState.FAILED and trial.user_attrs == {}
+    assert trial.state == TrialState.FAILED and trial.user_attrs  # the rest kept (e.g. a saved model's folder)
     assert trial.error == f"invalid result: user_attrs has {clash}: one value would be lost"
+
+
+@pytest.mark.parametrize("status, state", [("failed", TrialState.FAILED), ("pruned", TrialState.PRUNED)])
+def test_a_failed_or_pruned_result_with_colliding_keys_keeps_its_own_outcome(status, state):
+    """Review regression f: an evaluator's own failure ('boom') became 'invalid result: ... keys 0 and '0'' and lost
+    its user_attrs; a pruned result became FAILED."""
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    outcome = Result(status=status, error="boom", user_attrs={"per_class": {0: 0.9, "0": 0.1}, "dir": "runs/1"})
+    study.optimize(lambda arch: outcome, n_trials=1, progress=False)
+    trial = study.trials[0]
+    assert (trial.state, trial.error) == (state, "boom")
+    assert trial.user_attrs == {"per_class": {"0": 0.1}, "dir": "runs/1"}
 
 
 def test_a_result_with_int_keys_is_stored_as_json_writes_them_as_before(tmp_path):

@@ -9,6 +9,7 @@ need an existing nasforge database.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -595,8 +596,6 @@ def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
 def cmd_trials(args: argparse.Namespace) -> int:
     """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or, with
     ``--overwrite``, an earlier export of this command (in any format), and atomically."""
-    import io
-
     from ..experiment._export import ATTR_PREFIX, json_text, metric_names, trials_dataframe
     from ..experiment.stages import stage_of
     from ..pipelines.search import is_staged, with_stages
@@ -619,7 +618,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     attrs = list(dict.fromkeys(ATTR_PREFIX + key for t in study.trials for key in t.user_attrs))
     shown = [t for t in study.trials if states is None or t.state in states]
     study.trials = shown[-args.limit:] if args.limit else shown
-    out = io.StringIO()
+    out = _FileText() if args.out else io.StringIO()  # a table for stdout is measured as stdout writes it
     if args.format == "json":
         data = study.to_json()
         if staged:  # as the table shows it: a search trial stores no stage
@@ -655,6 +654,12 @@ def cmd_trials(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(out.getvalue())
     return 0
+
+
+class _FileText(io.StringIO):
+    """Text for a file ``--out`` names, which is written in UTF-8 whatever standard output's encoding."""
+
+    encoding = "utf-8"
 
 
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json"}

@@ -63,7 +63,7 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
     cost = _cost(result.cost)
     user_attrs = plain_values(result.user_attrs)
     try:
-        attrs = _json_values(user_attrs, "user_attrs")
+        attrs = _json_values(user_attrs, "user_attrs", clash_fails=result.status == "ok")
         status = result.status if result.status in STATUSES else _fail(
             f"status {result.status!r} is not one of {list(STATUSES)}")
         metrics = _metrics(result.metrics, numbers_only=status != "ok")
@@ -205,14 +205,17 @@ def _check_objectives(metrics: dict[str, float], objectives: Sequence[str], need
             _fail(f"objective {name!r} is {metrics[name]}, not a finite number")
 
 
-def _json_values(value: Any, what: str) -> dict[str, Any]:
+def _json_values(value: Any, what: str, clash_fails: bool = True) -> dict[str, Any]:
+    """``value`` (a dict of JSON values) as JSON stores it: other keys than strings as JSON writes them (0 as "0"),
+    as results always were; two keys of one dict written alike are refused where ``clash_fails`` (an ``ok`` result,
+    one of whose values would be lost), else the last one stays (a failed or pruned result keeps its own reason)."""
     if not isinstance(value, Mapping):
         _fail(f"{what} must be a dict, got {type(value).__name__}")
     text = _json_text(value)
     if text is None:
         _fail(f"{what} must hold JSON values (str, finite number, bool, None, list, dict): {_short(value)}")
-    clash = _colliding_keys(value)
-    if clash is not None:  # other keys are stored as JSON writes them (0 as "0"), as results always were
+    clash = _colliding_keys(value) if clash_fails else None
+    if clash is not None:
         _fail(f"{what} has keys {clash[0]!r} and {clash[1]!r}, which JSON stores as one ({clash[2]!r}): one value "
               "would be lost")
     return json.loads(text)
@@ -267,7 +270,7 @@ def _kept_attrs(user_attrs: Any) -> dict[str, Any]:
     """The ``user_attrs`` a FAILED result keeps: as :func:`_json_values` stores them, or none where they are no
     dict of JSON values (a list or a number would break the trial's dict of attributes)."""
     try:
-        return _json_values(user_attrs, "user_attrs")
+        return _json_values(user_attrs, "user_attrs", clash_fails=False)
     except _Invalid:
         return {}
 
