@@ -9,6 +9,8 @@ import pytest
 
 from nasforge import Study
 from nasforge.exceptions import UsageError
+from nasforge.experiment.executors import EXECUTORS
+from nasforge.experiment.executors.inline import InlineExecutor
 from nasforge.experiment.storage.urls import sqlite_url
 from nasforge.pipelines.search import SearchConfig, _copy_writes_beside_itself, _write_trials
 from nasforge.spaces import get_space
@@ -78,3 +80,20 @@ def test_an_older_study_with_a_relative_storage_resumes_after_ctrl_c(tmp_path, m
     (tmp_path / "run" / "summary.json").unlink()
     resume_search("job", "sqlite:///shared.db", progress=False)
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["name"] == "job"
+
+
+def _mine(n_workers=1, trial_timeout=None, pool="a"):
+    """A program's own "process" executor."""
+    return InlineExecutor()
+
+
+def test_a_programs_own_executor_under_a_builtin_name_keeps_its_recorded_options(tmp_path, monkeypatch):
+    """Would fail: its recorded option was refused as if it were nasforge's process executor's."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(EXECUTORS._entries, "process", EXECUTORS.get("process"))  # restored after the test
+    monkeypatch.setitem(EXECUTORS._tags, "process", EXECUTORS.tags("process"))
+    EXECUTORS.register("process", _mine, replace=True, parallel=True)
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="r", storage="sqlite:///r.db")
+    study.optimize(Toy(), 1, executor="process", executor_options={"pool": "b"})
+    study.set_run_config({**study.run_config, "n_trials_total": 2})
+    assert len(Study.load("r", "sqlite:///r.db").resume(Toy()).trials) == 2

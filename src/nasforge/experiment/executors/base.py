@@ -129,15 +129,16 @@ STORED_OPTIONS: dict[str, frozenset[str]] = {
 """Per executor of nasforge's own: the ``executor_options`` a resume takes from a stored study. The others (the ray
 executor's ``address``, where the evaluator and its data are sent, and ``init_kwargs``, whose ``runtime_env`` runs
 code) are used only when the user passes them again: a database is data, not code. An executor a program registers
-takes its recorded options (its factory is that program's own code)."""
+takes its recorded options (its factory is that program's own code), also one it registers under one of these names
+(``replace=True``)."""
 
 
 def check_stored_options(study: str, name: str, options: dict[str, Any] | None) -> None:
     """Refuse ``options`` recorded in study ``study`` for executor ``name`` that a resume does not take from a database
     (:data:`STORED_OPTIONS`): a :class:`UsageError` naming them and how to pass them again."""
     allowed = STORED_OPTIONS.get(name) if isinstance(name, str) else None
-    if allowed is None or not isinstance(options, dict):  # a program's own executor, or a bad setting refused later
-        return
+    if allowed is None or EXECUTORS.get(name) not in (_inline, _process, _ray) or not isinstance(options, dict):
+        return  # a program's own executor (also one registered under a name of nasforge's), or a bad setting
     refused = sorted(set(options) - allowed)
     if refused:
         raise UsageError(f"study {study!r} recorded the {name} executor option(s) {', '.join(refused)}, and a resume "
