@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from nasforge import Study
+from nasforge.cli import main
 from nasforge.exceptions import UsageError
+from nasforge.experiment import scheduler
 from nasforge.experiment.executors import EXECUTORS
 from nasforge.experiment.executors.inline import InlineExecutor
 from nasforge.experiment.storage.urls import sqlite_url
@@ -97,3 +99,45 @@ def test_a_programs_own_executor_under_a_builtin_name_keeps_its_recorded_options
     study.optimize(Toy(), 1, executor="process", executor_options={"pool": "b"})
     study.set_run_config({**study.run_config, "n_trials_total": 2})
     assert len(Study.load("r", "sqlite:///r.db").resume(Toy()).trials) == 2
+
+
+@pytest.fixture
+def cluster_study(tmp_path, monkeypatch):
+    """A study of 2 trials recorded to resume to 4 on a Ray cluster (address auto); returns the executors the
+    resume builds (an inline one stands in for Ray)."""
+    monkeypatch.chdir(tmp_path)
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="demo", storage="sqlite:///nasforge.db")
+    study.optimize(Toy(), 2, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {"sleep": 0.0}})
+    study.set_run_config({**study.run_config, "n_trials_total": 4, "executor": "ray",
+                          "executor_options": {"address": "auto"}})
+    calls: list[tuple[str, dict]] = []
+    real = scheduler.get_executor
+
+    def built(name, n_workers=1, trial_timeout=None, **options):
+        calls.append((name, options))
+        return real("inline")
+
+    monkeypatch.setattr(scheduler, "get_executor", built)
+    return calls
+
+
+RESUME = ["resume", "demo", "--evaluator", "engine_evaluators:make_toy"]
+
+
+def test_a_cluster_study_resumes_with_the_options_given_again(cluster_study, capsys):
+    """Would fail: nasforge resume had no way to pass the address the database may not choose."""
+    assert main(RESUME) == 2
+    assert "nasforge resume --executor-options JSON" in capsys.readouterr().err
+    assert main([*RESUME, "--executor-options", '{"address": "auto"}']) == 0
+    assert cluster_study == [("ray", {"address": "auto"})]
+    assert len(Study.load("demo", "sqlite:///nasforge.db").trials) == 4
+
+
+@pytest.mark.parametrize("given, error", [("{bad", "--executor-options is not valid JSON"),
+                                          ("[1]", "--executor-options must be a JSON object"),
+                                          ('{"pool": 1}', "executor 'ray' takes no option 'pool'")])
+def test_bad_executor_options_are_one_line(cluster_study, capsys, given, error):
+    assert main([*RESUME, "--executor-options", given]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and error in err, err
+    assert cluster_study == []
