@@ -157,17 +157,6 @@ def test_a_received_database_never_writes_into_another_runs_folder(tmp_path, mon
     assert {p.name: p.read_bytes() for p in victim.iterdir()} == before
 
 
-def test_a_received_database_with_a_relative_url_never_names_a_new_folder_to_write(tmp_path, monkeypatch):
-    """Would fail: a recorded out that did not exist was taken for a run stopped before its outputs: made anywhere."""
-    monkeypatch.chdir(tmp_path)
-    planted = tmp_path / "victim" / "planted"
-    config = SearchConfig(storage="sqlite:///nasforge.db", out=str(planted), name="evil")
-    with pytest.raises(UsageError, match="holds no record of this run"):
-        _copy_writes_beside_itself("evil", "sqlite:///nasforge.db", config, None)
-    same = SearchConfig(storage=sqlite_url(tmp_path / "nasforge.db"), out=str(planted), name="evil")
-    assert _copy_writes_beside_itself("evil", "sqlite:///nasforge.db", same, None) is same  # recorded absolute: its run
-
-
 def test_a_run_folder_a_stopped_server_run_left_is_another_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "server_run"

@@ -97,6 +97,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--executor", choices=["inline", "process", "ray"],
                    help="override the recorded executor; recorded executor options it does not take are left out "
                         "(default: recorded)")
+    p.add_argument("--executor-options", metavar="JSON",
+                   help="JSON object of the executor's options, instead of the recorded ones, e.g. "
+                        "'{\"address\": \"auto\"}' for a Ray cluster (a resume takes only some of the recorded "
+                        "ones from a database; see docs/engine.md) (default: recorded)")
     p.add_argument("--pruner", metavar=PRUNER_METAVAR,
                    help="override the recorded pruner: a registered name (median, asha, curve), a JSON object such as "
                         "'{\"name\": \"asha\", \"max_resource\": 27}', or none (default: recorded)")
@@ -784,11 +788,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment.trial import error_line
 
     given = _given_kwargs(args)
+    options = None if args.executor_options is None else json_object(args.executor_options, "--executor-options")
     with storage_errors_as_usage():  # the storage's failures once the run has started stay errors of the run
         storage = _resolve(args, "resume", readonly=False)
         record = storage.load_study(args.study)
     if record.user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
         ignored = [option for option, value in (("--evaluator", args.evaluator), ("--executor", args.executor),
+                                                ("--executor-options", args.executor_options),
                                                 ("--pruner", args.pruner), ("--trial-timeout", args.trial_timeout),
                                                 ("--no-trial-timeout", args.no_trial_timeout or None),
                                                 ("--timeout", args.timeout), ("--no-timeout", args.no_timeout or None))
@@ -822,6 +828,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
         overrides["executor"] = args.executor
         overrides["executor_options"], dropped = carried_options(config.get("executor_options"), args.executor)
+    if options is not None:  # the user's own, so trusted: they replace the recorded ones
+        from ..experiment.executors import check_option_names
+
+        check_option_names(overrides.get("executor", config.get("executor", "inline")), options)
+        overrides["executor_options"], dropped = options, []
     if args.trial_timeout is not None or args.no_trial_timeout:
         overrides["trial_timeout"] = args.trial_timeout
     if args.timeout is not None or args.no_timeout:
@@ -839,7 +850,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         done = counted(sum(t.done for t in study.trials), "trial")
         print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
         return 0
-    if args.executor is not None:  # the recorded options it carries over, as Study.resume checks its own
+    if args.executor is not None and options is None:  # the recorded options it carries over, as Study.resume does
         from ..experiment.executors import check_stored_options
 
         check_stored_options(study.name, args.executor, overrides["executor_options"])

@@ -1227,23 +1227,25 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
     writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
     the folder holding the copy, never into the original run's, and records the copy's path absolute. A recorded
     ``out`` other than the database's own folder is written only when it records this run (:func:`_records_the_run`),
-    or when the study recorded its database by its absolute path and the folder holds no other run, only what a run
-    writes (:func:`_holds_only_run_files`: a run stopped before its summary): the database alone never names where
-    a run writes (a relative path recorded matches any file of that name in the working directory). ``UsageError``
-    otherwise, when that folder is the original run's, or holds another study's run, and
-    for a copy in another kind of storage (no folder of its own). A server storage (PostgreSQL) is the database it
-    was created in when ``same_database`` (the stored and the reached database id) says so (:func:`_same_database`);
-    the config keeps its recorded URL, so every teammate's run names the same resume command."""
+    or when it holds only what a run writes (:func:`_holds_only_run_files`) and outputs of no other study
+    (:func:`_outputs_are_its_own`: a run stopped before its summary, whatever path it recorded its database by): the
+    database alone never names where a run writes (a relative path recorded matches any file of that name in the
+    working directory). ``UsageError`` otherwise, when that folder is the original run's, or holds another study's
+    run, and for a copy in another kind of storage (no folder of its own). A server storage (PostgreSQL) is the
+    database it was created in when ``same_database`` (the stored and the reached database id) says so
+    (:func:`_same_database`); the config keeps its recorded URL, so every teammate's run names the same resume
+    command."""
     here = _sqlite_file(storage)
     if here is not None and here == _sqlite_file(config.storage):
         recorded = Path(config.out).resolve()
         if (here.parent == recorded or _records_the_run(recorded, resume_command(name, config.storage))
-                or os.path.isabs(sqlite_path(config.storage) or "") and _holds_only_run_files(recorded)):
+                or _holds_only_run_files(recorded) and _outputs_are_its_own(recorded, name, storage)):
             return config
         raise UsageError(f"study {name!r} in {storage} records the run folder {config.out}, which holds no record of "
-                         "this run (a summary.json or lock file naming it), and a database alone does not name where "
-                         "a run writes: copy the database into a folder of its own and resume the copy (its outputs "
-                         "go beside it)")
+                         "this run (a summary.json or lock file naming it) and files other than its outputs (another "
+                         "run's or yours), and a database alone does not name where a run writes: copy the database "
+                         "into a folder of its own and resume the copy (its outputs go beside it), or, if that folder "
+                         "is this run's, move everything in it but models/ elsewhere and run this again")
     if here is None and (storage == config.storage or (_sqlite_file(config.storage) is None
                                                        and _same_database(storage, config.storage, same_database))):
         return config
@@ -1320,6 +1322,27 @@ def _holds_only_run_files(out: Path) -> bool:
     except (OSError, UsageError):
         return False
     return True
+
+
+def _outputs_are_its_own(out: Path, name: str, storage: str) -> bool:
+    """Whether the outputs in run folder ``out`` are those of study ``name`` in SQLite ``storage``: it holds none
+    (a run stopped before writing them, or a folder not made yet), or its ``trials.csv`` lists only trials of that
+    study, by number and architecture (a run stopped after writing its outputs, before its summary)."""
+    if not any(os.path.lexists(out / file) for file in OUTPUT_FILES):
+        return True
+    import csv
+
+    from ..experiment.storage import open_storage
+
+    try:
+        with (out / "trials.csv").open(newline="") as file:
+            listed = {(row.get("number"), row.get("arch")) for row in csv.DictReader(file)}
+    except (OSError, UnicodeDecodeError, csv.Error):  # none, or not a trials.csv a search writes
+        return False
+    with open_storage(storage, readonly=True) as store:
+        record = store.load_study(name)
+        trials, texts = store.trials(record.id), store.arch_texts(record.id)
+    return listed <= {(str(t.number), texts.get(t.arch)) for t in trials}
 
 
 def _records_the_run(out: Path, command: str) -> bool:

@@ -129,21 +129,23 @@ STORED_OPTIONS: dict[str, frozenset[str]] = {
 """Per executor of nasforge's own: the ``executor_options`` a resume takes from a stored study. The others (the ray
 executor's ``address``, where the evaluator and its data are sent, and ``init_kwargs``, whose ``runtime_env`` runs
 code) are used only when the user passes them again: a database is data, not code. An executor a program registers
-takes its recorded options (its factory is that program's own code)."""
+takes its recorded options (its factory is that program's own code), also one it registers under one of these names
+(``replace=True``)."""
 
 
 def check_stored_options(study: str, name: str, options: dict[str, Any] | None) -> None:
     """Refuse ``options`` recorded in study ``study`` for executor ``name`` that a resume does not take from a database
     (:data:`STORED_OPTIONS`): a :class:`UsageError` naming them and how to pass them again."""
     allowed = STORED_OPTIONS.get(name) if isinstance(name, str) else None
-    if allowed is None or not isinstance(options, dict):  # a program's own executor, or a bad setting refused later
-        return
+    if allowed is None or EXECUTORS.get(name) not in (_inline, _process, _ray) or not isinstance(options, dict):
+        return  # a program's own executor (also one registered under a name of nasforge's), or a bad setting
     refused = sorted(set(options) - allowed)
     if refused:
         raise UsageError(f"study {study!r} recorded the {name} executor option(s) {', '.join(refused)}, and a resume "
                          "does not take them from a database (they can run code or send the trials elsewhere); if you "
-                         f"trust them, pass them yourself: Study.load({study!r}, storage).resume(evaluator, "
-                         "executor_options={...}), or resume on this machine: nasforge resume --executor process")
+                         "trust them, pass them yourself: nasforge resume --executor-options JSON, or "
+                         f"Study.load({study!r}, storage).resume(evaluator, executor_options={{...}}); or resume on "
+                         "this machine: nasforge resume --executor process")
 
 
 def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
@@ -153,12 +155,17 @@ def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = No
         raise UsageError(f"n_workers must be an integer >= 1, got {n_workers!r}")
     if trial_timeout is not None and not trial_timeout > 0:
         raise UsageError(f"trial_timeout must be positive, got {trial_timeout}")
+    check_option_names(name, kwargs)
+    return EXECUTORS.get(name)(n_workers=n_workers, trial_timeout=trial_timeout, **kwargs)
+
+
+def check_option_names(name: str, options: dict[str, Any]) -> None:
+    """Refuse ``options`` the executor ``name`` does not take: a UsageError naming the ones it does."""
     if not isinstance(name, str):
         raise UsageError(f"executor must be a name, got {type(name).__name__}")
     accepted = option_names(name)
-    unknown = sorted(set(kwargs) - accepted) if accepted is not None else []
+    unknown = sorted(set(options) - accepted) if accepted is not None else []
     if unknown:
         takes = ", ".join(sorted(accepted - {"catch"})) or "none"
         raise UsageError(f"executor {name!r} takes no option {', '.join(map(repr, unknown))} "
                          f"(its executor_options: {takes})")
-    return EXECUTORS.get(name)(n_workers=n_workers, trial_timeout=trial_timeout, **kwargs)
