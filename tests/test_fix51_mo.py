@@ -6,9 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from nasforge import Study, get_space
+from nasforge import Result, Study, get_space
 from nasforge.exceptions import UsageError
+from nasforge.experiment.stages import FEASIBLE_ONLY
+from nasforge.pareto import non_dominated_mask, non_dominated_sort
 from nasforge.strategies.constraints import parse_constraints
+
+
+def constrained_study(bound: float = 1.0, attrs: dict | None = None, storage: str = "memory") -> Study:
+    """Two objectives (acc max, params min) under ``params <= bound``; six trials with params 2, 2, 2, 3, 3, 4."""
+    study = Study(get_space("nb201"), "nsga2", objectives=["acc", "params"], directions=["max", "min"], seed=0,
+                  constraints=[f"params <= {bound}"], user_attrs=attrs or {}, storage=storage, name="c")
+    for acc, params in [(9.7, 2), (73.5, 2), (50.0, 2), (80.0, 3), (90.0, 3), (95.0, 4)]:
+        trial = study.ask()
+        study.tell(trial, Result(metrics={"acc": acc, "params": float(params)}))
+    return study
 
 
 @pytest.mark.parametrize("spec", ["params >= 1e400", "params <= -1e400", "params <= 1e400"])
@@ -30,3 +42,37 @@ def test_cli_search_refuses_an_overflowing_bound_before_training(tmp_path, capsy
     assert err.startswith("nasforge search: error: --constraints: bad bound in constraint 'params >= inf': not a")
     assert "\n" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_fallback_front_keeps_only_the_non_dominated_least_violating_trials():
+    """Would fail: with nothing feasible the front held every trial of the least violation (params 2), the 9.7 and
+    50.0 ones included, which the 73.5 one dominates (same params, higher acc)."""
+    study = constrained_study()
+    assert [t.metrics["acc"] for t in study.pareto_front()] == [73.5]
+
+
+def test_status_and_report_show_the_same_fallback_front(tmp_path):
+    from nasforge.analysis.studyreport import from_study
+
+    study = constrained_study(storage=f"sqlite:///{tmp_path / 's.db'}")
+    assert [t.metrics["acc"] for t in from_study(study).front()] == [73.5]
+
+
+def test_strategies_keep_ranking_every_least_violating_point_alike():
+    """The strategies' selection (non_dominated_sort's rank 0, non_dominated_mask's default) is unchanged, so
+    stored studies replay the same proposals."""
+    points, violation = [[9.7, -2], [73.5, -2], [80.0, -3]], [1.0, 1.0, 2.0]
+    assert non_dominated_mask(points, violation=violation).tolist() == [True, True, False]
+    assert non_dominated_sort(points, violation=violation).tolist() == [0, 0, 1]
+    assert non_dominated_mask(points, violation=violation, least_violated_front=True).tolist() == [False, True, False]
+
+
+def test_a_search_job_started_before_the_feasible_only_rule_keeps_its_retrain_front():
+    """A job without FEASIBLE_ONLY chose its retrains from every least-violating trial: resuming it keeps them."""
+    from nasforge.pipelines.search import feasible_front
+
+    old = constrained_study()
+    assert [t.metrics["acc"] for t in feasible_front(old)] == [9.7, 73.5, 50.0]
+    assert feasible_front(constrained_study(attrs={FEASIBLE_ONLY: True})) == []
+    feasible = constrained_study(bound=3.0)
+    assert [t.metrics["acc"] for t in feasible_front(feasible)] == [73.5, 90.0]
