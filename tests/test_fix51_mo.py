@@ -76,3 +76,42 @@ def test_a_search_job_started_before_the_feasible_only_rule_keeps_its_retrain_fr
     assert feasible_front(constrained_study(attrs={FEASIBLE_ONLY: True})) == []
     feasible = constrained_study(bound=3.0)
     assert [t.metrics["acc"] for t in feasible_front(feasible)] == [73.5, 90.0]
+
+
+def trials_export(study: Study, url: str, fmt: str, capsys) -> str:
+    from nasforge.cli import main
+
+    capsys.readouterr()
+    assert main(["trials", study.name, "--storage", url, "--format", fmt]) == 0
+    return capsys.readouterr().out
+
+
+def test_trials_csv_and_json_say_which_trials_break_the_constraints(tmp_path, capsys):
+    """Would fail: the table's infeasible column was missing from --format csv and json, which docs/engine.md
+    says hold every field."""
+    import csv
+    import io
+    import json
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = constrained_study(bound=3.0, storage=url)
+    failed = study.ask()
+    study.tell(failed, Result(status="failed", error="boom"))
+    expected = {"0": "False", "1": "False", "2": "False", "3": "False", "4": "False", "5": "True", "6": ""}
+    rows = list(csv.DictReader(io.StringIO(trials_export(study, url, "csv", capsys))))
+    assert list(rows[0])[-1] == "infeasible"
+    assert {r["number"]: r["infeasible"] for r in rows} == expected
+    data = json.loads(trials_export(study, url, "json", capsys))
+    assert {str(t["number"]): t["infeasible"] for t in data["trials"]} == {
+        k: {"True": True, "False": False, "": None}[v] for k, v in expected.items()}
+    table = trials_export(study, url, "table", capsys)
+    assert "infeasible" in table
+
+
+def test_trials_exports_without_constraints_have_no_infeasible_field(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(get_space("nb201"), "mo_random", objectives=["acc", "params"], directions=["max", "min"], seed=0,
+                  storage=url, name="u")
+    study.tell(study.ask(), Result(metrics={"acc": 1.0, "params": 2.0}))
+    assert "infeasible" not in trials_export(study, url, "csv", capsys)
+    assert "infeasible" not in trials_export(study, url, "json", capsys)
