@@ -65,10 +65,12 @@ def dominance_matrix(points: Points, directions: Directions | None = None,
 
 
 def non_dominated_mask(points: Points, directions: Directions | None = None,
-                       violation: Sequence[float] | None = None) -> np.ndarray:
+                       violation: Sequence[float] | None = None, least_violated_front: bool = False) -> np.ndarray:
     """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay). Two
     objectives: a sort and a sweep (O(n log n)); more: a sweep whose work grows with the points times the front.
-    With violations, feasible-first: the front of the feasible points, else the least violated points."""
+    With violations, feasible-first: the front of the feasible points, else the least violated points (rank 0 of
+    :func:`non_dominated_sort`, which strategies select by); ``least_violated_front``: else only those of them not
+    dominated on the objectives (the front a study shows)."""
     p = to_maximization(points, directions)
     v = _violation(violation, len(p))
     if v is None or not (v > 0).any():
@@ -78,7 +80,8 @@ def non_dominated_mask(points: Points, directions: Directions | None = None,
     if feasible.any():
         mask[feasible] = _front_mask(p[feasible])
     else:
-        mask[v == v.min()] = True
+        least = v == v.min()
+        mask[least] = _front_mask(p[least]) if least_violated_front else True
     return mask
 
 

@@ -622,27 +622,32 @@ def cmd_trials(args: argparse.Namespace) -> int:
     attrs = list(dict.fromkeys(ATTR_PREFIX + key for t in study.trials for key in t.user_attrs))
     shown = [t for t in study.trials if states is None or t.state in states]
     study.trials = shown[-args.limit:] if args.limit else shown
+    # with --constraints: whether each complete search trial breaks them (as status counts them; None: not judged)
+    judged = {t.number: bool(v > 0) for t, v in zip(study.complete, study.violations())} if study.constraints else {}
     out = _FileText() if args.out else io.StringIO()  # a table for stdout is measured as stdout writes it
     if args.format == "json":
         data = study.to_json()
-        if staged:  # as the table shows it: a search trial stores no stage
-            for row, trial in zip(data["trials"], study.trials):
+        for row, trial in zip(data["trials"], study.trials):
+            if staged:  # as the table shows it: a search trial stores no stage
                 row["stage"] = stage_of(trial)
+            if study.constraints:
+                row["infeasible"] = judged.get(trial.number)
         # a search stored before 2026-12-06 may hold its storage password in its user_attrs: never print it
         out.write(mask_passwords(json.dumps(data, indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
         frame = trials_dataframe(study.trials, lambda t: study.space.format(t.arch), known)
         frame = frame.reindex(columns=[*(c for c in frame if not c.startswith(ATTR_PREFIX)), *attrs])
+        if study.constraints:  # last: after the columns of earlier versions, which readers may index
+            frame["infeasible"] = [judged.get(t.number) for t in study.trials]
         with_stages(frame, study.trials, staged).to_csv(out, index=False)
     else:
         trials = study.to_json()["trials"]
         tested = "test_acc" not in study.objectives and any("test_acc" in t["metrics"] for t in trials)
         budgets = any(t.fidelity for t in study.trials)  # Hyperband/BOHB: a budget-1 result is not a full one
         rerun = any(t.attempts > 1 for t in study.trials)
-        # with --constraints: the constrained metrics, and which search trials break them (as status counts them)
+        # with --constraints: the constrained metrics, and which search trials break them (judged above)
         limited = [m for m in dict.fromkeys(c.metric for c in parse_constraints(study.constraints))
                    if m not in study.objectives]
-        broken = {t.number for t in study.infeasible()} if study.constraints else set()
         keep = ("number", "state", *(("stage",) if staged else ()), "arch", *(("fidelity",) if budgets else ()),
                 *study.objectives, *limited, *(("infeasible",) if study.constraints else ()),
                 *(("test_acc",) if tested else ()), "cost", "error", "retry_of", *(("attempts",) if rerun else ()))
@@ -650,7 +655,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
         for trial, t in zip(trials, study.trials):
             flat = {**trial, **trial["metrics"], "stage": stage_of(t), "fidelity": json_text(t.fidelity),
                     "attempts": t.attempts if t.attempts > 1 else None,
-                    "infeasible": "yes" if t.number in broken else None}
+                    "infeasible": "yes" if judged.get(t.number) else None}
             rows.append({k: flat.get(k) for k in keep})
         print_rows(rows, "table", out=out, digits=_digits(rows, [*study.objectives, *limited, "test_acc", "cost"]))
     if args.out:

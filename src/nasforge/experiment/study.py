@@ -917,14 +917,16 @@ class Study:
 
     def pareto_front(self) -> list[Trial]:
         """Complete trials of the search not dominated on the objectives, among :meth:`ranked` (enqueued trials
-        kept from the strategy are not ranked; a multi-fidelity search ranks its highest budget only)."""
+        kept from the strategy are not ranked; a multi-fidelity search ranks its highest budget only). With
+        constraints, feasible-first: while none is feasible, the least-violating trials not dominated among them."""
         from ..pareto import non_dominated_mask
 
         done = self.ranked()
         if not done:
             return []
         violation = [violation_of(self._score(t.metrics)) for t in done]  # constraints: feasible-first
-        mask = non_dominated_mask([[t.metrics[o] for o in self.objectives] for t in done], self.directions, violation)
+        mask = non_dominated_mask([[t.metrics[o] for o in self.objectives] for t in done], self.directions, violation,
+                                  least_violated_front=True)
         return [t for t, keep in zip(done, mask) if keep]
 
     def trials_dataframe(self):

@@ -2044,13 +2044,16 @@ class NoFeasibleTrial(NasforgeError):
 
 def feasible_front(study: Study) -> list[Trial]:
     """The Pareto front of the search trials that satisfy the study's constraints: empty when none does
-    (``Study.pareto_front`` then holds the least violating ones, which a strategy ranks, but no run retrains).
-    A job started before this rule (no :data:`FEASIBLE_ONLY` attribute) keeps ``Study.pareto_front``."""
+    (``Study.pareto_front`` then holds the best of the least violating ones, but no run retrains). A job started
+    before this rule (no :data:`FEASIBLE_ONLY` attribute) keeps the front it chose its retrains from: while none
+    is feasible, every least violating trial."""
     from ..strategies.constraints import violation_of
 
-    if not study.user_attrs.get(FEASIBLE_ONLY):
-        return study.pareto_front()
-    return [t for t in study.pareto_front() if violation_of(study.told_score(t)) == 0]
+    front = study.pareto_front()
+    if study.user_attrs.get(FEASIBLE_ONLY):
+        return [t for t in front if violation_of(study.told_score(t)) == 0]
+    least = violation_of(study.told_score(front[0])) if front else 0.0
+    return front if least == 0 else [t for t in study.ranked() if violation_of(study.told_score(t)) == least]
 
 
 def _last_attempt(study: Study, trial: Trial) -> Trial:

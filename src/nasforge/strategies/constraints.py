@@ -83,9 +83,14 @@ def parse_constraints(specs: Sequence[str] | str | None) -> list[Constraint]:
 
 
 def check_satisfiable(constraints: Sequence[Constraint]) -> None:
-    """``UsageError`` naming two constraints on one metric whose bounds leave no value meeting both (``val_acc >= 50``
+    """``UsageError`` naming a constraint whose bound is not finite (``params >= 1e400`` overflows: its violation
+    would be NaN), or two constraints on one metric whose bounds leave no value meeting both (``val_acc >= 50``
     and ``val_acc <= 40``): no trial could be feasible. Both sides are inclusive, so equal bounds hold together.
     Called where constraints are set, not where a stored study is loaded (it keeps what it recorded)."""
+    for c in constraints:
+        if not math.isfinite(c.bound):
+            raise UsageError(f"bad bound in constraint '{c}': not a finite number (beyond +-1.8e308, a float "
+                             "overflows); write a finite bound")
     lowest: dict[str, Constraint] = {}  # per metric: the tightest upper bound, the tightest lower bound
     highest: dict[str, Constraint] = {}
     for c in constraints:

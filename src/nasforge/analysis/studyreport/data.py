@@ -127,14 +127,14 @@ class StudyData:
 
     def front(self) -> list[Trial]:
         """``Study.pareto_front()``: the ranked trials not dominated, feasible-first (when none is feasible,
-        the least-violating ones), except for a search run's study (:data:`FEASIBLE_ONLY`), whose front holds
-        only the trials meeting its constraints (none while no trial does), as ``nasforge status`` and
-        ``front.json`` count it."""
+        the least-violating ones not dominated among them), except for a search run's study (:data:`FEASIBLE_ONLY`),
+        whose front holds only the trials meeting its constraints (none while no trial does), as ``nasforge status``
+        and ``front.json`` count it."""
         done = self.ranked()
         if not done:
             return []
         violations = self.violations(done)
-        mask = non_dominated_mask(self.values(done), self.directions, violations)
+        mask = non_dominated_mask(self.values(done), self.directions, violations, least_violated_front=True)
         if self.feasible_only():
             mask &= violations == 0
         return [t for t, keep in zip(done, mask) if keep]

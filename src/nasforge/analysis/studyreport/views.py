@@ -535,7 +535,7 @@ def pareto_view(data: StudyData) -> str:
             "metrics, click it to draw the architecture.")
     if data.constraints:
         rule = ("only trials that meet them, as the search run's front.json" if data.feasible_only() else
-                "feasible-first: the least-violating trials while none is feasible")
+                "feasible-first: the best of the least-violating trials while none is feasible")
         note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them (the "
                  f"front is {rule}).")
     note += _mixed_budgets(done) + cut
