@@ -113,3 +113,19 @@ def test_path_encodings_stay_as_stored_studies_and_saved_predictors_have_them(na
     space = get_space(name)
     matrix = encode(space, [space.sample(np.random.default_rng(i)) for i in range(40)], kind)
     assert hashlib.sha256(matrix.tobytes()).hexdigest()[:16] == digest
+
+
+def test_row_caches_stay_few_when_a_view_factory_builds_a_new_view_per_call(monkeypatch):
+    """Review regression i: one cache per (encoding, view) and a view rebuilt per call (a lambda build) added a cache
+    per encode call, without bound (871 MiB after 300,000 calls)."""
+    from nasforge.predictors import encodings
+    from nasforge.predictors.graphs import GraphView, graph_view
+
+    monkeypatch.setattr(encodings, "_row_caches", {})
+    space = get_space("nb201")
+    view = graph_view(space)
+    arch = space.sample(np.random.default_rng(0))
+    for _ in range(50):
+        fresh = GraphView(**{**vars(view), "build": lambda a, b=view.build: b(a)})
+        encodings._encode_one("path", fresh, arch)
+    assert len(encodings._row_caches) == encodings.CACHES

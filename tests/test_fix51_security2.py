@@ -141,3 +141,30 @@ def test_bad_executor_options_are_one_line(cluster_study, capsys, given, error):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and error in err, err
     assert cluster_study == []
+
+
+def test_a_run_folders_trials_csv_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """Review regression i: trials.csv (written in UTF-8) was read in the locale's encoding, so under LC_ALL=C a
+    trial's non-ASCII error made a legitimate run folder read as another run's (resume refused)."""
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    from nasforge import Result, Study
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    study = Study("nb201", "random", objectives="val_acc", seed=0, name="job", storage=url)
+    study.optimize(lambda arch: Result(status="failed", error="shape mismatch → 3 vs 4 (café)"), 2, progress=False)
+    out = tmp_path / "run"
+    out.mkdir()
+    with (out / "trials.csv").open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["number", "arch", "error"])
+        for t in study.trials:
+            writer.writerow([t.number, study.space.format(t.arch), t.error])
+    code = ("import sys; from pathlib import Path; from nasforge.pipelines.search import _outputs_are_its_own; "
+            f"print(_outputs_are_its_own(Path({str(out)!r}), 'job', {url!r}))")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, encoding="utf-8")
+    assert done.stdout.strip() == "True", done.stderr

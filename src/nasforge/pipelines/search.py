@@ -1335,7 +1335,7 @@ def _outputs_are_its_own(out: Path, name: str, storage: str) -> bool:
     from ..experiment.storage import open_storage
 
     try:
-        with (out / "trials.csv").open(newline="") as file:
+        with (out / "trials.csv").open(newline="", encoding="utf-8") as file:
             listed = {(row.get("number"), row.get("arch")) for row in csv.DictReader(file)}
     except (OSError, UnicodeDecodeError, csv.Error):  # none, or not a trials.csv a search writes
         return False

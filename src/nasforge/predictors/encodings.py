@@ -289,6 +289,10 @@ CACHE_BYTES = 64 << 20
 """The bytes of encoded rows kept per encoding and space (a bound by entry count alone let wide rows, DARTS's, keep
 most of a GB in every process); keys and their architectures come on top, about half again on DARTS ``features``."""
 
+CACHES = 8
+"""The (encoding, space) row caches kept, the oldest going first (a view factory that builds a new view per call
+would otherwise add one per call)."""
+
 _row_caches: dict[tuple[str, GraphView], Callable[[Architecture], np.ndarray]] = {}
 _row_caches_lock = threading.Lock()
 
@@ -296,12 +300,14 @@ _row_caches_lock = threading.Lock()
 def _encode_one(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
     """``arch``'s ``kind`` encoding from the cache of (``kind``, ``view``): a ``functools.lru_cache`` holding as
     many rows as fit :data:`CACHE_BYTES` (the rows of one encoding and space are all of one size; an lru_cache hit
-    costs a third of a hand-made cache's)."""
-    cache = _row_caches.get((kind, view))
+    costs a third of a hand-made cache's); at most :data:`CACHES` such caches, the oldest going first."""
+    cache = _row_caches.get((kind, view))  # one dict lookup: a hit stays as cheap as an lru_cache hit
     if cache is None:
         rows = max(1, CACHE_BYTES // max(1, _encode_row(kind, view, arch).nbytes))
         with _row_caches_lock:
             cache = _row_caches.setdefault((kind, view), lru_cache(maxsize=rows)(partial(_encode_row, kind, view)))
+            while len(_row_caches) > CACHES:
+                del _row_caches[next(iter(_row_caches))]
     return cache(arch)
 
 
