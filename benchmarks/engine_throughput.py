@@ -10,7 +10,6 @@ sleeps ``--sleep`` seconds. "loop" time runs from the first trial's start to the
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from nasforge import Result, Study
 from nasforge.spaces import get_space
 
-from _results import RESULTS, write_json
+from _results import RESULTS, read_json, write_json
 
 SPACE = get_space("nb201")
 
@@ -77,16 +76,8 @@ def main() -> None:
               f"{r['efficiency']:10.2f} {r['speedup_vs_1_process']:8.2f}")
     if args.no_ray:  # the stored Ray rows stay, marked as an earlier run's (docs/engine.md quotes them)
         rows += [{**row, "note": row.get("note", "measured in an earlier run (this one ran with --no-ray)")}
-                 for row in _stored_rows(Path(args.json)) if row.get("executor") == "ray"]
+                 for row in read_json(args.json, {}).get("rows", []) if row.get("executor") == "ray"]
     write_json(args.json, {"sleep_s": args.sleep, "rows": rows}, indent=2)
-
-
-def _stored_rows(path: Path) -> list[dict]:
-    """The rows of the results already at ``path`` ([] when there are none or they cannot be read)."""
-    try:
-        return list(json.loads(path.read_text()).get("rows", []))
-    except (OSError, ValueError, AttributeError):
-        return []
 
 
 if __name__ == "__main__":

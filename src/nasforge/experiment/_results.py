@@ -221,13 +221,18 @@ def _json_values(value: Any, what: str, clash_fails: bool = True) -> dict[str, A
     return json.loads(text)
 
 
+def _json_key(key: Any) -> str:
+    """The text JSON stores dict key ``key`` as (a string as itself)."""
+    return key if type(key) is str else next(iter(json.loads(json.dumps({key: None}))))
+
+
 def _colliding_keys(value: Any) -> tuple[Any, Any, str] | None:
     """Two keys of one dict in ``value`` (at any depth) that JSON writes as the same text (0 and "0", True and
     "true") and the text; None when there are none."""
     if isinstance(value, dict):
         seen: dict[str, Any] = {}
         for key in value:
-            text = next(iter(json.loads(json.dumps({key: None}))))
+            text = _json_key(key)
             if text in seen:
                 return seen[text], key, text
             seen[text] = key
@@ -246,7 +251,7 @@ def non_string_keys(value: Any, what: str) -> str | None:
     key = _non_string_key(value)
     if key is None:
         return None
-    stored = next(iter(json.loads(json.dumps({key[0]: None}))))
+    stored = _json_key(key[0])
     return (f"{what} must have string keys (JSON stores the key {key[0]!r} as {stored!r}): "
             f"got {type(key[0]).__name__} {key[0]!r}")
 

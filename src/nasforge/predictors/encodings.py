@@ -272,7 +272,9 @@ def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "featu
         raise UsageError(f"unknown encoding {kind!r}; choose from {list(ENCODINGS)}")
     check_encoding(space, kind)
     view = graph_view(space)
-    rows = [_encode_one(kind, view, graph_form(space, view, a)) for a in archs]
+    forms = [graph_form(space, view, a) for a in archs]
+    cache = _row_cache(kind, view, forms[0]) if forms else None  # looked up once: a view hashes ten fields
+    rows = [cache(form) for form in forms] if cache else []
     if not rows:  # no rows, the columns of any architecture (a fixed sample: no random state is touched)
         return np.zeros((0, _encode_one(kind, view, space.sample(np.random.default_rng(0))).size), dtype=np.float32)
     return np.stack(rows)
@@ -298,17 +300,23 @@ _row_caches_lock = threading.Lock()
 
 
 def _encode_one(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
-    """``arch``'s ``kind`` encoding from the cache of (``kind``, ``view``): a ``functools.lru_cache`` holding as
-    many rows as fit :data:`CACHE_BYTES` (the rows of one encoding and space are all of one size; an lru_cache hit
-    costs a third of a hand-made cache's); at most :data:`CACHES` such caches, the oldest going first."""
-    cache = _row_caches.get((kind, view))  # one dict lookup: a hit stays as cheap as an lru_cache hit
+    """``arch``'s ``kind`` encoding, from :func:`_row_cache`."""
+    return _row_cache(kind, view, arch)(arch)
+
+
+def _row_cache(kind: str, view: GraphView, arch: Architecture) -> Callable[[Architecture], np.ndarray]:
+    """The row cache of (``kind``, ``view``) (``arch``, one of its architectures, sizes a new one): a
+    ``functools.lru_cache`` holding as many rows as fit :data:`CACHE_BYTES` (the rows of one encoding and space are
+    all of one size; an lru_cache hit costs a third of a hand-made cache's); at most :data:`CACHES` such caches, the
+    oldest going first."""
+    cache = _row_caches.get((kind, view))
     if cache is None:
         rows = max(1, CACHE_BYTES // max(1, _encode_row(kind, view, arch).nbytes))
         with _row_caches_lock:
             cache = _row_caches.setdefault((kind, view), lru_cache(maxsize=rows)(partial(_encode_row, kind, view)))
             while len(_row_caches) > CACHES:
                 del _row_caches[next(iter(_row_caches))]
-    return cache(arch)
+    return cache
 
 
 @dataclass(frozen=True, eq=False)
