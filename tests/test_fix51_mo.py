@@ -115,3 +115,15 @@ def test_trials_exports_without_constraints_have_no_infeasible_field(tmp_path, c
     study.tell(study.ask(), Result(metrics={"acc": 1.0, "params": 2.0}))
     assert "infeasible" not in trials_export(study, url, "csv", capsys)
     assert "infeasible" not in trials_export(study, url, "json", capsys)
+
+
+def test_an_older_search_jobs_status_report_and_progress_show_the_front_it_retrains(tmp_path):
+    """Review regression j: a search job without FEASIBLE_ONLY and nothing feasible retrains (front.json) every
+    least-violating trial, but status, the report and the progress line showed only the non-dominated one."""
+    from nasforge.analysis.studyreport import from_study
+    from nasforge.experiment.scheduler import _front_size
+
+    old_job = constrained_study(attrs={"pipeline": "search"}, storage=f"sqlite:///{tmp_path / 'o.db'}")
+    assert [t.metrics["acc"] for t in from_study(old_job).front()] == [9.7, 73.5, 50.0]
+    assert _front_size(old_job) == 3
+    assert _front_size(constrained_study()) == 1  # a Python study: the non-dominated least-violating trial

@@ -749,9 +749,12 @@ def _best(study: Study) -> float | dict[str, float] | None:
 def _front_size(study: Study) -> int | str:
     """The progress line's front: :meth:`Study.pareto_front`'s size; a search run's study (:data:`FEASIBLE_ONLY`)
     counts only the trials meeting its constraints, as ``nasforge status`` does ("none feasible" while none
-    does)."""
+    does); a search job older than that rule, with none feasible, every least-violating trial (its front.json)."""
     front = study.pareto_front()
     if not study.user_attrs.get(FEASIBLE_ONLY):
+        least = violation_of(study.told_score(front[0])) if front else 0.0
+        if least > 0 and study.user_attrs.get("pipeline"):  # a search job older than that rule: as it retrains
+            return sum(violation_of(study.told_score(t)) == least for t in study.ranked())
         return len(front)
     feasible = sum(violation_of(study.told_score(t)) == 0 for t in front)
     return feasible if feasible or not front else "none feasible"

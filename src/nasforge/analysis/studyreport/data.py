@@ -129,12 +129,15 @@ class StudyData:
         """``Study.pareto_front()``: the ranked trials not dominated, feasible-first (when none is feasible,
         the least-violating ones not dominated among them), except for a search run's study (:data:`FEASIBLE_ONLY`),
         whose front holds only the trials meeting its constraints (none while no trial does), as ``nasforge status``
-        and ``front.json`` count it."""
+        and ``front.json`` count it; a search job older than that rule: every least-violating trial, as it ran."""
         done = self.ranked()
         if not done:
             return []
         violations = self.violations(done)
-        mask = non_dominated_mask(self.values(done), self.directions, violations, least_violated_front=True)
+        # a search job started before the feasible-only rule took every least-violating trial as its front (its
+        # front.json and retrains): shown as it ran
+        older_job = bool(self.user_attrs.get("pipeline")) and not self.feasible_only()
+        mask = non_dominated_mask(self.values(done), self.directions, violations, least_violated_front=not older_job)
         if self.feasible_only():
             mask &= violations == 0
         return [t for t, keep in zip(done, mask) if keep]
