@@ -28,7 +28,7 @@ from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
 from .model_based.strategy import warn_no_uncertainty
-from .model_based.surrogates import KnownSurrogate, known_metrics
+from .model_based.surrogates import KnownSurrogate, fit_surrogate, known_metrics
 from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
@@ -119,7 +119,8 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
             return self.space.sample(self.rng)
         archs = [a for a, _ in self.archive]
         self.n_fits += 1
-        model = copy.copy(self._surrogate).fit(archs, values, seed=(self.seed or 0) * 100_003 + self.n_fits)
+        seed = (self.seed or 0) * 100_003 + self.n_fits
+        model = fit_surrogate(copy.copy(self._surrogate), archs, values, seed=seed)
         pending = list(self.pending.values()) if model.supports_pending else []
         best = float(values.max())
 
@@ -264,7 +265,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             points = np.array([s for _, s in self.archive[: self.fit_size]], dtype=float)
             specs = self.surrogates or [self.surrogate] * points.shape[1]
             seed = (self.seed or 0) * 1009 + self.fit_size
-            self._models = [make_surrogate(spec, self.space).fit(archs, points[:, j], seed=seed + j)
+            self._models = [fit_surrogate(make_surrogate(spec, self.space), archs, points[:, j], seed=seed + j)
                             for j, spec in enumerate(specs)]
         return self._models
 

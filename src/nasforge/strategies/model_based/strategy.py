@@ -16,7 +16,7 @@ from ...spaces import Architecture, SearchSpace
 from ..base import PendingAware, Score
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
-from .surrogates import Surrogate, categorical_codes, make_surrogate
+from .surrogates import Surrogate, categorical_codes, fit_surrogate, make_surrogate
 
 SurrogateSpec = str | dict[str, Any] | Surrogate
 
@@ -115,7 +115,7 @@ class ModelBasedStrategy(PendingAware):
             self.fit_size, self.n_fits = n, self.n_fits + 1
         archs = [a for a, _ in self.history[: self.fit_size]]
         y = np.array([v for _, v in self.history[: self.fit_size]])
-        self._model = self.new_surrogate().fit(archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
+        self._model = fit_surrogate(self.new_surrogate(), archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
         return self._model
 
     def new_surrogate(self) -> Surrogate:

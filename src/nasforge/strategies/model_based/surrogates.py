@@ -64,6 +64,17 @@ class Surrogate(ABC):
         return mean + std * rng.standard_normal(len(mean))
 
 
+def fit_surrogate(template: Surrogate, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> Surrogate:
+    """``template.fit(archs, y, seed)``, which must return the fitted surrogate (a ``UsageError`` names the class
+    otherwise)."""
+    part = f"surrogate {type(template).__name__}"
+    model = template.fit(archs, y, seed=seed)
+    if not isinstance(model, Surrogate):
+        raise UsageError(f"{part}: fit returned {type(model).__name__}, not the fitted surrogate "
+                         "(end fit with 'return self')")
+    return model
+
+
 def check_predictor(space: SearchSpace, name: str, encoding: str, params: dict[str, Any]) -> None:
     """Build the predictor a surrogate will fit, so an unknown name or a bad parameter is a ``UsageError``
     when the surrogate is made, not at the first fit (after real evaluations)."""

@@ -1,0 +1,59 @@
+"""Review 51 (extend) fixes: a user's own surrogate, acquisition, space, strategy and pruner that break their
+contract are refused with one clear error naming them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bit_spaces import BitSpace
+
+from nasforge import Study
+from nasforge.exceptions import UsageError
+from nasforge.strategies.model_based import ModelBasedStrategy
+from nasforge.strategies.model_based.surrogates import Surrogate
+
+
+def _ones(arch):
+    return {"val_acc": sum(arch.genotype) + 0.5 * arch.genotype[0]}
+
+
+class MeanSur(Surrogate):
+    """A least-squares surrogate, written as docs/strategies.md describes one."""
+
+    name = "meansur_fix51"
+
+    def fit(self, archs, y, seed):
+        x = np.array([self.space.encode_onehot(a) for a in archs])
+        self.w = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0]
+        self.sd = float(np.std(y)) + 1e-6
+        return self
+
+    def predict(self, archs, pending=()):
+        x = np.array([self.space.encode_onehot(a) for a in archs]).reshape(len(archs), -1)
+        return np.c_[x, np.ones(len(x))] @ self.w, np.full(len(archs), self.sd)
+
+
+def _optimize(surrogate=None, acquisition="ei", n_trials=8):
+    space = BitSpace(8)
+    strategy = ModelBasedStrategy(space, seed=0, surrogate=surrogate or MeanSur(space), acquisition=acquisition,
+                                  optimizer="mutation", n_initial=3)
+    study = Study(space, strategy, objectives="val_acc")
+    study.optimize(_ones, n_trials=n_trials, progress=False)
+    return study
+
+
+# -- 6: a surrogate whose fit does not return self ------------------------------------------------------------------
+class NoReturnFit(MeanSur):
+    def fit(self, archs, y, seed):
+        super().fit(archs, y, seed)  # forgets `return self`
+
+
+def test_a_fit_that_returns_none_is_refused_naming_the_surrogate():
+    """Would fail: AttributeError: 'NoneType' object has no attribute 'supports_pending'."""
+    with pytest.raises(UsageError, match=r"surrogate NoReturnFit: fit returned NoneType, not the fitted surrogate "
+                                         r"\(end fit with 'return self'\)"):
+        _optimize(NoReturnFit(BitSpace(8)))
+
+
+def test_a_surrogate_keeping_its_contract_runs():
+    assert len(_optimize().trials) == 8
