@@ -10,6 +10,7 @@ from bit_spaces import BitSpace
 from nasforge import Study
 from nasforge.exceptions import UsageError
 from nasforge.strategies.model_based import ModelBasedStrategy
+from nasforge.strategies.model_based.acquisitions import Acquisition
 from nasforge.strategies.model_based.surrogates import Surrogate
 
 
@@ -57,3 +58,50 @@ def test_a_fit_that_returns_none_is_refused_naming_the_surrogate():
 
 def test_a_surrogate_keeping_its_contract_runs():
     assert len(_optimize().trials) == 8
+
+
+# -- 1: a surrogate or acquisition giving the wrong number of values, or NaN -------------------------------------
+class ShortPredict(MeanSur):
+    def predict(self, archs, pending=()):
+        mean, std = super().predict(archs, pending)
+        return mean[:1], std[:1]
+
+
+class NanPredict(MeanSur):
+    def predict(self, archs, pending=()):
+        mean, std = super().predict(archs, pending)
+        return mean * np.nan, std
+
+
+class OnePredict(MeanSur):
+    def predict(self, archs, pending=()):
+        return super().predict(archs, pending)[0]  # the mean alone, not (mean, std)
+
+
+class ShortAcquisition(Acquisition):
+    def __call__(self, surrogate, archs, best, rng, pending=()):
+        return np.zeros(1)
+
+
+class NanAcquisition(Acquisition):
+    def __call__(self, surrogate, archs, best, rng, pending=()):
+        return np.where(np.arange(len(archs)) == 1, np.nan, 0.0)
+
+
+@pytest.mark.parametrize("surrogate, message", [
+    (ShortPredict, r"surrogate ShortPredict: predict's mean: shape \(1,\) for 3 architectures, expected \(3,\)"),
+    (NanPredict, r"surrogate NanPredict: predict's mean: NaN for 3 of 3 architectures"),
+    (OnePredict, r"surrogate OnePredict: predict must return a pair \(mean, std\), got ndarray")])
+def test_a_surrogate_predicting_other_than_one_value_per_architecture_is_refused(surrogate, message):
+    """Would fail: the run completed as random search (ShortPredict, NanPredict) or unpacked the mean wrongly."""
+    with pytest.raises(UsageError, match=message):
+        _optimize(surrogate(BitSpace(8)))
+
+
+@pytest.mark.parametrize("acquisition, message", [
+    (ShortAcquisition, r"acquisition ShortAcquisition: the scores it returned: shape \(1,\) for \d+ architectures"),
+    (NanAcquisition, r"acquisition NanAcquisition: the scores it returned: NaN for 1 of \d+ architectures")])
+def test_an_acquisition_scoring_other_than_one_value_per_candidate_is_refused(acquisition, message):
+    """Would fail: the run completed, looking only at the first candidate (or ranking NaN arbitrarily)."""
+    with pytest.raises(UsageError, match=message):
+        _optimize(acquisition=acquisition())

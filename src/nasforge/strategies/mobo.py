@@ -28,7 +28,7 @@ from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
 from .model_based.strategy import warn_no_uncertainty
-from .model_based.surrogates import KnownSurrogate, fit_surrogate, known_metrics
+from .model_based.surrogates import KnownSurrogate, fit_surrogate, known_metrics, per_candidate
 from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
@@ -125,7 +125,8 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
         best = float(values.max())
 
         def score(candidates: Sequence[Architecture]) -> np.ndarray:
-            return np.asarray(self._acquisition(model, candidates, best, self.rng, pending), dtype=float)
+            return per_candidate(f"acquisition {type(self._acquisition).__name__}", "the scores it returned",
+                                 self._acquisition(model, candidates, best, self.rng, pending), len(candidates))
 
         ranked = [archs[int(i)] for i in np.argsort(-values, kind="stable")]
         candidates = self._optimizer.propose(score, SearchContext(self.space, ranked, self._scores, self.rng), 8)
