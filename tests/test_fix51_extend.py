@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from bit_spaces import BitSpace
 
-from nasforge import Study
+from nasforge import Architecture, Study
 from nasforge.exceptions import UsageError
 from nasforge.strategies.model_based import ModelBasedStrategy
 from nasforge.strategies.model_based.acquisitions import Acquisition
@@ -105,3 +105,31 @@ def test_an_acquisition_scoring_other_than_one_value_per_candidate_is_refused(ac
     """Would fail: the run completed, looking only at the first candidate (or ranking NaN arbitrarily)."""
     with pytest.raises(UsageError, match=message):
         _optimize(acquisition=acquisition())
+
+
+# -- 2: a genotype holding NumPy scalars -------------------------------------------------------------------------
+class NumpySample(BitSpace):
+    """``tuple(rng.integers(0, 2, n))``, the obvious way to write ``sample``: NumPy integers."""
+
+    def sample(self, rng):
+        return Architecture(self.name, tuple(rng.integers(0, 2, self.n)))
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_a_genotype_of_numpy_integers_is_refused_naming_the_space_whatever_the_storage(storage, tmp_path):
+    """Would fail: memory storage ran and stored np.int64 genotypes; SQLite failed with a raw TypeError (json)."""
+    url = "memory" if storage == "memory" else f"sqlite:///{tmp_path / 'np.db'}"
+    study = Study(NumpySample(8), "random", objectives="val_acc", storage=url, name="np")
+    with pytest.raises(UsageError, match=r"strategy 'random' \(RandomSearch\) proposed what is no architecture of "
+                                         r"space 'bits': its genotype holds int64 .*stored as JSON.*one of "
+                                         r"NumpySample's returned it"):
+        study.optimize(_ones, n_trials=3, progress=False)
+    assert study.trials == []
+
+
+def test_an_enqueued_genotype_of_numpy_integers_is_refused():
+    study = Study(BitSpace(4), "random", objectives="val_acc")
+    with pytest.raises(UsageError, match=r"enqueue: its genotype holds int64"):
+        study.enqueue(Architecture("bits", tuple(np.int64(b) for b in (0, 1, 1, 0))))
+    study.enqueue(Architecture("bits", (0, 1, 1, 0)))
+    assert len(study.trials) == 1

@@ -33,6 +33,7 @@ from ..exceptions import SpaceExhausted, StudyExistsError, StudyNotFoundError, U
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
+from ..spaces.base import check_storable
 from ..strategies import Strategy, check_initialised, get_strategy
 from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, beyond_limit, proposal_error
 from ..strategies.base import restoring_stored_settings
@@ -408,7 +409,7 @@ class Study:
         """``arch`` when it is an architecture of the study's space; a UsageError naming the strategy otherwise
         (before anything is stored or evaluated)."""
         try:
-            return self.space.check(arch)
+            return check_storable(self.space.check(arch))
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise proposal_error(self.strategy, self.record.strategy, self.space.name, exc) from None
 
@@ -425,8 +426,8 @@ class Study:
         search; ``tell_strategy=True`` tells it like a proposal's (e.g. a warm-start architecture).
         """
         try:
-            arch = self.space.check(arch)
-        except ValueError as exc:
+            arch = check_storable(self.space.check(arch))
+        except (ValueError, TypeError) as exc:
             raise UsageError(f"enqueue: {exc}") from None
         if user_attrs is not None and not isinstance(user_attrs, dict):
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
