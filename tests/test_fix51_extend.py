@@ -133,3 +133,18 @@ def test_an_enqueued_genotype_of_numpy_integers_is_refused():
         study.enqueue(Architecture("bits", tuple(np.int64(b) for b in (0, 1, 1, 0))))
     study.enqueue(Architecture("bits", (0, 1, 1, 0)))
     assert len(study.trials) == 1
+
+
+# -- 4: register_space under a name other than the class's ------------------------------------------------------
+class OtherBits(BitSpace):
+    name = "fix51_otherbits"
+
+
+def test_register_space_refuses_a_class_named_otherwise():
+    """Would fail: accepted, and a stored study of it could not be loaded ('unknown search space')."""
+    from nasforge.spaces import SPACES, register_space
+
+    with pytest.raises(UsageError, match=r"register_space\('fix51_bits2', OtherBits\): its spaces are named "
+                                         r"'fix51_otherbits' .* register_space\('fix51_otherbits', OtherBits\)"):
+        register_space("fix51_bits2", OtherBits)
+    assert "fix51_bits2" not in SPACES
