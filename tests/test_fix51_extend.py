@@ -9,6 +9,7 @@ from bit_spaces import BitSpace
 
 from nasforge import Architecture, Study
 from nasforge.exceptions import UsageError
+from nasforge.experiment.pruners import Pruner
 from nasforge.strategies.model_based import ModelBasedStrategy
 from nasforge.strategies.model_based.acquisitions import Acquisition
 from nasforge.strategies.model_based.surrogates import Surrogate
@@ -148,3 +149,69 @@ def test_register_space_refuses_a_class_named_otherwise():
                                          r"'fix51_otherbits' .* register_space\('fix51_otherbits', OtherBits\)"):
         register_space("fix51_bits2", OtherBits)
     assert "fix51_bits2" not in SPACES
+
+
+# -- 5: a pruner whose config() is not its constructor's arguments as JSON ---------------------------------------
+class Curve:
+    """Reports a rising curve, so a pruner has something to judge."""
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        final = sum(arch.genotype) / len(arch.genotype)
+        for step in range(1, 4):
+            reporter.report(step, final * step / 3)
+        return {"val_acc": final}
+
+
+class HalfPruner(Pruner):
+    name = "fix51_half"
+
+    def __init__(self, below=0.5):
+        self.below = below
+
+    def should_prune(self, number, curves):
+        return bool(curves[number][-1][1] < self.below)
+
+    def config(self):
+        return {"below": self.below}
+
+
+class NoneConfig(HalfPruner):
+    name = "fix51_noneconfig"
+
+    def config(self):
+        return None
+
+
+class ObjectConfig(HalfPruner):
+    name = "fix51_objectconfig"
+
+    def config(self):
+        return {"below": object()}
+
+
+class OtherConfig(HalfPruner):
+    name = "fix51_otherconfig"
+
+    def config(self):
+        return {"threshold": self.below}
+
+
+@pytest.mark.parametrize("pruner, message", [
+    (NoneConfig, r"pruner 'fix51_noneconfig' \(NoneConfig\): config\(\) must return a dict of its constructor "
+                 r"arguments as JSON values .*, got None"),
+    (ObjectConfig, r"pruner 'fix51_objectconfig' \(ObjectConfig\): config\(\) must return a dict .*got \{'below': "
+                   r"<object"),
+    (OtherConfig, r"pruner 'fix51_otherconfig' \(OtherConfig\): config\(\) returns \{'threshold': 0.3\}, which its "
+                  r"constructor does not take \(got an unexpected keyword argument 'threshold'\)")])
+def test_a_pruner_config_that_cannot_rebuild_it_is_refused_before_any_trial(pruner, message, tmp_path):
+    """Would fail: a raw TypeError (None, object()), or (threshold) accepted and a later resume refused."""
+    study = Study(BitSpace(8), "random", objectives="val_acc", storage=f"sqlite:///{tmp_path / 'p.db'}", name="p")
+    with pytest.raises(UsageError, match=message):
+        study.optimize(Curve(), n_trials=3, pruner=pruner(0.3), progress=False)
+    assert study.trials == []
+
+
+def test_a_pruner_whose_config_rebuilds_it_runs():
+    study = Study(BitSpace(8), "random", objectives="val_acc")
+    study.optimize(Curve(), n_trials=3, pruner=HalfPruner(0.3), progress=False)
+    assert len(study.trials) == 3
