@@ -215,3 +215,11 @@ def test_a_pruner_whose_config_rebuilds_it_runs():
     study = Study(BitSpace(8), "random", objectives="val_acc")
     study.optimize(Curve(), n_trials=3, pruner=HalfPruner(0.3), progress=False)
     assert len(study.trials) == 3
+
+
+# -- 8: a strategy built on the space with other options ----------------------------------------------------------
+def test_a_space_options_mismatch_shows_the_options_that_differ():
+    """Would fail: 'the strategy searches BitSpace(), the study BitSpace()': two identical reprs."""
+    with pytest.raises(UsageError, match=r"the strategy searches BitSpace with options \{'n': 6\}, the study with "
+                                         r"\{'n': 8\}: their options differ"):
+        Study(BitSpace(8), ModelBasedStrategy(BitSpace(6), seed=0), objectives="val_acc")

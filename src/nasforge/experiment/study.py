@@ -1187,9 +1187,14 @@ def _check_strategy_space(strategy: Strategy, space: SearchSpace) -> None:
         raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
     theirs, ours = init_config(strategy.space), init_config(space)
     if type(strategy.space) is type(space) and theirs is not None and ours is not None and theirs != ours:
-        raise UsageError(f"the strategy searches {strategy.space!r}, the study {space!r}: their options differ "
-                         "(they decide which architectures are proposed and which count as the same); build the "
-                         "strategy on the study's space")
+        differ = sorted(k for k in theirs.keys() | ours.keys() if theirs.get(k, space) != ours.get(k, space))
+
+        def shown(options: dict[str, Any]) -> str:
+            return reprlib.repr({k: options[k] for k in differ if k in options})
+
+        raise UsageError(f"the strategy searches {type(space).__name__} with options {shown(theirs)}, the study with "
+                         f"{shown(ours)}: their options differ (they decide which architectures are proposed and "
+                         "which count as the same); build the strategy on the study's space")
 
 
 def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None:
