@@ -223,3 +223,22 @@ def test_a_space_options_mismatch_shows_the_options_that_differ():
     with pytest.raises(UsageError, match=r"the strategy searches BitSpace with options \{'n': 6\}, the study with "
                                          r"\{'n': 8\}: their options differ"):
         Study(BitSpace(8), ModelBasedStrategy(BitSpace(6), seed=0), objectives="val_acc")
+
+
+# -- 7: Study.load given a strategy object set up otherwise than the study's ----------------------------------------
+def test_a_diverged_replay_names_a_strategy_object_set_up_otherwise(tmp_path):
+    """Would fail: the warning blamed several processes, nondeterminism or an older nasforge, not the object."""
+    from nasforge.strategies.model_based.acquisitions import UpperConfidenceBound
+
+    space, url = BitSpace(8), f"sqlite:///{tmp_path / 'i.db'}"
+
+    def strategy(beta):
+        return ModelBasedStrategy(space, seed=0, surrogate=MeanSur(space), acquisition=UpperConfidenceBound(beta),
+                                  optimizer="mutation", n_initial=3)
+
+    study = Study(space, strategy(0.0), objectives="val_acc", storage=url, name="i")
+    study.optimize(_ones, n_trials=8, progress=False)
+    assert study.record.strategy_config is None  # a surrogate object: its settings are not recorded
+    with pytest.warns(RuntimeWarning, match=r"replay diverged from the stored trials \(the strategy object given "
+                                            r"differs from the one the study was made with"):
+        Study.load("i", url, strategy=strategy(50.0), space=space)
