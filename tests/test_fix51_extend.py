@@ -242,3 +242,69 @@ def test_a_diverged_replay_names_a_strategy_object_set_up_otherwise(tmp_path):
     with pytest.warns(RuntimeWarning, match=r"replay diverged from the stored trials \(the strategy object given "
                                             r"differs from the one the study was made with"):
         Study.load("i", url, strategy=strategy(50.0), space=space)
+
+
+# -- 3: nasforge resume of a study on the user's own space, and the hint status prints ---------------------------
+TASK = '''from bit_spaces import BitSpace
+from nasforge.spaces import register_space
+
+
+class CliBits(BitSpace):
+    name = "fix51_cli_bits"
+
+
+register_space("fix51_cli_bits", CliBits)
+
+
+def make_evaluator():
+    return lambda arch: {"val_acc": float(sum(arch.genotype))}
+'''
+
+
+class CliBits(BitSpace):
+    name = "fix51_cli_bits"  # what the task module registers; unregistered in this process until it is imported
+
+
+@pytest.fixture()
+def cli_bits_study(tmp_path, monkeypatch):
+    """A stored study on the space fix51_task.py registers, made without registering it here, with trial 1
+    waiting and trial 2 running in a process that is gone; the space is unregistered again afterwards."""
+    import sys
+
+    from nasforge.experiment import identity
+    from nasforge.spaces import SPACES
+
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    study = Study(CliBits(4), "random", objectives="val_acc", storage=url, name="b")
+    study.optimize(_ones, n_trials=1, progress=False)
+    study.enqueue(Architecture("fix51_cli_bits", (1, 1, 0, 1)))  # work left for a resume
+    study.ask()
+    study.close()
+    (tmp_path / "fix51_task.py").write_text(TASK)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(identity, "process_gone", lambda worker: True)
+    yield url
+    SPACES._entries.pop("fix51_cli_bits", None)
+    sys.modules.pop("fix51_task", None)
+
+
+def test_status_names_python_and_the_module_that_registers_the_space(cli_bits_study, capsys):
+    """Would fail: status printed 'nasforge resume b --storage URL --evaluator package.module:callable or ...',
+    whose first form exits 2 for a space nasforge does not know."""
+    from nasforge.cli import main
+
+    assert main(["status", "b", "--storage", cli_bits_study]) == 0
+    assert (f"(its process is gone: Study.load('b', '{cli_bits_study}').resume(evaluator) in Python, where space "
+            f"'fix51_cli_bits' is registered (or nasforge resume b --storage {cli_bits_study} --evaluator "
+            "package.module:callable, if that module registers it) re-runs it)") in capsys.readouterr().out
+
+
+def test_resume_imports_the_evaluator_module_before_loading_the_study(cli_bits_study, capsys):
+    """Would fail: exit 2, 'searches the space 'fix51_cli_bits', which nasforge does not know', although the module
+    --evaluator names registers it."""
+    from nasforge.cli import main
+
+    assert main(["resume", "b", "--storage", cli_bits_study, "--evaluator", "fix51_task:make_evaluator",
+                 "--no-progress"]) == 0, capsys.readouterr().err
+    waited = Study.load("b", cli_bits_study).trials[1]
+    assert (waited.state.value, waited.metrics) == ("COMPLETE", {"val_acc": 3.0})  # by the module's evaluator
