@@ -1187,7 +1187,8 @@ def _check_strategy_space(strategy: Strategy, space: SearchSpace) -> None:
         raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
     theirs, ours = init_config(strategy.space), init_config(space)
     if type(strategy.space) is type(space) and theirs is not None and ours is not None and theirs != ours:
-        differ = sorted(k for k in theirs.keys() | ours.keys() if theirs.get(k, space) != ours.get(k, space))
+        differ = sorted(k for k in theirs.keys() | ours.keys()
+                        if k not in theirs or k not in ours or theirs[k] != ours[k])
 
         def shown(options: dict[str, Any]) -> str:
             return reprlib.repr({k: options[k] for k in differ if k in options})
