@@ -237,7 +237,8 @@ def test_resume_of_a_study_on_a_users_space_says_how_to_go_on(tmp_path, register
     study.optimize(ones, n_trials=2)
     study.close()
     SPACES._entries.pop(Bits.name)  # a new process: the user's script did not run
-    assert main(["resume", "g", "--storage", "sqlite:///r.db", "--evaluator", "x:y"]) == 2
+    (tmp_path / "fix42_task.py").write_text("def make():\n    return None\n")  # registers no space
+    assert main(["resume", "g", "--storage", "sqlite:///r.db", "--evaluator", "fix42_task:make"]) == 2
     err = capsys.readouterr().err
     assert "searches the space 'fix42_bits', which nasforge does not know" in err
     assert "register_space('fix42_bits', MySpace); Study.load('g', 'sqlite:///r.db').resume(evaluator)" in err

@@ -789,7 +789,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     import warnings
 
     from ..experiment import Study, TrialState
-    from ..experiment.evaluator_spec import build_evaluator
+    from ..experiment.evaluator_spec import build_evaluator, check_spec, resolve
     from ..experiment.trial import error_line
 
     given = _given_kwargs(args)
@@ -815,6 +815,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),
                         progress=not args.no_progress, **crash_reruns)
         return 0
+    if args.evaluator:  # the module the user named first: the spaces, strategies, parts it registers count on load
+        resolve(check_spec(args.evaluator, "--evaluator")["factory"])
     _check_space_known(record, storage.url)
     with storage_errors_as_usage():
         study = Study.load(args.study, storage)

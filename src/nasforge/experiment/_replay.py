@@ -202,7 +202,11 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
     the budget it was evaluated at, waiting for those still running); pending architectures are avoided by the
     study. ``warn``: say so (not when the study's module file was edited, which :func:`_edited_module` said)."""
     if warn:
-        warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several "
+        # unrecorded settings: the strategy is the object the caller gave, which nothing could compare with the study's
+        given = ("the strategy object given differs from the one the study was made with, whose settings were not "
+                 "recorded to compare: build it and its parts exactly as before; "
+                 if study.record.strategy_config is None else "")
+        warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials ({given}several "
                       "processes wrote the study, the strategy is nondeterministic, or the study was stored by a "
                       "nasforge version whose strategy proposed otherwise, or interrupted inside an ask by one "
                       "before 2026-12); continuing from the told results only",

@@ -3,6 +3,7 @@ learning-curve extrapolation."""
 
 from __future__ import annotations
 
+import reprlib
 import statistics
 import warnings
 from abc import ABC, abstractmethod
@@ -12,7 +13,7 @@ from typing import Any
 from ..checks import check_int, check_real
 from ..exceptions import UsageError, user_stacklevel
 from ..registry import Registry
-from ..settings import keyword_names
+from ..settings import bind_error, is_plain, keyword_names
 
 Curve = Sequence[tuple[int, float]]
 
@@ -333,5 +334,19 @@ def first_decision(pruner: Pruner) -> tuple[str, int, int] | None:
 
 
 def pruner_spec(pruner: Pruner | None) -> dict[str, Any] | None:
-    """The JSON form ``get_pruner`` reads back."""
-    return None if pruner is None else {"name": pruner.name, **pruner.config()}
+    """The JSON form ``get_pruner`` reads back; a ``UsageError`` naming the pruner when its ``config()`` is not a
+    dict of JSON values that its factory (the registered one, else its class) takes, which a resume could not
+    rebuild it from."""
+    if pruner is None:
+        return None
+    config = pruner.config()
+    what = f"pruner {pruner.name!r} ({type(pruner).__name__})"
+    if not isinstance(config, dict) or not is_plain(config):
+        raise UsageError(f"{what}: config() must return a dict of its constructor arguments as JSON values (str, "
+                         f"number, bool, None, list, dict), got {reprlib.repr(config)}")
+    factory = PRUNERS.get(pruner.name) if pruner.name in PRUNERS else type(pruner)
+    if (bad := bind_error(factory, **config)) is not None:
+        raise UsageError(f"{what}: config() returns {reprlib.repr(config)}, which its constructor does not take "
+                         f"({bad}); config() returns the constructor's arguments, so a resume rebuilds the same "
+                         "pruner")
+    return {"name": pruner.name, **config}

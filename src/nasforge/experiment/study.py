@@ -33,6 +33,7 @@ from ..exceptions import SpaceExhausted, StudyExistsError, StudyNotFoundError, U
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
+from ..spaces.base import check_storable
 from ..strategies import Strategy, check_initialised, get_strategy
 from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, beyond_limit, proposal_error
 from ..strategies.base import restoring_stored_settings
@@ -408,7 +409,7 @@ class Study:
         """``arch`` when it is an architecture of the study's space; a UsageError naming the strategy otherwise
         (before anything is stored or evaluated)."""
         try:
-            return self.space.check(arch)
+            return check_storable(self.space.check(arch))
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise proposal_error(self.strategy, self.record.strategy, self.space.name, exc) from None
 
@@ -425,8 +426,8 @@ class Study:
         search; ``tell_strategy=True`` tells it like a proposal's (e.g. a warm-start architecture).
         """
         try:
-            arch = self.space.check(arch)
-        except ValueError as exc:
+            arch = check_storable(self.space.check(arch))
+        except (ValueError, TypeError) as exc:
             raise UsageError(f"enqueue: {exc}") from None
         if user_attrs is not None and not isinstance(user_attrs, dict):
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
@@ -1188,9 +1189,15 @@ def _check_strategy_space(strategy: Strategy, space: SearchSpace) -> None:
         raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
     theirs, ours = init_config(strategy.space), init_config(space)
     if type(strategy.space) is type(space) and theirs is not None and ours is not None and theirs != ours:
-        raise UsageError(f"the strategy searches {strategy.space!r}, the study {space!r}: their options differ "
-                         "(they decide which architectures are proposed and which count as the same); build the "
-                         "strategy on the study's space")
+        differ = sorted(k for k in theirs.keys() | ours.keys()
+                        if k not in theirs or k not in ours or theirs[k] != ours[k])
+
+        def shown(options: dict[str, Any]) -> str:
+            return reprlib.repr({k: options[k] for k in differ if k in options})
+
+        raise UsageError(f"the strategy searches {type(space).__name__} with options {shown(theirs)}, the study with "
+                         f"{shown(ours)}: their options differ (they decide which architectures are proposed and "
+                         "which count as the same); build the strategy on the study's space")
 
 
 def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None:

@@ -67,6 +67,28 @@ class Architecture:
         return cls(data["space"], data["genotype"])
 
 
+def check_storable(arch: Architecture) -> Architecture:
+    """``arch`` when its genotype holds only plain values (str, int, float, bool, None), which it is stored as (in
+    JSON); a ``TypeError`` naming the first other value (e.g. a NumPy integer) otherwise."""
+    from ..settings import is_plain
+
+    if not is_plain(arch.genotype):
+        odd = next(v for v in _leaves(arch.genotype) if not is_plain(v))
+        raise TypeError(f"its genotype holds {type(odd).__name__} {reprlib.repr(odd)}, but a genotype holds plain "
+                        "values (str, int, float, bool, None), since it is stored as JSON (e.g. int(x) for a NumPy "
+                        "integer)")
+    return arch
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """The values of nested tuples, depth first."""
+    if isinstance(value, tuple):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
 def check_architecture(arch: Any, name: str = "arch") -> Architecture:
     """``arch`` if it is an Architecture (of any space), else a ``UsageError`` naming ``name``."""
     if not isinstance(arch, Architecture):

@@ -28,7 +28,7 @@ from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
 from .model_based.strategy import warn_no_uncertainty
-from .model_based.surrogates import KnownSurrogate, known_metrics
+from .model_based.surrogates import KnownSurrogate, fit_surrogate, known_metrics, per_candidate
 from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
@@ -119,12 +119,14 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
             return self.space.sample(self.rng)
         archs = [a for a, _ in self.archive]
         self.n_fits += 1
-        model = copy.copy(self._surrogate).fit(archs, values, seed=(self.seed or 0) * 100_003 + self.n_fits)
+        seed = (self.seed or 0) * 100_003 + self.n_fits
+        model = fit_surrogate(copy.copy(self._surrogate), archs, values, seed=seed)
         pending = list(self.pending.values()) if model.supports_pending else []
         best = float(values.max())
 
         def score(candidates: Sequence[Architecture]) -> np.ndarray:
-            return np.asarray(self._acquisition(model, candidates, best, self.rng, pending), dtype=float)
+            return per_candidate(f"acquisition {type(self._acquisition).__name__}", "the scores it returned",
+                                 self._acquisition(model, candidates, best, self.rng, pending), len(candidates))
 
         ranked = [archs[int(i)] for i in np.argsort(-values, kind="stable")]
         candidates = self._optimizer.propose(score, SearchContext(self.space, ranked, self._scores, self.rng), 8)
@@ -264,7 +266,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             points = np.array([s for _, s in self.archive[: self.fit_size]], dtype=float)
             specs = self.surrogates or [self.surrogate] * points.shape[1]
             seed = (self.seed or 0) * 1009 + self.fit_size
-            self._models = [make_surrogate(spec, self.space).fit(archs, points[:, j], seed=seed + j)
+            self._models = [fit_surrogate(make_surrogate(spec, self.space), archs, points[:, j], seed=seed + j)
                             for j, spec in enumerate(specs)]
         return self._models
 

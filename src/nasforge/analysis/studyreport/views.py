@@ -169,14 +169,34 @@ def rerun_hint(study: StudyData, storage: str | None) -> str:
     spec = config.get("evaluator")
     factory = spec.get("factory") if isinstance(spec, dict) else spec
     load = f"Study.load({study.name!r}, {without_password(storage)!r})"
-    if study.user_attrs.get("pipeline") or (factory and factory in TRUSTED_FACTORIES):
+    if study.user_attrs.get("pipeline"):
         return resume_command(study.name, storage)
     if not config:
         return f"{load}.optimize(evaluator, n_trials) in Python"
+    if unknown := _unknown_to_cli(study):  # registered by the user's script: resumed where it is registered
+        named = " and ".join(unknown)
+        command = study_command("resume", study.name, storage, "--evaluator", str(factory or "package.module:callable"))
+        return (f"{load}.resume(evaluator) in Python, where {named} {'are' if len(unknown) > 1 else 'is'} registered "
+                f"(or {command}, if that module registers {'them' if len(unknown) > 1 else 'it'})")
+    if factory and factory in TRUSTED_FACTORIES:
+        return resume_command(study.name, storage)
     if factory:  # a stored study does not run code outside the allow-list unless the user names it
         return study_command("resume", study.name, storage, "--evaluator", str(factory))
     command = study_command("resume", study.name, storage, "--evaluator", "package.module:callable")
     return f"{command} or {load}.resume(evaluator)"
+
+
+def _unknown_to_cli(study: StudyData) -> list[str]:
+    """The space and strategy of ``study`` that a new process does not know (registered by the user's script), as
+    ``nasforge resume`` checks them: a chain space rebuilds from its recorded layers."""
+    from ...spaces import SPACES
+    from ...spaces.recorded import RecordedSpace
+    from ...strategies import STRATEGIES
+
+    space = study.space
+    unknown = [f"space {space.name!r}"] if (isinstance(space, RecordedSpace) and space.name not in SPACES
+                                            and "layers" not in space.config) else []
+    return unknown + ([f"strategy {study.strategy!r}"] if study.strategy not in STRATEGIES else [])
 
 
 # -- summary ---------------------------------------------------------------------------------------

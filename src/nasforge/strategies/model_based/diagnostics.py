@@ -15,6 +15,7 @@ import numpy as np
 from ...checks import check_int
 from ...exceptions import UsageError
 from .strategy import ModelBasedStrategy
+from .surrogates import fit_surrogate
 
 Z95 = 1.959963984540054
 PLOT_FILE = "loo.png"
@@ -158,7 +159,7 @@ def loo_cv(strategy: Any, max_points: int | None = None, seed: int = 0,
     mean, std = np.empty(len(rows)), np.empty(len(rows))
     for out, i in enumerate(rows):
         keep = np.flatnonzero(np.arange(len(history)) != i)
-        model = new_surrogate().fit([archs[j] for j in keep], y[keep], seed=seed + int(i))
+        model = fit_surrogate(new_surrogate(), [archs[j] for j in keep], y[keep], seed=seed + int(i))
         m, s = model.predict([archs[i]])
         mean[out], std[out] = m[0], s[0]
     if not np.any(std > 0):

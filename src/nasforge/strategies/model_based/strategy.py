@@ -16,7 +16,7 @@ from ...spaces import Architecture, SearchSpace
 from ..base import PendingAware, Score
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
-from .surrogates import Surrogate, categorical_codes, make_surrogate
+from .surrogates import Surrogate, categorical_codes, fit_surrogate, make_surrogate, per_candidate
 
 SurrogateSpec = str | dict[str, Any] | Surrogate
 
@@ -93,7 +93,8 @@ class ModelBasedStrategy(PendingAware):
         fantasies = pending if model.supports_pending else []
 
         def score(archs: Sequence[Architecture]) -> np.ndarray:
-            out = np.asarray(self.acquisition(model, archs, best, self.rng, fantasies), dtype=float)
+            out = per_candidate(f"acquisition {type(self.acquisition).__name__}", "the scores it returned",
+                                self.acquisition(model, archs, best, self.rng, fantasies), len(archs))
             if pending and not model.supports_pending and self.acquisition.deterministic:
                 out = self._penalize_near(out, archs, pending)
             return out
@@ -115,7 +116,7 @@ class ModelBasedStrategy(PendingAware):
             self.fit_size, self.n_fits = n, self.n_fits + 1
         archs = [a for a, _ in self.history[: self.fit_size]]
         y = np.array([v for _, v in self.history[: self.fit_size]])
-        self._model = self.new_surrogate().fit(archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
+        self._model = fit_surrogate(self.new_surrogate(), archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
         return self._model
 
     def new_surrogate(self) -> Surrogate:

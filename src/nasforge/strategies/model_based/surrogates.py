@@ -64,6 +64,40 @@ class Surrogate(ABC):
         return mean + std * rng.standard_normal(len(mean))
 
 
+def per_candidate(part: str, what: str, values: Any, n: int) -> np.ndarray:
+    """``values`` as a float array of one value per candidate (``n`` of them); a ``UsageError`` naming ``part``
+    (e.g. ``"surrogate MySurrogate"``) when it has another shape, is not numeric or holds NaN."""
+    try:
+        out = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise UsageError(f"{part}: {what}: not an array of numbers: {values!r:.80}") from None
+    if out.shape != (n,):
+        raise UsageError(f"{part}: {what}: shape {out.shape} for {n} architectures, expected ({n},) "
+                         "(one value per architecture)")
+    if np.isnan(out).any():
+        raise UsageError(f"{part}: {what}: NaN for {int(np.isnan(out).sum())} of {n} architectures")
+    return out
+
+
+def fit_surrogate(template: Surrogate, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> Surrogate:
+    """``template.fit(archs, y, seed)``, checked: ``fit`` must return the fitted surrogate, whose ``predict`` on
+    ``archs`` gives a mean and a std per architecture without NaN (a ``UsageError`` names the class otherwise;
+    a ``predict`` of nasforge's own is not probed, which would evict its cached candidate inputs)."""
+    part = f"surrogate {type(template).__name__}"
+    model = template.fit(archs, y, seed=seed)
+    if not isinstance(model, Surrogate):
+        raise UsageError(f"{part}: fit returned {type(model).__name__}, not the fitted surrogate "
+                         "(end fit with 'return self')")
+    if type(model).predict.__module__.split(".")[0] == "nasforge":
+        return model
+    prediction = model.predict(archs)
+    if not isinstance(prediction, (tuple, list)) or len(prediction) != 2:
+        raise UsageError(f"{part}: predict must return a pair (mean, std), got {type(prediction).__name__}")
+    for what, values in zip(("predict's mean", "predict's std"), prediction, strict=True):
+        per_candidate(part, what, values, len(archs))
+    return model
+
+
 def check_predictor(space: SearchSpace, name: str, encoding: str, params: dict[str, Any]) -> None:
     """Build the predictor a surrogate will fit, so an unknown name or a bad parameter is a ``UsageError``
     when the surrogate is made, not at the first fit (after real evaluations)."""
