@@ -18,6 +18,7 @@ from nasforge.pipelines.search import SearchConfig, _copy_writes_beside_itself, 
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
+from test_fix51_security import ray_study  # noqa: F401 - the fixture, used by cluster_study
 
 SPACE = get_space("nb201")
 
@@ -102,23 +103,11 @@ def test_a_programs_own_executor_under_a_builtin_name_keeps_its_recorded_options
 
 
 @pytest.fixture
-def cluster_study(tmp_path, monkeypatch):
+def cluster_study(ray_study):
     """A study of 2 trials recorded to resume to 4 on a Ray cluster (address auto); returns the executors the
     resume builds (an inline one stands in for Ray)."""
-    monkeypatch.chdir(tmp_path)
-    study = Study(SPACE, "random", objectives="acc", seed=0, name="demo", storage="sqlite:///nasforge.db")
-    study.optimize(Toy(), 2, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {"sleep": 0.0}})
-    study.set_run_config({**study.run_config, "n_trials_total": 4, "executor": "ray",
-                          "executor_options": {"address": "auto"}})
-    calls: list[tuple[str, dict]] = []
-    real = scheduler.get_executor
-
-    def built(name, n_workers=1, trial_timeout=None, **options):
-        calls.append((name, options))
-        return real("inline")
-
-    monkeypatch.setattr(scheduler, "get_executor", built)
-    return calls
+    _, recorded = ray_study
+    return recorded({"address": "auto"})
 
 
 RESUME = ["resume", "demo", "--evaluator", "engine_evaluators:make_toy"]
