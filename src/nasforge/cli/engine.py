@@ -815,11 +815,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
         resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),
                         progress=not args.no_progress, **crash_reruns)
         return 0
-    if args.evaluator:  # the module the user named first: the spaces, strategies, parts it registers count on load
+    def load() -> Any:
+        _check_space_known(record, storage.url)
+        with storage_errors_as_usage():
+            return Study.load(args.study, storage)
+
+    try:
+        study = load()
+    except UsageError:
+        if not args.evaluator:
+            raise
+        # a space, strategy or surrogate the study needs may be registered by the module the user named
         resolve(check_spec(args.evaluator, "--evaluator")["factory"])
-    _check_space_known(record, storage.url)
-    with storage_errors_as_usage():
-        study = Study.load(args.study, storage)
+        study = load()
     config = study.run_config or {}
     if not config:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")

@@ -203,7 +203,7 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
     study. ``warn``: say so (not when the study's module file was edited, which :func:`_edited_module` said)."""
     if warn:
         # unrecorded settings: the strategy is the object the caller gave, which nothing could compare with the study's
-        given = ("the strategy object given differs from the one the study was made with, whose settings were not "
+        given = ("the strategy object given may differ from the one the study was made with, whose settings were not "
                  "recorded to compare: build it and its parts exactly as before; "
                  if study.record.strategy_config is None else "")
         warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials ({given}several "

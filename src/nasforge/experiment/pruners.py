@@ -335,8 +335,7 @@ def first_decision(pruner: Pruner) -> tuple[str, int, int] | None:
 
 def pruner_spec(pruner: Pruner | None) -> dict[str, Any] | None:
     """The JSON form ``get_pruner`` reads back; a ``UsageError`` naming the pruner when its ``config()`` is not a
-    dict of JSON values that its factory (the registered one, else its class) takes, which a resume could not
-    rebuild it from."""
+    dict of JSON values, or one its registered factory does not take, which a resume could not rebuild it from."""
     if pruner is None:
         return None
     config = pruner.config()
@@ -344,8 +343,8 @@ def pruner_spec(pruner: Pruner | None) -> dict[str, Any] | None:
     if not isinstance(config, dict) or not is_plain(config):
         raise UsageError(f"{what}: config() must return a dict of its constructor arguments as JSON values (str, "
                          f"number, bool, None, list, dict), got {reprlib.repr(config)}")
-    factory = PRUNERS.get(pruner.name) if pruner.name in PRUNERS else type(pruner)
-    if (bad := bind_error(factory, **config)) is not None:
+    # a pruner not registered is rebuilt from no record (a resume passes it again): its config is only shown
+    if pruner.name in PRUNERS and (bad := bind_error(PRUNERS.get(pruner.name), **config)) is not None:
         raise UsageError(f"{what}: config() returns {reprlib.repr(config)}, which its constructor does not take "
                          f"({bad}); config() returns the constructor's arguments, so a resume rebuilds the same "
                          "pruner")

@@ -48,9 +48,10 @@ SPACES.register("model_space", _model_space, builtin=True)
 
 def register_space(name: str, factory: Callable[..., SearchSpace], replace: bool = False) -> None:
     """Make ``get_space(name)`` build spaces with ``factory`` (``replace=True`` to take a built-in's name); a class
-    whose own ``name`` is another is refused (a study records the space's ``name``, which would load nothing)."""
+    whose own ``name`` is another that no space is registered under is refused (a study records the space's
+    ``name``, which would load nothing)."""
     own = getattr(factory, "name", None) if isinstance(factory, type) else None
-    if isinstance(own, str) and own not in (name, SearchSpace.name):
+    if isinstance(own, str) and own not in (name, SearchSpace.name) and own not in SPACES:  # else loads by that
         raise UsageError(f"register_space({name!r}, {factory.__name__}): its spaces are named {own!r} (the name a "
                          f"study records and Study.load looks up), not {name!r}; register it as "
                          f"register_space({own!r}, {factory.__name__}), or set name = {name!r} in the class")

@@ -21,9 +21,10 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -80,22 +81,36 @@ def per_candidate(part: str, what: str, values: Any, n: int) -> np.ndarray:
 
 
 def fit_surrogate(template: Surrogate, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> Surrogate:
-    """``template.fit(archs, y, seed)``, checked: ``fit`` must return the fitted surrogate, whose ``predict`` on
-    ``archs`` gives a mean and a std per architecture without NaN (a ``UsageError`` names the class otherwise;
-    a ``predict`` of nasforge's own is not probed, which would evict its cached candidate inputs)."""
+    """``template.fit(archs, y, seed)``, checked: ``fit`` must return the fitted surrogate (a ``UsageError`` names
+    the class otherwise), and a user's own ``predict`` is checked on each call (:func:`_checked_predict`), not
+    probed by an extra call (which would draw from the surrogate's own random state, or evict nasforge's cached
+    candidate inputs)."""
     part = f"surrogate {type(template).__name__}"
     model = template.fit(archs, y, seed=seed)
     if not isinstance(model, Surrogate):
         raise UsageError(f"{part}: fit returned {type(model).__name__}, not the fitted surrogate "
                          "(end fit with 'return self')")
-    if type(model).predict.__module__.split(".")[0] == "nasforge":
-        return model
-    prediction = model.predict(archs)
-    if not isinstance(prediction, (tuple, list)) or len(prediction) != 2:
-        raise UsageError(f"{part}: predict must return a pair (mean, std), got {type(prediction).__name__}")
-    for what, values in zip(("predict's mean", "predict's std"), prediction, strict=True):
-        per_candidate(part, what, values, len(archs))
+    if type(model).predict.__module__.split(".")[0] != "nasforge" and not hasattr(model.predict, "checked_for"):
+        model.predict = _checked_predict(model.predict, part)  # type: ignore[method-assign]
     return model
+
+
+def _checked_predict(predict: Callable[..., Any], part: str) -> Callable[..., Any]:
+    """``predict`` whose answer is checked and passed on unchanged: a pair (mean, std), the mean one number per
+    architecture without NaN, the std the same where it is an array (a single number or None, which an
+    acquisition may not read, as it is)."""
+    @functools.wraps(predict)
+    def checked(archs: Sequence[Architecture], *args: Any, **kwargs: Any) -> Any:
+        prediction = predict(archs, *args, **kwargs)
+        if not isinstance(prediction, (tuple, list)) or len(prediction) != 2:
+            raise UsageError(f"{part}: predict must return a pair (mean, std), got {type(prediction).__name__}")
+        per_candidate(part, "predict's mean", prediction[0], len(archs))
+        if np.ndim(prediction[1]) > 0:
+            per_candidate(part, "predict's std", prediction[1], len(archs))
+        return prediction
+
+    checked.checked_for = part  # type: ignore[attr-defined]
+    return checked
 
 
 def check_predictor(space: SearchSpace, name: str, encoding: str, params: dict[str, Any]) -> None:
