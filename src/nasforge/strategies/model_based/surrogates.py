@@ -67,7 +67,9 @@ class Surrogate(ABC):
 
 def per_candidate(part: str, what: str, values: Any, n: int) -> np.ndarray:
     """``values`` as a float array of one value per candidate (``n`` of them); a ``UsageError`` naming ``part``
-    (e.g. ``"surrogate MySurrogate"``) when it has another shape, is not numeric or holds NaN."""
+    (e.g. ``"surrogate MySurrogate"``) when it has another shape or is not numeric. NaN passes (ranked as it falls):
+    a stored study whose model learnt from a score older releases took (1e200) gives NaN for every candidate, and
+    its replay must go on as it ran."""
     try:
         out = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -75,8 +77,6 @@ def per_candidate(part: str, what: str, values: Any, n: int) -> np.ndarray:
     if out.shape != (n,):
         raise UsageError(f"{part}: {what}: shape {out.shape} for {n} architectures, expected ({n},) "
                          "(one value per architecture)")
-    if np.isnan(out).any():
-        raise UsageError(f"{part}: {what}: NaN for {int(np.isnan(out).sum())} of {n} architectures")
     return out
 
 
@@ -97,7 +97,7 @@ def fit_surrogate(template: Surrogate, archs: Sequence[Architecture], y: np.ndar
 
 def _checked_predict(predict: Callable[..., Any], part: str) -> Callable[..., Any]:
     """``predict`` whose answer is checked and passed on unchanged: a pair (mean, std), the mean one number per
-    architecture without NaN, the std the same where it is an array (a single number or None, which an
+    architecture, the std the same where it is an array (a single number or None, which an
     acquisition may not read, as it is)."""
     @functools.wraps(predict)
     def checked(archs: Sequence[Architecture], *args: Any, **kwargs: Any) -> Any:
