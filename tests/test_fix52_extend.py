@@ -212,3 +212,14 @@ def test_a_correct_users_surrogate_in_ts_hvi_sees_the_same_calls(monkeypatch, wr
     hvi = [entry for entry in draws if entry[0] == "outer"]
     assert len(hvi) >= 5 and draws == [call for _, _, n in hvi for call in (("sample", 0, n), ("sample", 1, n),
                                                                             ("outer", "hypervolume_improvement", n))]
+
+
+class ColumnSample(Rec):
+    def sample(self, archs, rng, pending=()):
+        return super().sample(archs, rng, pending).reshape(-1, 1)
+
+
+def test_a_column_of_thompson_draws_in_ts_hvi_still_runs_as_before():
+    """ts_hvi stacks the draws as columns, so an (n, 1) answer has always read as (n,): it is not refused."""
+    assert _ts_hvi([ColumnSample(SPACE, tag=0), ColumnSample(SPACE, tag=1)]) == \
+        _ts_hvi([Rec(SPACE, tag=0), Rec(SPACE, tag=1)])

@@ -146,8 +146,13 @@ def _check_prediction(part: str, prediction: Any, n: int) -> None:
 
 
 def _check_draws(part: str, draws: Any, n: int) -> None:
-    """One Thompson draw per architecture."""
-    per_candidate(part, "sample's draws", draws, n)
+    """One Thompson draw per architecture; a column of them (``(n, 1)``), or one number for one architecture,
+    passes too: ``ts_hvi`` stacks the draws as columns, which has always read those the same."""
+    try:
+        column = np.shape(draws) in ((n, 1), ())
+    except ValueError:  # a ragged list: per_candidate names it
+        column = False
+    per_candidate(part, "sample's draws", np.ravel(draws) if column else draws, n)
 
 
 _ANSWER_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {"predict": _check_prediction, "sample": _check_draws}
