@@ -82,35 +82,81 @@ def per_candidate(part: str, what: str, values: Any, n: int) -> np.ndarray:
 
 def fit_surrogate(template: Surrogate, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> Surrogate:
     """``template.fit(archs, y, seed)``, checked: ``fit`` must return the fitted surrogate (a ``UsageError`` names
-    the class otherwise), and a user's own ``predict`` is checked on each call (:func:`_checked_predict`), not
-    probed by an extra call (which would draw from the surrogate's own random state, or evict nasforge's cached
-    candidate inputs)."""
+    the class otherwise), and a user's own ``predict`` and ``sample`` are checked on each call
+    (:func:`check_calls`)."""
     part = f"surrogate {type(template).__name__}"
-    model = template.fit(archs, y, seed=seed)
+    model = _unchecked(template).fit(archs, y, seed=seed)
     if not isinstance(model, Surrogate):
         raise UsageError(f"{part}: fit returned {type(model).__name__}, not the fitted surrogate "
                          "(end fit with 'return self')")
-    if type(model).predict.__module__.split(".")[0] != "nasforge" and not hasattr(model.predict, "checked_for"):
-        model.predict = _checked_predict(model.predict, part)  # type: ignore[method-assign]
+    return check_calls(model)
+
+
+def fit_part(inner: Surrogate, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> Surrogate:
+    """A surrogate inside another (``warped``'s inner, ``residual``'s base and correction), fitted as it always was
+    (``copy(inner).fit(archs, y, seed)``: a copy of the outer surrogate, ``new_surrogate``, must not refit its
+    original's inner one), a user's own ``predict`` and ``sample`` checked on each call like a strategy's
+    surrogate (:func:`check_calls`), so an error names the user's surrogate, not the one around it."""
+    return check_calls(_unchecked(copy.copy(inner)).fit(archs, y, seed))
+
+
+def _unchecked(model: Surrogate) -> Surrogate:
+    """``model`` without the checks :func:`check_calls` gave it, which stay bound to the model they were given to
+    (a copy's would call its original): its ``fit`` calls its own methods, as unchecked."""
+    for name in _ANSWER_CHECKS:
+        if hasattr(vars(model).get(name), "checked_for"):
+            delattr(model, name)
     return model
 
 
-def _checked_predict(predict: Callable[..., Any], part: str) -> Callable[..., Any]:
-    """``predict`` whose answer is checked and passed on unchanged: a pair (mean, std), the mean one number per
-    architecture, the std the same where it is an array (a single number or None, which an
-    acquisition may not read, as it is)."""
-    @functools.wraps(predict)
+def check_calls(model: Any) -> Any:
+    """``model`` whose ``predict`` and ``sample``, where a user wrote them (not nasforge), are checked on each call
+    (:func:`_checked`), not probed by an extra call (which would draw from the surrogate's own random state, or
+    evict nasforge's cached candidate inputs): a user's model sees exactly the calls it saw unchecked."""
+    part = f"surrogate {type(model).__name__}"
+    for name, check in _ANSWER_CHECKS.items():
+        method = getattr(model, name, None)
+        written_in = getattr(getattr(type(model), name, None), "__module__", None) or "nasforge"
+        if written_in.split(".")[0] != "nasforge" and not hasattr(method, "checked_for"):
+            setattr(model, name, _checked(method, part, check))
+    return model
+
+
+def _checked(method: Callable[..., Any], part: str, check: Callable[[str, Any, int], Any]) -> Callable[..., Any]:
+    """``method(archs, ...)`` whose answer is checked by ``check(part, answer, len(archs))`` and passed on
+    unchanged."""
+    @functools.wraps(method)
     def checked(archs: Sequence[Architecture], *args: Any, **kwargs: Any) -> Any:
-        prediction = predict(archs, *args, **kwargs)
-        if not isinstance(prediction, (tuple, list)) or len(prediction) != 2:
-            raise UsageError(f"{part}: predict must return a pair (mean, std), got {type(prediction).__name__}")
-        per_candidate(part, "predict's mean", prediction[0], len(archs))
-        if np.ndim(prediction[1]) > 0:
-            per_candidate(part, "predict's std", prediction[1], len(archs))
-        return prediction
+        answer = method(archs, *args, **kwargs)
+        check(part, answer, len(archs))
+        return answer
 
     checked.checked_for = part  # type: ignore[attr-defined]
     return checked
+
+
+def _check_prediction(part: str, prediction: Any, n: int) -> None:
+    """A pair (mean, std), the mean one number per architecture, the std the same where it is an array (a single
+    number or None, which an acquisition may not read, as it is)."""
+    if not isinstance(prediction, (tuple, list)) or len(prediction) != 2:
+        raise UsageError(f"{part}: predict must return a pair (mean, std), got {type(prediction).__name__}")
+    per_candidate(part, "predict's mean", prediction[0], n)
+    if np.ndim(prediction[1]) > 0:
+        per_candidate(part, "predict's std", prediction[1], n)
+
+
+def _check_draws(part: str, draws: Any, n: int) -> None:
+    """One Thompson draw per architecture; a column of them (``(n, 1)``), or one number for one architecture,
+    passes too: ``ts_hvi`` stacks the draws as columns, which has always read those the same."""
+    try:
+        column = np.shape(draws) in ((n, 1), ())
+    except ValueError:  # a ragged list: per_candidate names it
+        column = False
+    per_candidate(part, "sample's draws", np.ravel(draws) if column else draws, n)
+
+
+_ANSWER_CHECKS: dict[str, Callable[[str, Any, int], Any]] = {"predict": _check_prediction, "sample": _check_draws}
+"""The calls into a user's surrogate that are checked, and how."""
 
 
 def check_predictor(space: SearchSpace, name: str, encoding: str, params: dict[str, Any]) -> None:
@@ -291,9 +337,8 @@ class ResidualSurrogate(Surrogate):
 
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> ResidualSurrogate:
         y = np.asarray(y, dtype=float)
-        # fit copies: a copy of this surrogate (``new_surrogate``) must not refit the models of its original
-        self.base = copy.copy(self.base).fit(archs, y, seed)
-        self.correction = copy.copy(self.correction).fit(archs, y - self.base.out_of_bag(), seed + 1)
+        self.base = fit_part(self.base, archs, y, seed)
+        self.correction = fit_part(self.correction, archs, y - self.base.out_of_bag(), seed + 1)
         self._cache = _SameList()
         return self
 
@@ -391,8 +436,7 @@ class WarpedSurrogate(Surrogate):
             t = norm.ppf((rankdata(y) - 0.5) / len(y))  # ties: average ranks, so equal scores get equal t
             knots_y, first = np.unique(y, return_index=True)
             self._knots = (t[first], knots_y)
-        # a copy: a copy of this surrogate (``new_surrogate``) must not refit the model of its original
-        self.inner = copy.copy(self.inner).fit(archs, t, seed)
+        self.inner = fit_part(self.inner, archs, t, seed)
         return self
 
     def predict(self, archs, pending=()):
