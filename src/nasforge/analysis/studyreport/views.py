@@ -113,6 +113,21 @@ def budget_text(trial: Trial) -> str | None:
     return json_text(trial.fidelity) if trial.fidelity else None
 
 
+def budget_of_full(data: StudyData, trial: Trial, below_full: bool = False) -> str:
+    """`` (at epochs=3 of 9)``: the budget ``trial`` was evaluated at and the full one, in a multi-fidelity study
+    (where 1- and 12-epoch results sit side by side), as ``nasforge status`` names its best trial; else ``""``. With
+    ``below_full`` also ``""`` at the full budget: the report names only the results short of it (of a study that
+    has not reached it yet), which are no final results."""
+    from ...checks import is_real
+    from ...strategies.multi_fidelity import budget_rule
+
+    rule = budget_rule(data.strategy, data.strategy_config)
+    value = None if rule is None else (trial.fidelity or {}).get(rule[0])
+    if not is_real(value) or (below_full and float(value) >= rule[1]):
+        return ""
+    return f" (at {rule[0]}={number_text(float(value))} of {number_text(rule[1])})"
+
+
 def _budgets(trials: Sequence[Trial]) -> list[str | None]:
     """The distinct budgets of ``trials`` (None: no budget), in the order first met."""
     return list(dict.fromkeys(budget_text(t) for t in trials))
@@ -228,7 +243,7 @@ def summary_view(data: StudyData) -> str:
     if len(data.objectives) == 1:
         best = data.best()
         chosen = [best] if best is not None else []
-        caption = "best trial"
+        caption = "best trial" + ("" if best is None else budget_of_full(data, best, below_full=True))
     else:
         sign = _sign(data.directions[0])
         chosen = sorted(data.front(), key=lambda t: (sign * -t.metrics[data.objectives[0]], t.number))
@@ -337,6 +352,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
         return section("progress", "Progress", f"<p>{empty}</p>")
     regret = optimum is not None and not multi
     floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
+    short: list[str] = []  # the studies whose value drawn last is short of the full budget, with that budget
     for data, shown, done, curve in lines:
         # each point names (and a click selects) the trial holding its value: the incumbent, or the last to raise
         # the hypervolume; %{text} is the trial that had just finished
@@ -348,6 +364,8 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
                 template = [template if value else "after trial %{text} finished: hypervolume 0 so far<extra></extra>"
                             for value in points["y"]]
         y = _floored(points["y"], floor) if regret else points["y"]
+        budget = budget_of_full(data, points["holders"][-1], below_full=True)
+        short += [f"{shown}{budget}"] if budget else []
         for fig, x in ((by_trial, points["trials"]), (by_time, points["seconds"])):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(shown), line_shape="hv",
                                      marker=dict(size=4), customdata=hover_data(data, points["holders"]),
@@ -367,6 +385,8 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     if any(len(data.ranked()) < len(data.complete) for data in studies):
         note += ((" " if note else "") + "Multi-fidelity: only the trials at the highest budget reached are ranked "
                  "(as the best trial is), so a low-budget result never counts as the best so far.")
+    if short:  # a study that has not reached its full budget: its line is of lower-budget results
+        note += (" " if note else "") + f"Not at the full budget yet: {', '.join(short)}."
     return section("progress", "Progress", '<div class="nf-row">' + figure_html(by_trial, "progress-trials") +
                    figure_html(by_time, "progress-time") + "</div>", note)
 
