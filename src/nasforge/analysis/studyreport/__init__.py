@@ -324,12 +324,16 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
                       max_history: int = MAX_DIAGNOSTIC_HISTORY) -> dict[str, Any] | None:
     """Leave-one-out diagnostics of the strategy's model: those the study recorded in
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
-    ``numbers``, ``metric`` and scores; unusable ones give ``{"skipped": why}``), else, for a model-based strategy,
+    ``numbers``, ``metric`` and scores; unusable ones, and a recorded value that is no such object, give
+    ``{"skipped": why}``), else, for a model-based strategy,
     computed with :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's last
     ``max_history`` results (at most ``max_points`` left out; ``"history"``: [results fitted on, results]); None
     when there is no model or too few results, ``{"skipped": why}`` when the model needs a package that is not
     installed (the message names the extra)."""
     found = data.user_attrs.get("model_diagnostics")
+    if found is not None and not isinstance(found, dict):
+        return {"skipped": f'the study\'s user_attrs["model_diagnostics"] was recorded but is unusable: {found!r:.40} '
+                           "is not an object of results (actual, predicted, ...)"}
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         problem = _diagnostics_problem(found)
         return found if problem is None else {"skipped": f'the study\'s user_attrs["model_diagnostics"] {problem}'}
@@ -382,8 +386,8 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
 def _diagnostics_problem(found: dict[str, Any]) -> str | None:
     """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers or null (a
     missing value, left out) of one length, ``lower``/``upper`` too when given, scores numbers or null; at least one
-    result with both ``actual`` and ``predicted``), None when nothing does (``numbers`` that are not one trial number
-    per result only lose the hovers)."""
+    result with both ``actual`` and ``predicted``), None when nothing does (an entry of ``numbers`` that is no trial
+    number loses only its point's hover, and the view says so)."""
     from ...checks import is_number
 
     length = None
