@@ -481,7 +481,7 @@ def _created(stamp: float | None, form: str) -> str:
 
 @storage_errors_as_usage()
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..analysis.studyreport.views import gone_running, number_text, rerun_hint
+    from ..analysis.studyreport.views import budget_of_full, gone_running, number_text, rerun_hint
     from ..experiment import TrialState
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
     from ..experiment.study import exhausted
@@ -550,25 +550,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         if len(front) > FRONT_SHOWN:
             print(f"  ... and {len(front) - FRONT_SHOWN} more (--format json lists them all)")
     elif best is not None:
-        print(f"best{_budget_text(study, trial)}: trial {best['trial']} {study.objectives[0]}="
+        print(f"best{budget_of_full(study, trial)}: trial {best['trial']} {study.objectives[0]}="
               f"{number_text(best_value)} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
         dead = f" (its process is gone: {rerun_hint(study, args.storage)} re-runs it)" if r["process_gone"] else ""
         print(shown_on(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}", sys.stdout))
     return 0
-
-
-def _budget_text(study: Any, trial: Any) -> str:
-    """`` (at epochs=3 of 9)``: the budget ``trial`` was evaluated at and the full one, in a multi-fidelity study
-    (where 1- and 12-epoch results sit side by side); else ``""``."""
-    from ..analysis.studyreport.views import number_text
-    from ..checks import is_real
-    from ..strategies.multi_fidelity import budget_rule
-
-    rule = budget_rule(study.strategy, study.strategy_config)
-    value = None if rule is None else (trial.fidelity or {}).get(rule[0])
-    return f" (at {rule[0]}={number_text(float(value))} of {number_text(rule[1])})" if is_real(value) else ""
 
 
 FRONT_SHOWN = 10

@@ -41,7 +41,8 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     """Several studies of one space: their progress overlaid and one summary row each (its trials as its Summary
     counts them, stage-2 retrains apart; with the size of its Pareto set when they have several objectives; the best
     value of the first objective is then the best of that set, feasible under the constraints while any trial is, as
-    ``nasforge status`` lists it)."""
+    ``nasforge status`` lists it; with the budget it was evaluated at, "62.6 (at epochs=4 of 12)", while a
+    multi-fidelity study has not reached its full budget)."""
     multi = len(studies[0].objectives) > 1
     sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
     labels = study_labels(studies)
@@ -49,8 +50,10 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     for data, label in zip(studies, labels):
         chosen = data.front() if multi else [b for b in [data.best()] if b is not None]
         best = max(chosen, key=lambda t: sign * t.metrics[data.objectives[0]], default=None)
+        value = None if best is None else best.metrics[data.objectives[0]]
+        short = "" if best is None else views.budget_of_full(data, best, below_full=True)  # not final values yet
         rows.append([label, data.strategy, views.trials_text(data), *([len(data.front())] if multi else []),
-                     None if best is None else best.metrics[data.objectives[0]], _rounded(data.wall_seconds())])
+                     views.number_text(float(value)) + short if short else value, _rounded(data.wall_seconds())])
     columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
                "wall s"]
     table = views.html_table(columns, rows, cls="nf-table nf-sortable")
@@ -321,12 +324,16 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
                       max_history: int = MAX_DIAGNOSTIC_HISTORY) -> dict[str, Any] | None:
     """Leave-one-out diagnostics of the strategy's model: those the study recorded in
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
-    ``numbers``, ``metric`` and scores; unusable ones give ``{"skipped": why}``), else, for a model-based strategy,
+    ``numbers``, ``metric`` and scores; unusable ones, and a recorded value that is no such object, give
+    ``{"skipped": why}``), else, for a model-based strategy,
     computed with :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's last
     ``max_history`` results (at most ``max_points`` left out; ``"history"``: [results fitted on, results]); None
     when there is no model or too few results, ``{"skipped": why}`` when the model needs a package that is not
     installed (the message names the extra)."""
     found = data.user_attrs.get("model_diagnostics")
+    if found is not None and not isinstance(found, dict):
+        return {"skipped": f'the study\'s user_attrs["model_diagnostics"] was recorded but is unusable: {found!r:.40} '
+                           "is not an object of results (actual, predicted, ...)"}
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         problem = _diagnostics_problem(found)
         return found if problem is None else {"skipped": f'the study\'s user_attrs["model_diagnostics"] {problem}'}
@@ -379,8 +386,8 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
 def _diagnostics_problem(found: dict[str, Any]) -> str | None:
     """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers or null (a
     missing value, left out) of one length, ``lower``/``upper`` too when given, scores numbers or null; at least one
-    result with both ``actual`` and ``predicted``), None when nothing does (``numbers`` that are not one trial number
-    per result only lose the hovers)."""
+    result with both ``actual`` and ``predicted``), None when nothing does (an entry of ``numbers`` that is no trial
+    number loses only its point's hover, and the view says so)."""
     from ...checks import is_number
 
     length = None

@@ -77,8 +77,8 @@ SCRIPT = r"""
   }
   function cellValue(row, k){
     var text = row.children[k] ? row.children[k].textContent.trim() : "";
-    var num = parseFloat(text);
-    return {text: text, num: (text !== "" && isFinite(text)) ? num : null};
+    var lead = text.replace(/ \([^()]*\)$/, "");  // a number with a note ("62.6 (at epochs=4 of 12)") sorts as one
+    return {text: text, num: (lead !== "" && isFinite(lead)) ? parseFloat(lead) : null};
   }
   function textCompare(a, b){  // numbers inside text by value: {"fraction": 0.125} before 0.25, 1; a number glued to
     // a letter or a dot is a run of digits (k3e10, v1.10 after v1.9), only a standalone one a decimal or exponent

@@ -34,6 +34,8 @@ trial and the Pareto set always drawn): past that a page grows too large for a b
 DIAGNOSTIC_SCORES = ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")
 """The scores of model diagnostics the report shows (recorded ones must be numbers or null)."""
 HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+NO_TRIAL_HOVER = "actual %{x}<br>predicted %{y}<br>(its trial is not known)<extra></extra>"
+"""The hover of a model-diagnostics point whose trial is not known."""
 INFEASIBLE_MARKER = {"color": "#d8d8d8", "size": 7, "symbol": "x"}
 """How the objective plots draw a complete trial that breaks the constraints."""
 STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAILED": "#7f7f7f", "RUNNING": "#2ca02c",
@@ -111,6 +113,21 @@ def budget_text(trial: Trial) -> str | None:
     from ...experiment._export import json_text
 
     return json_text(trial.fidelity) if trial.fidelity else None
+
+
+def budget_of_full(data: StudyData, trial: Trial, below_full: bool = False) -> str:
+    """`` (at epochs=3 of 9)``: the budget ``trial`` was evaluated at and the full one, in a multi-fidelity study
+    (where 1- and 12-epoch results sit side by side), as ``nasforge status`` names its best trial; else ``""``. With
+    ``below_full`` also ``""`` at the full budget: the report names only the results short of it (of a study that
+    has not reached it yet), which are no final results."""
+    from ...checks import is_real
+    from ...strategies.multi_fidelity import budget_rule
+
+    rule = budget_rule(data.strategy, data.strategy_config)
+    value = None if rule is None else (trial.fidelity or {}).get(rule[0])
+    if not is_real(value) or (below_full and float(value) >= rule[1]):
+        return ""
+    return f" (at {rule[0]}={number_text(float(value))} of {number_text(rule[1])})"
 
 
 def _budgets(trials: Sequence[Trial]) -> list[str | None]:
@@ -228,7 +245,7 @@ def summary_view(data: StudyData) -> str:
     if len(data.objectives) == 1:
         best = data.best()
         chosen = [best] if best is not None else []
-        caption = "best trial"
+        caption = "best trial" + ("" if best is None else budget_of_full(data, best, below_full=True))
     else:
         sign = _sign(data.directions[0])
         chosen = sorted(data.front(), key=lambda t: (sign * -t.metrics[data.objectives[0]], t.number))
@@ -337,6 +354,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
         return section("progress", "Progress", f"<p>{empty}</p>")
     regret = optimum is not None and not multi
     floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
+    short: list[str] = []  # the studies whose value drawn last is short of the full budget, with that budget
     for data, shown, done, curve in lines:
         # each point names (and a click selects) the trial holding its value: the incumbent, or the last to raise
         # the hypervolume; %{text} is the trial that had just finished
@@ -348,6 +366,8 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
                 template = [template if value else "after trial %{text} finished: hypervolume 0 so far<extra></extra>"
                             for value in points["y"]]
         y = _floored(points["y"], floor) if regret else points["y"]
+        budget = budget_of_full(data, points["holders"][-1], below_full=True)
+        short += [f"{shown}{budget}"] if budget else []
         for fig, x in ((by_trial, points["trials"]), (by_time, points["seconds"])):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(shown), line_shape="hv",
                                      marker=dict(size=4), customdata=hover_data(data, points["holders"]),
@@ -367,6 +387,8 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     if any(len(data.ranked()) < len(data.complete) for data in studies):
         note += ((" " if note else "") + "Multi-fidelity: only the trials at the highest budget reached are ranked "
                  "(as the best trial is), so a low-budget result never counts as the best so far.")
+    if short:  # a study that has not reached its full budget: its line is of lower-budget results
+        note += (" " if note else "") + f"Not at the full budget yet: {', '.join(short)}."
     return section("progress", "Progress", '<div class="nf-row">' + figure_html(by_trial, "progress-trials") +
                    figure_html(by_time, "progress-time") + "</div>", note)
 
@@ -776,13 +798,10 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
                        arrayminus=(predicted - np.asarray(lower, dtype=float)).tolist(), color="#9ecae1")
     fig = _figure(xaxis_title=f"actual {diagnostics.get('metric', data.objectives[0])}",
                   yaxis_title="leave-one-out prediction", height=440)
-    by_number = {t.number: t for t in data.trials}
-    numbers = diagnostics.get("numbers")
-    usable = (isinstance(numbers, (list, tuple)) and len(numbers) == len(actual)
-              and all(isinstance(n, int) and not isinstance(n, bool) and n in by_number for n in numbers))
-    custom = hover_data(data, [by_number[n] for n in numbers]) if usable else None  # else: no hovers
+    trials, unusable = _diagnostic_trials(data, diagnostics.get("numbers"), len(actual))
     fig.add_trace(go.Scatter(x=actual.tolist(), y=predicted.tolist(), mode="markers", error_y=error_y, name="trials",
-                             customdata=custom, hovertemplate=HOVER if custom else None))
+                             customdata=[None if t is None else hover_data(data, [t])[0] for t in trials],
+                             hovertemplate=[NO_TRIAL_HOVER if t is None else HOVER for t in trials]))
     both = np.concatenate([actual, predicted])  # recorded nulls (missing values) are NaN: left out
     span = [float(np.nanmin(both)), float(np.nanmax(both))]
     fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="y = x", line=dict(color="#888", dash="dot")))
@@ -794,7 +813,26 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
     others = f"the others of the last {fitted} of {total} results" if fitted and fitted < total else "all the others"
     note = (f"Leave-one-out: each result predicted by the strategy's model fitted on {others} "
             "(bars: 95 % intervals). " + ", ".join(f"{k} {number_text(float(v))}" for k, v in scores.items()))
+    if unusable:
+        note += f" The recorded 'numbers' {unusable}: those points name no trial."
     return section("diagnostics", "Model diagnostics", figure_html(fig, "diagnostics"), note)
+
+
+def _diagnostic_trials(data: StudyData, numbers: Any, n: int) -> tuple[list[Trial | None], str]:
+    """The trial each of the ``n`` diagnostic results names by its entry in the recorded ``numbers`` (None for a
+    ``null``, which the docs allow, and for an entry that is no trial number of the study), and what made entries
+    unusable ("" when none was: a ``null`` is not)."""
+    if numbers is None:
+        return [None] * n, ""
+    if not isinstance(numbers, (list, tuple)):
+        return [None] * n, f"is {numbers!r:.40}, not a list of trial numbers"
+    if len(numbers) != n:
+        return [None] * n, f"has {len(numbers)} entries for {n} results"
+    by_number = {t.number: t for t in data.trials}
+    trials = [by_number.get(k) if isinstance(k, int) and not isinstance(k, bool) else None for k in numbers]
+    bad = [k for k, t in zip(numbers, trials) if t is None and k is not None]
+    return trials, (f"has {len(bad)} of {n} entries that are no trial number of this study (first: {bad[0]!r:.40})"
+                    if bad else "")
 
 
 # -- trials table ----------------------------------------------------------------------------------
