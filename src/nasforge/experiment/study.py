@@ -34,7 +34,7 @@ from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..spaces.base import check_storable
-from ..strategies import Strategy, check_initialised, get_strategy
+from ..strategies import Strategy, check_fresh, check_initialised, get_strategy
 from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, beyond_limit, proposal_error
 from ..strategies.base import restoring_stored_settings
 from ..strategies.constraints import check_satisfiable, constrain, parse_constraints, violation_of
@@ -155,6 +155,8 @@ class Study:
         store = get_storage(storage)
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
         if store.url != "memory":  # a stored study records its settings as JSON
+            if given is None:  # and replays its trials into the object: a used one would not resume exactly
+                check_fresh(strategy, f"study {name!r}")
             _check_recordable(strategy_config or {}, name)
         attrs = dict(user_attrs or {})
         if getattr(strategy, "multi_fidelity", False):
@@ -1054,6 +1056,7 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
         raise UsageError(f"strategy= must be a Strategy object (or the stored strategy's name), got "
                          f"{type(strategy).__name__} {reprlib.repr(strategy)}")
     check_initialised(strategy)
+    check_fresh(strategy, f"Study.load({name!r})")
     if strategy.space is not space and strategy.space.name != space.name:
         raise UsageError(f"strategy searches {strategy.space.name!r} but study {name!r} searches {space.name!r}")
     try:
