@@ -41,3 +41,58 @@ def test_load_refuses_used_strategy_object_and_takes_fresh_one(tmp_path):
         Study.load("v", url, strategy=_used(space, 5))
     again = Study.load("v", url, strategy=get_strategy("evolution", space, seed=0))
     assert again.strategy.n_told == 4  # the replay of the stored trials
+
+
+@pytest.mark.parametrize("cls", ["RegularizedEvolution", "ModelBasedStrategy", "GridSearch", "TPE", "Reinforce"])
+def test_strategy_classes_take_a_space_name(cls):
+    import nasforge.strategies as strategies
+
+    strategy = getattr(strategies, cls)("nb201", seed=0)
+    assert strategy.space.name == "nb201"
+    strategy.ask()
+    with pytest.raises(UsageError, match="space must be a SearchSpace or a space name, got int"):
+        getattr(strategies, cls)(5, seed=0)
+
+
+def test_load_takes_a_space_name(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    Study("nb201", "random", seed=0, storage=url, name="a").optimize(lambda arch: 1.0, n_trials=2)
+    assert len(Study.load("a", url, space="nb201").trials) == 2
+    with pytest.raises(UsageError, match="searches space 'nb201'"):
+        Study.load("a", url, space="darts")
+
+
+def test_load_study_data_takes_a_url_and_refuses_other_objects(tmp_path):
+    from nasforge.analysis.studyreport import load_study_data
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    Study("nb201", "random", seed=0, storage=url, name="a").optimize(lambda arch: 1.0, n_trials=2)
+    assert len(load_study_data(url, "a").trials) == 2
+    with pytest.raises(UsageError, match="load_study_data: storage must be a Storage or a storage URL, got int"):
+        load_study_data(5, "a")
+
+
+def test_simulation_refuses_wrong_objects():
+    from nasforge.analysis.simulate import ModelledCurves, simulate
+
+    with pytest.raises(UsageError, match="ModelledCurves needs a TabularBenchmark .*got str"):
+        ModelledCurves("nb201")
+    with pytest.raises(UsageError, match="simulate: strategy must be a Strategy .*got int"):
+        simulate(5, None)
+    with pytest.raises(UsageError, match="simulate: bench must be a simulated benchmark .*got NoneType"):
+        simulate(get_strategy("random", "nb201", seed=0), None)
+
+
+def test_few_shot_functions_name_a_wrong_supernet_or_data():
+    pytest.importorskip("torch")
+    from nasforge.oneshot import build_supernet, choose_split, gradient_similarity, split_supernet
+
+    net = build_supernet("nb201", 1, 10, C=2, N=1)
+    with pytest.raises(UsageError, match="split_supernet: supernet must be a supernet.*got NoneType"):
+        split_supernet(None, ["edge_0_3"])
+    with pytest.raises(UsageError, match="choose_split: supernet must be a supernet"):
+        choose_split(None, None)
+    with pytest.raises(UsageError, match="choose_split: data must be an ImageDataset .*got int"):
+        choose_split(net, 5)
+    with pytest.raises(UsageError, match="gradient_similarity: data must be an ImageDataset .*got str"):
+        gradient_similarity(net, "digits", "edge_0_3")

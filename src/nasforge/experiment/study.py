@@ -191,23 +191,24 @@ class Study:
 
     @classmethod
     def load(cls, name: str, storage: Storage | str | os.PathLike[str], strategy: Strategy | str | None = None,
-             space: SearchSpace | None = None, replay: bool = True) -> Study:
+             space: SearchSpace | str | None = None, replay: bool = True) -> Study:
         """Open a stored study and restore its strategy by replaying its trials.
 
         ``strategy`` (a fresh instance, seeded like the original) is needed only for studies created
         with a strategy object whose settings could not be recorded; a name, or an object of another strategy,
         seed or settings than the stored ones, is a UsageError, as for ``Study(..., load_if_exists=True)``
         (a name may be given: the stored one rebuilds the stored strategy). ``space`` is rebuilt from the
-        stored name and options by default (``get_space(name, **options)``); pass the space object to
-        use yours instead, e.g. one whose class is not registered in this process: it must be the stored
-        space with the same options (UsageError otherwise). ``storage`` may be read-only
-        (``open_storage(url, readonly=True)``) for inspection. The replay asks and tells the strategy once per
+        stored name and options by default (``get_space(name, **options)``); pass the space object (or a
+        space name, as ``Study`` takes) to use yours instead, e.g. one whose class is not registered in this
+        process: it must be the stored space with the same options (UsageError otherwise). ``storage`` may be
+        read-only (``open_storage(url, readonly=True)``) for inspection. The replay asks and tells the strategy once per
         stored trial, so for a model-based strategy (tpe, gp_bo, bananas, ...) it costs about what the search's
         own asks did; ``replay=False`` skips it for inspection (trials, best_trial, pareto_front, to_json(), ...):
         the strategy stays fresh, so it takes a read-only storage, which refuses any ask or tell.
         """
         exit_if_unguarded_child()
         check_name(name, new=False)
+        space = None if space is None else as_space(space)
         storage = _storage_arg(storage)
         if not replay and not getattr(storage, "readonly", False):
             raise UsageError(f"Study.load({name!r}, replay=False) leaves the strategy unrestored, so it needs a "
