@@ -96,3 +96,28 @@ def test_few_shot_functions_name_a_wrong_supernet_or_data():
         choose_split(net, 5)
     with pytest.raises(UsageError, match="gradient_similarity: data must be an ImageDataset .*got str"):
         gradient_similarity(net, "digits", "edge_0_3")
+
+
+def test_dataset_subset_and_resized_check_their_arguments():
+    import numpy as np
+
+    torch = pytest.importorskip("torch")
+    from nasforge.data import ImageDataset
+
+    def images(n):
+        return torch.rand(n, 1, 8, 8)
+
+    data = ImageDataset("tiny", images(40), torch.arange(40) % 4, images(8), torch.arange(8) % 4, images(8),
+                        torch.arange(8) % 4, num_classes=4)
+    assert data.subset(0.5, seed=np.int64(1)).y_train.tolist() == data.subset(0.5, seed=1).y_train.tolist()
+    assert data.subset(np.float64(0.5)).y_train.shape == data.subset(0.5).y_train.shape
+    assert data.resized(np.int64(4)).x_train.shape[-2:] == (4, 4)
+    for call, match in [(lambda: data.subset("0.5"), r"data fraction must be in \(0, 1\], got '0.5' \(a str"),
+                        (lambda: data.subset(float("nan")), r"data fraction must be in \(0, 1\], got nan"),
+                        (lambda: data.subset(0.5, seed=1.5), r"seed must be an integer >= 0, got 1.5"),
+                        (lambda: data.subset(0.5, seed=-1), r"seed must be an integer >= 0, got -1"),
+                        (lambda: data.resized("16"), r"resolution must be an integer >= 1, got '16'"),
+                        (lambda: data.resized(16.0), r"resolution must be an integer >= 1, got 16.0"),
+                        (lambda: data.resized(0), r"resolution must be an integer >= 1, got 0")]:
+        with pytest.raises(UsageError, match=match):
+            call()
