@@ -121,3 +121,15 @@ def test_dataset_subset_and_resized_check_their_arguments():
                         (lambda: data.resized(0), r"resolution must be an integer >= 1, got 0")]:
         with pytest.raises(UsageError, match=match):
             call()
+
+
+def test_load_replay_and_ask_queued_are_checked_flags(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    study = Study("nb201", "random", seed=0, storage=url, name="a")
+    for call in (lambda: study.ask(queued="no"), lambda: study.ask_until(5, queued=1)):
+        with pytest.raises(UsageError, match="queued must be True or False"):
+            call()
+    assert study.trials == []  # nothing was proposed
+    assert study.ask(queued=True).state.name == "WAITING"
+    with pytest.raises(UsageError, match="replay must be True or False, got 'no'"):
+        Study.load("a", url, replay="no")

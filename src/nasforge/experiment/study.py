@@ -208,6 +208,7 @@ class Study:
         """
         exit_if_unguarded_child()
         check_name(name, new=False)
+        check_bool("replay", replay)
         space = None if space is None else as_space(space)
         storage = _storage_arg(storage)
         if not replay and not getattr(storage, "readonly", False):
@@ -371,6 +372,7 @@ class Study:
     def _propose(self, fidelity: dict[str, Any] | None, limit: int | None, queued: bool = False) -> Trial:
         """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
         :class:`_TotalReached` (creating nothing) when the study already has that many proposals."""
+        check_bool("queued", queued)  # of ask and ask_until: any other value would be taken for a flag
         self._check_source()
         if self._strategy_stale:  # rebuilt before the storage's transaction: the rebuild reads the storage
             self._restore_strategy()
