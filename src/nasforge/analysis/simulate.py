@@ -33,6 +33,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import reprlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from ..exceptions import UsageError
 from ..experiment._export import json_safe
 from ..spaces import Architecture, NASBench201Space
 from ..spaces.nb201 import conv_proxy
-from ..strategies import get_strategy
+from ..strategies import Strategy, get_strategy
 from ..strategies.base import Strategy
 
 
@@ -75,6 +76,9 @@ class ModelledCurves:
                  floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
                  seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
                  time_column: str | None = None, direction: str | None = None) -> None:
+        if not isinstance(benchmark, TabularBenchmark):
+            raise UsageError(f"ModelledCurves needs a TabularBenchmark (e.g. load_nb201()), got "
+                             f"{type(benchmark).__name__} {reprlib.repr(benchmark)}")
         self.direction = check_maximized(metric, direction)
         _check_model(max_budget, fidelity, base_seconds, seconds_per_conv, tau_range, noise, seed, cost, time_column)
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
@@ -276,6 +280,12 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     from ..exceptions import SpaceExhausted, WaitingForResults
     from ..experiment.pruners import get_pruner
 
+    if not isinstance(strategy, Strategy):
+        raise UsageError(f"simulate: strategy must be a Strategy (e.g. get_strategy('evolution', bench.space)), got "
+                         f"{type(strategy).__name__} {reprlib.repr(strategy)}")
+    if not callable(getattr(bench, "evaluate", None)):
+        raise UsageError(f"simulate: bench must be a simulated benchmark with evaluate(arch, budget) (e.g. "
+                         f"ModelledCurves(load_nb201())), got {type(bench).__name__} {reprlib.repr(bench)}")
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise UsageError(f"n_workers must be an integer >= 1, got {n_workers!r}")
     if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not max_seconds > 0:

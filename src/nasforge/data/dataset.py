@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..checks import check_int, check_seed, is_number
+from ..checks import check_int, check_real, check_seed, is_number
 from ..exceptions import UsageError, user_stacklevel
 from ..oneshot.checks import AUGMENTATIONS, check_augment
 
@@ -74,8 +74,8 @@ class ImageDataset:
         """Keep a seeded random ``fraction`` of the training split (validation and test stay whole), at least
         ``num_classes`` images and one of each class: the first ``n`` of a random order, where one of them gives
         way, from the end, to the first image of each class they lack."""
-        if not 0.0 < fraction <= 1.0:
-            raise UsageError(f"data fraction must be in (0, 1], got {fraction}")
+        check_real("data fraction", fraction, lambda v: 0.0 < v <= 1.0, "in (0, 1]")
+        seed = check_seed("seed", seed)  # a Python int (a NumPy one too), as torch's generator takes
         if fraction == 1.0:
             return self
         n = max(self.num_classes, int(round(fraction * len(self.y_train))))
@@ -89,8 +89,7 @@ class ImageDataset:
     def resized(self, resolution: int) -> ImageDataset:
         """All splits resampled (bilinear, antialiased) to ``resolution`` x ``resolution`` pixels; the step is
         added to ``resize``."""
-        if resolution < 1:
-            raise UsageError(f"resolution must be a positive number of pixels, got {resolution}")
+        resolution = check_int("resolution", resolution, 1)  # pixels: a Python int (a NumPy one too)
         if tuple(self.x_train.shape[-2:]) == (resolution, resolution):
             return self
 

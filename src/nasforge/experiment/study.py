@@ -34,7 +34,7 @@ from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..spaces.base import check_storable
-from ..strategies import Strategy, check_initialised, get_strategy
+from ..strategies import Strategy, check_fresh, check_initialised, get_strategy
 from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, beyond_limit, proposal_error
 from ..strategies.base import restoring_stored_settings
 from ..strategies.constraints import check_satisfiable, constrain, parse_constraints, violation_of
@@ -155,6 +155,8 @@ class Study:
         store = get_storage(storage)
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
         if store.url != "memory":  # a stored study records its settings as JSON
+            if given is None:  # and replays its trials into the object: a used one would not resume exactly
+                check_fresh(strategy, f"study {name!r}")
             _check_recordable(strategy_config or {}, name)
         attrs = dict(user_attrs or {})
         if getattr(strategy, "multi_fidelity", False):
@@ -189,23 +191,25 @@ class Study:
 
     @classmethod
     def load(cls, name: str, storage: Storage | str | os.PathLike[str], strategy: Strategy | str | None = None,
-             space: SearchSpace | None = None, replay: bool = True) -> Study:
+             space: SearchSpace | str | None = None, replay: bool = True) -> Study:
         """Open a stored study and restore its strategy by replaying its trials.
 
         ``strategy`` (a fresh instance, seeded like the original) is needed only for studies created
         with a strategy object whose settings could not be recorded; a name, or an object of another strategy,
         seed or settings than the stored ones, is a UsageError, as for ``Study(..., load_if_exists=True)``
         (a name may be given: the stored one rebuilds the stored strategy). ``space`` is rebuilt from the
-        stored name and options by default (``get_space(name, **options)``); pass the space object to
-        use yours instead, e.g. one whose class is not registered in this process: it must be the stored
-        space with the same options (UsageError otherwise). ``storage`` may be read-only
-        (``open_storage(url, readonly=True)``) for inspection. The replay asks and tells the strategy once per
+        stored name and options by default (``get_space(name, **options)``); pass the space object (or a
+        space name, as ``Study`` takes) to use yours instead, e.g. one whose class is not registered in this
+        process: it must be the stored space with the same options (UsageError otherwise). ``storage`` may be
+        read-only (``open_storage(url, readonly=True)``) for inspection. The replay asks and tells the strategy once per
         stored trial, so for a model-based strategy (tpe, gp_bo, bananas, ...) it costs about what the search's
         own asks did; ``replay=False`` skips it for inspection (trials, best_trial, pareto_front, to_json(), ...):
         the strategy stays fresh, so it takes a read-only storage, which refuses any ask or tell.
         """
         exit_if_unguarded_child()
         check_name(name, new=False)
+        check_bool("replay", replay)
+        space = None if space is None else as_space(space)
         storage = _storage_arg(storage)
         if not replay and not getattr(storage, "readonly", False):
             raise UsageError(f"Study.load({name!r}, replay=False) leaves the strategy unrestored, so it needs a "
@@ -368,6 +372,7 @@ class Study:
     def _propose(self, fidelity: dict[str, Any] | None, limit: int | None, queued: bool = False) -> Trial:
         """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
         :class:`_TotalReached` (creating nothing) when the study already has that many proposals."""
+        check_bool("queued", queued)  # of ask and ask_until: any other value would be taken for a flag
         self._check_source()
         if self._strategy_stale:  # rebuilt before the storage's transaction: the rebuild reads the storage
             self._restore_strategy()
@@ -1054,6 +1059,7 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
         raise UsageError(f"strategy= must be a Strategy object (or the stored strategy's name), got "
                          f"{type(strategy).__name__} {reprlib.repr(strategy)}")
     check_initialised(strategy)
+    check_fresh(strategy, f"Study.load({name!r})")
     if strategy.space is not space and strategy.space.name != space.name:
         raise UsageError(f"strategy searches {strategy.space.name!r} but study {name!r} searches {space.name!r}")
     try:

@@ -28,6 +28,7 @@ from ..checks import check_names
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Supernet, check_part_count, check_splittable, decisions
+from .checks import check_data, check_supernet
 from .sampling import ArchSampler
 from .trainer import OneShotConfig, OneShotRecord, train_supernet
 
@@ -80,6 +81,7 @@ def split_supernet(supernet: Supernet, on: str | Sequence[str],
     every option its own group, the exhaustive split of few-shot NAS). A few-shot supernet is not split again, and
     a decision whose options ``groups`` keeps in one group is not split on (one part: the supernet itself)
     (``UsageError``)."""
+    check_supernet(supernet, "split_supernet")
     on = check_names("on", on)  # one name alone is one decision, not its characters
     if isinstance(supernet, FewShotSupernet):
         raise UsageError(f"split_supernet: the supernet is already split (on {sorted(supernet.allowed[0])}); split "
@@ -120,6 +122,8 @@ def gradient_similarity(supernet: Supernet, data: ImageDataset, decision: str, b
 
     from ..checks import check_int, check_seed
 
+    check_supernet(supernet, "gradient_similarity")
+    check_data(supernet, data, "gradient_similarity")
     check_int("batches", batches, 1)
     check_int("batch_size", batch_size, 1)
     check_seed("seed", seed)
@@ -219,6 +223,8 @@ def choose_split(supernet: Supernet, data: ImageDataset, n_decisions: int = 1, n
     GM-NAS, all decisions are measured once on the parent (not again inside each sub-supernet)."""
     from ..checks import check_int, check_seed
 
+    check_supernet(supernet, "choose_split")
+    check_data(supernet, data, "choose_split")
     if n_groups is not None:
         check_int("n_groups", n_groups, 2)
     check_int("batches", batches, 1)

@@ -105,6 +105,16 @@ def check_initialised(strategy: Strategy) -> None:
                          "super().__init__(space, seed)")
 
 
+def check_fresh(strategy: Strategy, what: str) -> None:
+    """A strategy object that has already asked or been told (by hand, or in another study) is refused in one line
+    naming ``what`` (the study, or the load): a stored study replays its own trials into a fresh strategy, so one
+    that has learnt others would not continue the same search, nor would any later load of the study."""
+    if strategy.n_asked or strategy.n_told:
+        raise UsageError(f"{what}: the {type(strategy).__name__} object has already asked {strategy.n_asked} and "
+                         f"been told {strategy.n_told} time(s); pass a fresh strategy object (a stored study replays "
+                         "its own trials into it)")
+
+
 def _no_constraints(value: Any) -> bool:
     """Whether a ``constraints=`` value says "no constraints": None or an empty list or tuple."""
     return value is None or (isinstance(value, (list, tuple)) and not value)
@@ -130,4 +140,5 @@ __all__ = ["ASHA", "BOHB", "GPBO", "Hyperband", "NSGA2", "ParEGO", "QNEHVI", "ST
            "LocalSearch", "ModelBasedStrategy",
            "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "Npenas", "RandomSearch",
            "RegularizedEvolution", "Reinforce", "Saasbo", "Score", "Smac", "SpaceExhausted", "Strategy",
-           "available_strategies", "check_initialised", "check_single_fidelity", "checked_strategy", "get_strategy"]
+           "available_strategies", "check_fresh", "check_initialised", "check_single_fidelity", "checked_strategy",
+           "get_strategy"]

@@ -16,7 +16,7 @@ import numpy as np
 from ..checks import check_bool, check_seed, is_real
 from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exported: it was defined here before
 from ..settings import changed_settings, constructor_settings, is_plain
-from ..spaces import Architecture, SearchSpace
+from ..spaces import Architecture, SearchSpace, as_space
 
 _DISTINCT: dict[int, tuple[weakref.ref, int]] = {}  # id(space) -> (a weak reference to it, its canonical forms)
 _CLASSES: dict[int, tuple[weakref.ref, Any]] = {}  # id(space) -> (it, unique_architectures(space))
@@ -172,13 +172,13 @@ class Strategy(ABC):
                 if k not in recorded and (created_at is None or created_at < cls.rules_changed_at.get(k, 0.0)
                                           or (k in cls.recorded_since_change and k in taken))}
 
-    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
+    def __init__(self, space: SearchSpace | str, seed: int | None = None, dedup: bool = True) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         if seed is not None:
             seed = check_seed("seed", seed)  # a Python int: a numpy one would be stored as bytes
         check_bool("dedup", dedup)
-        self.space = space
+        self.space = as_space(space)  # a space name too, as get_strategy takes
         self.seed = seed
         self.dedup = dedup
         self.rng = np.random.default_rng(seed)

@@ -238,7 +238,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             raise UsageError(f"strategy {self.name!r} handles 2 objectives, got {len(self.surrogates)} (surrogates= "
                              "holds one entry per objective)")
         for spec in self.surrogates or [self.surrogate]:
-            built = make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
+            built = make_surrogate(spec, self.space)  # a bad spec fails now, not at the first fit
             if getattr(built, "point_predictions", False):
                 warnings.warn(f"{self.name}: surrogate predictor {built.predictor!r} gives no uncertainty (std 0), so "
                               "its Thompson draws are its means and the search is greedy on that objective; use a "

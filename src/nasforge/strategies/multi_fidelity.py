@@ -427,7 +427,7 @@ class BOHB(Hyperband):
         super().__init__(space, seed, dedup, fidelity, min_budget, max_budget, eta)
         self.random_fraction, self.gamma, self.n_candidates = random_fraction, gamma, n_candidates
         self.good_set = good_set
-        self.min_points_in_model = min_points_in_model or len(space.categorical_params()) + 2
+        self.min_points_in_model = min_points_in_model or len(self.space.categorical_params()) + 2
         self.codes: dict[Hashable, list[int]] = {}  # categorical codes of every evaluated architecture
 
     def model_rung(self) -> int | None:

@@ -126,7 +126,7 @@ class OptunaStrategy(Strategy):
         elif sampler_kwargs:
             raise UsageError(f"sampler settings {sorted(sampler_kwargs)} go with a sampler name, not with the "
                              f"{type(sampler).__name__} object (configure it yourself)")
-        self._params = space.categorical_params()
+        self._params = self.space.categorical_params()
         self.objective_counts = (n_objectives, n_objectives)
         self._study = optuna.create_study(sampler=sampler, directions=["maximize"] * n_objectives)
         self._pending: dict[Hashable, list[Any]] = {}  # canonical key -> Optuna trials asked and not yet told

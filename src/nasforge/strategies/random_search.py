@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..exceptions import UsageError
-from ..spaces import Architecture, SearchSpace
+from ..spaces import Architecture, SearchSpace, as_space
 from ..checks import check_bool
 from .base import SpaceExhausted, Strategy
 
@@ -25,7 +25,9 @@ class GridSearch(Strategy):
     objective_counts = (1, None)
     transient = ("_archs",)  # rebuilt from the space
 
-    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, shuffle: bool = False) -> None:
+    def __init__(self, space: SearchSpace | str, seed: int | None = None, dedup: bool = True,
+                 shuffle: bool = False) -> None:
+        space = as_space(space)
         if not space.is_enumerable:
             raise UsageError(f"grid search needs an enumerable space; {space.name!r} is not")
         check_bool("shuffle", shuffle)

@@ -185,7 +185,7 @@ class Reinforce(Strategy):
         super().__init__(space, seed, dedup)
         self.lr, self.baseline_decay, self.entropy_coef = lr, baseline_decay, entropy_coef
         self.algorithm, self.batch_size, self.ppo_epochs, self.clip = algorithm, batch_size, ppo_epochs, clip
-        params = space.categorical_params()
+        params = self.space.categorical_params()
         self._names = list(params)
         self._choices = [list(c) for c in params.values()]
         self.controller, self.std_start, self.stuck_codes = controller, std_start, stuck_codes

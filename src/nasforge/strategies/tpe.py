@@ -57,7 +57,7 @@ class TPE(Strategy):
         self.n_initial, self.gamma, self.max_good = n_initial, gamma, max_good
         self.prior_weight, self.n_candidates, self.rank_power = prior_weight, n_candidates, rank_power
         self.good_set = good_set
-        self._choices = list(space.categorical_params().items())
+        self._choices = list(self.space.categorical_params().items())
         self.codes: list[list[int]] = []  # categorical codes of each told architecture
         self.values: list[float] = []  # their scores (-inf for failures)
         self._fitted: tuple[list[float], int, list[np.ndarray], list[np.ndarray]] | None = None  # see _model

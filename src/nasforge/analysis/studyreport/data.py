@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,9 +270,19 @@ def _constraint_list(constraints: Any) -> list[str]:
     return list(constraints or [])
 
 
-def load_study_data(storage: Storage, name: str) -> StudyData:
-    """Read one study from ``storage`` without changing anything (no strategy is rebuilt). A space that cannot
-    be rebuilt here (a model space whose module moved) is a :class:`RecordedSpace` of the stored texts."""
+def load_study_data(storage: Storage | str | os.PathLike[str], name: str) -> StudyData:
+    """Read one study from ``storage`` (a Storage, or a storage URL or SQLite path, opened read-only for the read:
+    :func:`open_readonly`) without changing anything (no strategy is rebuilt). A space that cannot be rebuilt here
+    (a model space whose module moved) is a :class:`RecordedSpace` of the stored texts."""
+    if isinstance(storage, (str, os.PathLike)):
+        store = open_readonly(os.fspath(storage))
+        try:
+            return load_study_data(store, name)
+        finally:
+            store.close()
+    if not isinstance(storage, Storage):
+        raise UsageError(f"load_study_data: storage must be a Storage or a storage URL, got {type(storage).__name__} "
+                         f"{reprlib.repr(storage)}")
     try:
         record = storage.load_study(name)
     except KeyError as exc:

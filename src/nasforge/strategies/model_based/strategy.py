@@ -12,7 +12,7 @@ import numpy as np
 from ...checks import check_int
 from ...exceptions import MissingDependencyError, UsageError
 from ...settings import is_plain
-from ...spaces import Architecture, SearchSpace
+from ...spaces import Architecture, SearchSpace, as_space
 from ..base import PendingAware, Score
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
@@ -52,10 +52,11 @@ class ModelBasedStrategy(PendingAware):
     multi_objective = False
     transient = ("_model", "_surrogate_template")
 
-    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
+    def __init__(self, space: SearchSpace | str, seed: int | None = None, dedup: bool = True,
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
                  optimizer: str | dict | AcquisitionOptimizer = "auto", n_initial: int = 10,
                  refit_every: int = 1, n_candidates: int = 8) -> None:
+        space = as_space(space)  # a space name too, as get_strategy takes
         try:  # every part is built now, so a bad setting is refused before any evaluation
             check_int("n_initial", n_initial, 2)
             check_int("refit_every", refit_every, 1)
