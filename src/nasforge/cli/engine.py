@@ -623,7 +623,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
         # a search stored before 2026-12-06 may hold its storage password in its user_attrs: never print it
         out.write(mask_passwords(json.dumps(data, indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
-        frame = trials_dataframe(study.trials, lambda t: study.space.format(t.arch), known)
+        frame = trials_dataframe(study.trials, lambda t: study.arch_text[t.number], known)
         frame = frame.reindex(columns=[*(c for c in frame if not c.startswith(ATTR_PREFIX)), *attrs])
         if study.constraints:  # last: after the columns of earlier versions, which readers may index
             frame["infeasible"] = [judged.get(t.number) for t in study.trials]

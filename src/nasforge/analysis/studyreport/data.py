@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import reprlib
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ class StudyData:
     constraints: list[str] = field(default_factory=list)  # the strategy's outcome constraints
 
     def __post_init__(self) -> None:
-        self.arch_text = {t.number: self.space.format(t.arch) for t in self.trials}
+        self.arch_text = arch_texts(self.space, self.trials)
 
     @property
     def space_note(self) -> str | None:
@@ -233,11 +234,26 @@ class StudyData:
         return {t.retry_of: t.number for t in self.trials if t.retry_of is not None}
 
 
+def arch_texts(space: SearchSpace, trials: list[Trial]) -> dict[int, str]:
+    """Trial number -> the text of its architecture, formatted once per architecture object (the trials read from
+    a storage share one per stored genotype)."""
+    texts: dict[int, str] = {}
+    out = {}
+    for t in trials:
+        text = texts.get(id(t.arch))
+        if text is None:
+            text = texts[id(t.arch)] = space.format(t.arch)
+        out[t.number] = text
+    return out
+
+
 def _attrs(trial: Trial) -> dict[str, Any]:
     return getattr(trial, "user_attrs", None) or {}
 
 
 def _finite(value: Any) -> bool:
+    if type(value) is float:  # the usual metric value, checked without NumPy's per-call cost
+        return math.isfinite(value)
     return isinstance(value, (int, float)) and bool(np.isfinite(value))
 
 
@@ -311,9 +327,12 @@ def _readable_space(storage: Storage, record: Any, trials: list[Trial]) -> Searc
         space = stored_space(record.space, record.space_config)
     except UsageError as exc:
         return recorded(str(exc))
+    checked: set[int] = set()  # architecture objects: the trials read from a storage share one per genotype
     try:
         for trial in trials:
-            check_stored_arch(space, trial, storage.url, record.name)
+            if id(trial.arch) not in checked:
+                check_stored_arch(space, trial, storage.url, record.name)
+                checked.add(id(trial.arch))
     except UsageError as exc:  # the module file was edited
         return recorded(str(exc))
     return space

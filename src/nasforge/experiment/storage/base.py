@@ -328,12 +328,13 @@ def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, st
     (rebuilt with the stored settings ``config``) and the space is a user's that takes settings, a ``UsageError``
     saying that its settings do not match those the trials were made with: the rows are fine, the space is another.
     nasforge's own spaces record their settings, so there the rows are damaged (``StorageError``)."""
-    bad = next((t for t in trials if not _fits(space, t)), None)
+    fits: dict[int, bool] = {}  # each architecture object checked once, however many trials share it
+    bad = next((t for t in trials if not _fits(space, t.arch, fits)), None)
     if bad is None:
         return
     getattr(space, "check_source", lambda: None)()
     init = type(space).__init__
-    if (any(_fits(space, t) for t in trials) or init is object.__init__ or keyword_names(init) == ["self"]
+    if (any(_fits(space, t.arch, fits) for t in trials) or init is object.__init__ or keyword_names(init) == ["self"]
             or owned_by_nasforge(space)):
         check_stored_arch(space, bad, url, study)  # others fit, or nothing unrecorded to blame: the row is damaged
     try:
@@ -346,12 +347,16 @@ def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, st
                          "space it was made with, Study.load(name, storage, space=...)") from None
 
 
-def _fits(space: SearchSpace, trial: Trial) -> bool:
-    try:
-        space.check(trial.arch)
-    except (ValueError, TypeError, IndexError, KeyError):
-        return False
-    return True
+def _fits(space: SearchSpace, arch: Architecture, fits: dict[int, bool]) -> bool:
+    """Whether ``arch`` is an architecture of ``space``; ``fits`` holds the answers found before, by object (the
+    trials read from a storage share one per stored genotype; equal genotypes may differ, e.g. ``1`` and ``True``)."""
+    if id(arch) not in fits:
+        try:
+            space.check(arch)
+            fits[id(arch)] = True
+        except (ValueError, TypeError, IndexError, KeyError):
+            fits[id(arch)] = False
+    return fits[id(arch)]
 
 
 def check_name(name: Any, new: bool = True) -> None:

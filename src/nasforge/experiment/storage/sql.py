@@ -945,11 +945,12 @@ class SQLStorage(Storage):
     def _select_trials(self, conn: sa.Connection, study_id: int, condition: sa.ColumnElement[bool]) -> list[Trial]:
         rows = conn.execute(self._trial_select.where(_trials.c.study_id == study_id, condition)
                             .order_by(_trials.c.number)).mappings().all()
-        return [self._to_trial(r) for r in rows]
+        archs: dict[Any, Architecture] = {}  # one object per stored genotype text, however many trials hold it
+        return [self._to_trial(r, archs) for r in rows]
 
-    def _to_trial(self, row: Any) -> Trial:
+    def _to_trial(self, row: Any, archs: dict[Any, Architecture] | None = None) -> Trial:
         try:
-            return _to_trial(row)
+            return _to_trial(row, {} if archs is None else archs)
         except _BadField as exc:
             raise DamagedRowError(f"storage {self.shown!r}: trial {row['number']} (study id {row['study_id']}) has a "
                                f"corrupted {exc.field!r} field: {exc.reason}") from None
@@ -1109,10 +1110,18 @@ class _BadField(Exception):
         self.field, self.reason = field, reason
 
 
+_EMPTY_JSON: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list}
+"""The JSON texts most trial rows hold (no intermediate values, no user attributes), made without parsing: a fresh
+object each time, which its trial may change."""
+
+
 def _field_json(text: str | None, name: str, default: Any = None) -> Any:
     """Parse one JSON column, naming it when it is damaged."""
     if text is None:
         return default
+    empty = _EMPTY_JSON.get(text)  # a column's value is always hashable (text, a number, bytes)
+    if empty is not None:
+        return empty()
     try:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
@@ -1130,11 +1139,17 @@ def _is_names(value: Any) -> bool:
             and len(set(value)) == len(value))
 
 
+_SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
+"""The exact types of the JSON scalars a metrics object may hold (what ``json.loads`` makes of them)."""
+
+
 def _is_metrics(value: Any) -> bool:
     """A metrics object as stored: names to numbers, or to any JSON scalar (text, true/false, null), which
-    nasforge stored unchecked before results were checked (2026-11), so such rows are not damaged."""
-    return isinstance(value, dict) and all(isinstance(k, str) and (v is None or isinstance(v, (str, bool)) or
-                                                                   is_number(v)) for k, v in value.items())
+    nasforge stored unchecked before results were checked (2026-11), so such rows are not damaged. Values of the
+    exact scalar types pass in one set operation (every row is checked)."""
+    return isinstance(value, dict) and all(isinstance(k, str) for k in value) and (
+        set(map(type, value.values())) <= _SCALAR_TYPES
+        or all(v is None or isinstance(v, (str, bool)) or is_number(v) for v in value.values()))
 
 
 def _checked(value: Any, field: str, ok: Callable[[Any], bool], wanted: str, optional: bool = False) -> Any:
@@ -1184,11 +1199,21 @@ def _objectives(text: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else ["?"]
 
 
-def _to_trial(row: Any) -> Trial:
-    try:
-        arch = Architecture.from_json(_field_json(row["genotype"], "genotype"))
-    except ValueError as exc:
-        raise _BadField("genotype", str(exc)[:200]) from None
+def _stored_arch(genotype: Any, archs: dict[Any, Architecture]) -> Architecture:
+    """The architecture of a genotype column's text; ``archs`` maps the texts read before to theirs (an
+    Architecture is immutable: the trials of one architecture share it, parsed once)."""
+    arch = archs.get(genotype)
+    if arch is None:
+        try:
+            arch = archs[genotype] = Architecture.from_json(_field_json(genotype, "genotype"))
+        except ValueError as exc:
+            raise _BadField("genotype", str(exc)[:200]) from None
+    return arch
+
+
+def _to_trial(row: Any, archs: dict[Any, Architecture]) -> Trial:
+    """The trial of a row (``archs``: see :func:`_stored_arch`); a :class:`_BadField` names a damaged field."""
+    arch = _stored_arch(row["genotype"], archs)
     try:
         state = TrialState(row["state"])
     except ValueError:
@@ -1201,15 +1226,24 @@ def _to_trial(row: Any) -> Trial:
                        "a JSON object of numbers (or other plain values)")
     fidelity = _checked(_field_json(row["fidelity"], "fidelity"), "fidelity", lambda v: isinstance(v, dict),
                         "a JSON object", optional=True)
-    numbers = {key: _checked(row[key], key, is_number, "a number", optional=key not in ("cost", "started_at"))
-               for key in ("cost", "started_at", "finished_at", "heartbeat")}
-    counts = {key: _checked(row[key], key, _is_int, "an integer", optional=key in ("retry_of", "ask_seq", "tell_seq"))
-              for key in ("attempts", "event", "retry_of", "ask_seq", "tell_seq")}
-    texts = {key: _checked(row[key], key, lambda v: isinstance(v, str), "a text", optional=True)
-             for key in ("error", "worker")}
+    scalars = {}
+    for key, (usual, ok, wanted, optional) in _SCALAR_COLUMNS.items():
+        value = row[key]
+        usual_value = type(value) in usual or (optional and value is None)  # most rows: no check to call
+        scalars[key] = value if usual_value else _checked(value, key, ok, wanted, optional)
     return Trial(number=row["number"], arch=arch, state=state, metrics=metrics, fidelity=fidelity,
                  intermediate=intermediate, user_attrs=_json_object(row["user_attrs"], "user_attrs"),
-                 tell_strategy=row["tell_strategy"] is None or bool(row["tell_strategy"]), **numbers, **counts, **texts)
+                 tell_strategy=row["tell_strategy"] is None or bool(row["tell_strategy"]), **scalars)
+
+
+_SCALAR_COLUMNS: dict[str, tuple[tuple[type, ...], Callable[[Any], bool], str, bool]] = {
+    **{key: ((float, int), is_number, "a number", key not in ("cost", "started_at"))
+       for key in ("cost", "started_at", "finished_at", "heartbeat")},
+    **{key: ((int,), _is_int, "an integer", key in ("retry_of", "ask_seq", "tell_seq"))
+       for key in ("attempts", "event", "retry_of", "ask_seq", "tell_seq")},
+    **{key: ((str,), lambda v: isinstance(v, str), "a text", True) for key in ("error", "worker")}}
+"""A trial row's number, count and text columns, checked in this order: the exact types their values usually have
+(which pass as they are), the check of other values, what a value must be, and whether NULL is allowed."""
 
 
 def _reason(exc: BaseException) -> str:
