@@ -331,7 +331,7 @@ def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, st
     bad = next((t for t in trials if not _fits(space, t)), None)
     if bad is None:
         return
-    getattr(space, "check_source", lambda: None)()
+    _check_edited(space, trials, bad, url, study)
     init = type(space).__init__
     if (any(_fits(space, t) for t in trials) or init is object.__init__ or keyword_names(init) == ["self"]
             or owned_by_nasforge(space)):
@@ -344,6 +344,19 @@ def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, st
                          "the space's settings do not match those the study was made with: a space records a "
                          "constructor argument only when it keeps it under the argument's own name; pass the "
                          "space it was made with, Study.load(name, storage, space=...)") from None
+
+
+def _check_edited(space: SearchSpace, trials: Sequence[Trial], bad: Trial, url: str, study: str) -> None:
+    """A ``UsageError`` when the space's module file was edited since the study was made (model spaces), naming
+    trial ``bad`` and the candidate that it uses and the edited space no longer offers."""
+    try:
+        getattr(space, "check_source", lambda: None)()
+    except UsageError as exc:
+        others = sum(not _fits(space, t) for t in trials) - 1
+        more = f", and {others} other{'s' * (others > 1)}, no longer fit" if others else " no longer fits"
+        why = space.misfit(bad.arch)  # type: ignore[attr-defined]  # a model space's: it has check_source
+        raise UsageError(f"storage {url!r}: study {study!r} cannot be loaded: {exc} (trial {bad.number}{more} the "
+                         f"edited space: {why})") from None
 
 
 def _fits(space: SearchSpace, trial: Trial) -> bool:

@@ -396,12 +396,18 @@ class ModelSpace(SearchSpace):
                         if on)
 
     def validate(self, arch: Architecture) -> None:
+        problem = self.misfit(arch)
+        if problem:
+            changed = (f"; the module's space changed: its file {self._source} was edited since this was recorded "
+                       "(restore it or start a new search)") if self._source_now != self.source_sha1 else ""
+            raise UsageError(f"{problem}{changed}")
+
+    def misfit(self, arch: Architecture) -> str | None:
+        """Why ``arch`` is not an architecture of this space (the candidate it names that no choice offers), without
+        :meth:`validate`'s note on an edited module file; None when it is one."""
         g = self._own(arch).genotype
-        changed = (f"; the module's space changed: its file {self._source} was edited since this was recorded "
-                   "(restore it or start a new search)") if self._source_now != self.source_sha1 else ""
         if not isinstance(g, tuple) or len(g) != len(self.decisions):
-            raise UsageError(f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, "
-                             f"got {g!r}{changed}")
+            return f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, got {g!r}"
         for d, name in zip(self.decisions, g):
             if name not in d.names:
                 alike = [n for n in d.names if isinstance(name, str) and n.lower() == name.lower()]
@@ -409,8 +415,8 @@ class ModelSpace(SearchSpace):
                     (" (a name holding a memory address: an older nasforge named function candidates so, "
                      "differently in every run; this record cannot be matched to a candidate)"
                      if isinstance(name, str) and _ADDRESS.search(name) else "")
-                raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}"
-                                 f"{hint}{changed}")
+                return f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}{hint}"
+        return None
 
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """One-hot candidate of every decision of the canonical form, concatenated."""
