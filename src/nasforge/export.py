@@ -290,6 +290,13 @@ def _check_deployable(info: dict[str, Any], folder: str | Path) -> None:
                          "with preprocessing=dataset.preprocessing()")
 
 
+def _edited_module(folder: Path, config: dict[str, Any], changed: str) -> str:
+    """The line refusing a saved network whose model-space module file ``changed`` (:meth:`ModelSpace.check_source`'s
+    words, without advice): a new search is no fix for a saved network."""
+    return (f"{folder / INFO_FILE}: the network is built from the model-space module {config['module']!r}: {changed}; "
+            "restore the file as it was (a saved network is rebuilt from the very module it was trained with)")
+
+
 def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a saved network (in eval mode) and its ``model.json``; weights are read with safetensors
     (no code runs) and must match the rebuilt network exactly."""
@@ -301,7 +308,7 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     info = read_info(folder)
     if info["model"] == "model_space" and isinstance(info["model_kwargs"].get("space"), dict):
         from .spaces.model_space.reference import file_problem
-        from .spaces.model_space.space import cached_space, check_data
+        from .spaces.model_space.space import EditedModule, cached_space, check_data
 
         config = info["model_kwargs"]["space"]
         gone = file_problem(config.get("module"), None)  # an edited file is check_source's
@@ -309,13 +316,14 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
             raise UsageError(f"{folder / INFO_FILE}: the network is built from the model-space module "
                              f"{config['module']!r}, whose file is gone ({gone}): restore it there (a saved network "
                              "is rebuilt from the very module it was trained with)")
-        space = cached_space(config)
+        try:
+            space = cached_space(config)
+        except EditedModule as exc:  # edited so that it no longer loads
+            raise UsageError(_edited_module(folder, config, exc.line(remedy=None))) from None
         try:
             space.check_source(remedy=None)  # the weights belong to the module as it was trained
-        except UsageError as exc:  # a new search is no fix for a saved network
-            raise UsageError(f"{folder / INFO_FILE}: the network is built from the model-space module "
-                             f"{config['module']!r}: {exc}; restore the file as it was (a saved network is rebuilt "
-                             "from the very module it was trained with)") from None
+        except UsageError as exc:
+            raise UsageError(_edited_module(folder, config, str(exc))) from None
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
     model = _rebuild(info, folder / INFO_FILE, saved=True)
     try:

@@ -136,7 +136,10 @@ def _load_space(info: dict[str, Any], json_file: Path) -> Any:
             space.check_source("the supernet", "train it again")  # the weights belong to the module as it was
     except UsageError as exc:
         if name == MODEL_SPACE:
-            raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
+            from ..spaces.model_space.space import EditedModule
+
+            said = exc.line("the supernet", "train it again") if isinstance(exc, EditedModule) else exc
+            raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {said}") from None
         raise CheckpointError(f"{str(json_file)!r} is damaged: space {name!r} with options {config}: {exc}") from None
     return space
 

@@ -318,7 +318,7 @@ def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) ->
         space.check(trial.arch)
     except (ValueError, TypeError, IndexError, KeyError) as exc:
         getattr(space, "check_source", lambda: None)()
-        raise StorageError(f"storage {url!r}: trial {trial.number} of study {study!r} has a corrupted 'genotype' "
+        raise StorageError(f"storage {_shown(url)!r}: trial {trial.number} of study {study!r} has a corrupted 'genotype' "
                            f"field: {exc}") from None
 
 
@@ -332,7 +332,7 @@ def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, st
     bad = next((t for t in trials if not _fits(space, t.arch, fits)), None)
     if bad is None:
         return
-    getattr(space, "check_source", lambda: None)()
+    _check_edited(space, trials, bad, url, study, fits)
     init = type(space).__init__
     if (any(_fits(space, t.arch, fits) for t in trials) or init is object.__init__ or keyword_names(init) == ["self"]
             or owned_by_nasforge(space)):
@@ -340,11 +340,32 @@ def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, st
     try:
         space.check(bad.arch)
     except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise UsageError(f"storage {url!r}: no trial of study {study!r} is an architecture of space {space.name!r} "
+        raise UsageError(f"storage {_shown(url)!r}: no trial of study {study!r} is an architecture of space {space.name!r} "
                          f"rebuilt with its stored settings {dict(config or {})} (trial {bad.number}: {exc}), so "
                          "the space's settings do not match those the study was made with: a space records a "
                          "constructor argument only when it keeps it under the argument's own name; pass the "
                          "space it was made with, Study.load(name, storage, space=...)") from None
+
+
+def _check_edited(space: SearchSpace, trials: Sequence[Trial], bad: Trial, url: str, study: str,
+                  fits: dict[int, bool]) -> None:
+    """A ``UsageError`` when the space's module file was edited since the study was made (model spaces), naming
+    trial ``bad`` and the candidate that it uses and the edited space no longer offers."""
+    try:
+        getattr(space, "check_source", lambda: None)()
+    except UsageError as exc:
+        others = sum(not _fits(space, t.arch, fits) for t in trials) - 1
+        more = f", and {others} other{'s' * (others > 1)}, no longer fit" if others else " no longer fits"
+        why = space.misfit(bad.arch)  # type: ignore[attr-defined]  # a model space's: it has check_source
+        raise UsageError(f"storage {_shown(url)!r}: study {study!r} cannot be loaded: {exc} (trial {bad.number}{more} the "
+                         f"edited space: {why})") from None
+
+
+def _shown(url: str) -> str:
+    """``url`` as messages show it: without its password."""
+    from .display import display_url
+
+    return display_url(url)
 
 
 def _fits(space: SearchSpace, arch: Architecture, fits: dict[int, bool]) -> bool:

@@ -218,9 +218,29 @@ def file_problem(ref: Any, source_sha1: Any) -> str | None:
         return None
     if not Path(where).expanduser().is_file():
         return f"no such Python file: {where}"
-    if source_sha1 is not None and source_fingerprint(str(Path(where).expanduser())) != source_sha1:
+    if edited_file(ref, source_sha1):
         return f"the module file {where} changed since the study was trained"
     return None
+
+
+def unparsable(path: str) -> str | None:
+    """Why the Python file at ``path`` cannot be parsed (the error, with its line), else None; nothing runs."""
+    try:
+        ast.parse(Path(path).read_bytes(), filename=path)
+    except (SyntaxError, ValueError, RecursionError, OSError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def edited_file(ref: Any, source_sha1: Any) -> str | None:
+    """Without parsing or running it (its bytes are only read and hashed): the absolute path of the file of a stored
+    file reference ``ref`` when its sha1 is no longer ``source_sha1``, else None (no fingerprint recorded, a file
+    gone, a package reference: not looked at)."""
+    where = ref.rpartition(":")[0] if isinstance(ref, str) else ""
+    path = Path(where).expanduser()
+    if source_sha1 is None or not where.endswith(".py") or not path.is_file():
+        return None
+    return str(path.resolve()) if source_fingerprint(str(path)) != source_sha1 else None
 
 
 class _HeldStderr:

@@ -25,8 +25,8 @@ from ...exceptions import UsageError, user_stacklevel
 from ..base import ENUMERABLE_LIMIT, Architecture, SearchSpace, as_rng
 from .primitives import (_ADDRESS, CHANGED_ADVICE, ChangedCandidates, Decision, Guard, UnknownChoice, _shape,
                          construction, outside_instances)
-from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
-                        stored_reference)
+from .reference import (absolute_reference, edited_file, load_reference, reference_of, source_file,
+                        source_fingerprint, stored_reference, unparsable)
 
 NAME = "model_space"
 
@@ -257,11 +257,7 @@ class ModelSpace(SearchSpace):
         it; ``remedy``: the other way out than restoring the file (None: the message gives no advice, the caller
         its own)."""
         if self.source_sha1 is not None and self._source_now != self.source_sha1:
-            found = "" if self.module is None or self.module.rpartition(":")[0].endswith(".py") else \
-                f" (module {self.module.rpartition(':')[0]} resolves to that file here: if the study used another " \
-                "file of that name, run from the folder it was made in, or put that folder on PYTHONPATH)"
-            advice = "" if remedy is None else f"; restore it or {remedy}"
-            raise UsageError(f"the module file {self._source} changed since {trained} was trained{found}{advice}")
+            raise UsageError(changed_line(self._source, self.module, trained, remedy))
 
     # -- networks ------------------------------------------------------------------------------
     def build(self, arch: Architecture) -> nn.Module:
@@ -396,12 +392,18 @@ class ModelSpace(SearchSpace):
                         if on)
 
     def validate(self, arch: Architecture) -> None:
+        problem = self.misfit(arch)
+        if problem:
+            changed = (f"; the module's space changed: its file {self._source} was edited since this was recorded "
+                       "(restore it or start a new search)") if self._source_now != self.source_sha1 else ""
+            raise UsageError(f"{problem}{changed}")
+
+    def misfit(self, arch: Architecture) -> str | None:
+        """Why ``arch`` is not an architecture of this space (the candidate it names that no choice offers), without
+        :meth:`validate`'s note on an edited module file; None when it is one."""
         g = self._own(arch).genotype
-        changed = (f"; the module's space changed: its file {self._source} was edited since this was recorded "
-                   "(restore it or start a new search)") if self._source_now != self.source_sha1 else ""
         if not isinstance(g, tuple) or len(g) != len(self.decisions):
-            raise UsageError(f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, "
-                             f"got {g!r}{changed}")
+            return f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, got {g!r}"
         for d, name in zip(self.decisions, g):
             if name not in d.names:
                 alike = [n for n in d.names if isinstance(name, str) and n.lower() == name.lower()]
@@ -409,8 +411,8 @@ class ModelSpace(SearchSpace):
                     (" (a name holding a memory address: an older nasforge named function candidates so, "
                      "differently in every run; this record cannot be matched to a candidate)"
                      if isinstance(name, str) and _ADDRESS.search(name) else "")
-                raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}"
-                                 f"{hint}{changed}")
+                return f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}{hint}"
+        return None
 
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """One-hot candidate of every decision of the canonical form, concatenated."""
@@ -548,12 +550,15 @@ def _from_config(config: dict[str, Any]) -> ModelSpace:
         stored = f"; if it comes from a stored record, {_NOT_RECORDED}" if not config else ""
         raise UsageError(f"get_space('model_space') needs module= (a 'file.py:Class' or 'package.module:Class' "
                          f"reference) and input_shape=; missing {', '.join(missing)} {options}{stored}")
+    edited = edited_file(config["module"], config.get("source_sha1"))  # read before the file is parsed or run
     try:
         stored_reference(config["module"])
         return ModelSpace(config["module"], input_shape=config["input_shape"],
                           module_args=config.get("module_args") or (), module_kwargs=config.get("module_kwargs"),
                           source_sha1=config.get("source_sha1"))
     except UsageError as exc:
+        if edited:
+            raise EditedModule(edited, config["module"], unparsable(edited) or str(exc)) from None
         if not str(exc).startswith(GONE):
             raise
         raise UsageError(f"the model-space module {config['module']!r} was recorded by that path, and its file is "
@@ -562,6 +567,29 @@ def _from_config(config: dict[str, Any]) -> ModelSpace:
 
 GONE = "no such Python file: "
 """How loading a reference says its file is missing."""
+
+
+def changed_line(source: str | None, module: str | None, trained: str, remedy: str | None, detail: str = "") -> str:
+    """The line saying that the module file ``source`` (of reference ``module``) changed since ``trained`` was
+    trained; ``detail``: more on it; ``remedy``: the other way out than restoring the file (None: no advice)."""
+    found = "" if module is None or module.rpartition(":")[0].endswith(".py") else \
+        f" (module {module.rpartition(':')[0]} resolves to that file here: if the study used another " \
+        "file of that name, run from the folder it was made in, or put that folder on PYTHONPATH)"
+    advice = "" if remedy is None else f"; restore it or {remedy}"
+    return f"the module file {source} changed since {trained} was trained{found}{detail}{advice}"
+
+
+class EditedModule(UsageError):
+    """A stored model space whose module file changed since it was recorded and no longer loads: ``str()`` says so
+    as :meth:`ModelSpace.check_source` does for a study, :meth:`line` for what else was trained with it."""
+
+    def __init__(self, source: str, module: str, failure: str) -> None:
+        self.source, self.module, self.failure = source, module, failure
+        super().__init__(self.line())
+
+    def line(self, trained: str = "the study", remedy: str | None = "start a new search") -> str:
+        """The line of :func:`changed_line`, with why the edited file no longer loads."""
+        return changed_line(self.source, self.module, trained, remedy, f", and no longer loads ({self.failure})")
 
 
 _CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation runs the checks)
