@@ -544,6 +544,12 @@ class Study:
                 self._add(again)
         return again
 
+    def _first_attempt(self, trial: Trial) -> Trial:
+        """The first trial of ``trial``'s retry chain (``trial`` itself unless it is a retry)."""
+        while trial.retry_of is not None:
+            trial = self._trials[trial.retry_of]
+        return trial
+
     def retries_of(self, trial: Trial) -> int:
         """How many failed attempts precede ``trial`` in its retry chain."""
         count, current = 0, trial
@@ -566,15 +572,19 @@ class Study:
                          getattr(self.strategy, "constraints", None))
 
     def learn_from(self, trial: Trial) -> None:
-        """Tell the strategy a finished trial's result. A multi-fidelity strategy running the same architecture at
-        another budget (another process drew it anew while this one ran it) is not told: it would take the result
-        for the budget it waits for. A strategy to rebuild (:meth:`_strategy_step`) is not told either: its rebuild
-        replays the trial."""
+        """Tell the strategy a finished trial's result. A multi-fidelity strategy ranks a result that another process
+        asked (a proposal, or its retry, that this strategy is not waiting for) at the budget it was evaluated at, as
+        a relearn does; one running the same architecture at another budget (another process drew it anew while this
+        one ran it) is not told: it would take the result for the budget it waits for. A strategy to rebuild
+        (:meth:`_strategy_step`) is not told either: its rebuild replays the trial."""
         if self._strategy_stale:
             return
         strategy = self.strategy
         if getattr(strategy, "multi_fidelity", False):
             rung = strategy.pending.get(self.space.canonical_key(trial.arch))
+            if rung is None and self._first_attempt(trial).is_proposal:
+                strategy.tell_at(trial.arch, self.score_to_tell(trial), trial.fidelity)
+                return
             if rung is not None and (trial.fidelity or {}).get(strategy.fidelity) != strategy.budget(rung):
                 return
         strategy.tell(trial.arch, self.score_to_tell(trial))

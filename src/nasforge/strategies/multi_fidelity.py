@@ -204,16 +204,22 @@ class MultiFidelityStrategy(Strategy):
             return None
         return next((r for r, b in enumerate(self.budgets) if math.isclose(b, float(budget))), None)
 
+    def tell_at(self, arch: Architecture, score: Score, fidelity: Mapping[str, Any] | None) -> None:
+        """:meth:`tell` the result of ``arch`` evaluated at ``fidelity`` (a stored trial's), ranked at that budget's
+        rung even where this strategy did not ask it there (a result relearnt, or one another process asked);
+        a budget that is no rung leaves it unranked, as a result never asked."""
+        rung = self.rung_of(fidelity)
+        if rung is not None:
+            self.pending[self.space.canonical_key(arch)] = rung
+        self.tell(arch, score)
+
     def relearn(self, told: Sequence[tuple[Architecture, Score, Mapping[str, Any] | None]],
                 running: Sequence[tuple[Architecture, Mapping[str, Any] | None]] = ()) -> None:
         """Learn stored results at the budgets they were evaluated at (a fresh strategy, when replaying the asks
         did not reproduce the study): each (architecture, score, fidelity) of ``told`` in order is ranked at its
         budget, so rungs promote from it; the evaluations of ``running`` are waited for at their budget."""
         for arch, score, fidelity in told:
-            rung = self.rung_of(fidelity)
-            if rung is not None:
-                self.pending[self.space.canonical_key(arch)] = rung
-            self.tell(arch, score)
+            self.tell_at(arch, score, fidelity)
         for arch, fidelity in running:
             rung = self.rung_of(fidelity)
             if rung is not None:
