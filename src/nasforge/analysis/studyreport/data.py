@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ...benchmarks.tabular import data_rows
-from ...checks import check_path
+from ...checks import check_path, is_scored
 from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
 from ...spaces.recorded import RecordedSpace
@@ -99,7 +99,7 @@ class StudyData:
         """The trials the study ranks: COMPLETE, told to the strategy (``Study.completed(searched_only=True)``;
         enqueued trials kept from it, such as stage-2 retrains, are not) and with every objective."""
         return [t for t in self.trials if t.state == TrialState.COMPLETE and t.tell_strategy
-                and all(_finite(t.metrics.get(o)) for o in self.objectives)]
+                and all(is_scored(t.metrics.get(o)) for o in self.objectives)]
 
     def values(self, trials: list[Trial] | None = None) -> np.ndarray:
         """(n, n_objectives) objective values of ``trials`` (default: the complete ones)."""
@@ -233,10 +233,6 @@ class StudyData:
 
 def _attrs(trial: Trial) -> dict[str, Any]:
     return getattr(trial, "user_attrs", None) or {}
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and bool(np.isfinite(value))
 
 
 # -- sources ---------------------------------------------------------------------------------------

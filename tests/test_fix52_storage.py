@@ -1,0 +1,70 @@
+"""Storage review 52: old rows the reader accepts on purpose (objectives stored before results were checked),
+damaged rows, odd names and user attributes, and the ``trials`` table's columns."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+
+import pytest
+
+from nasforge import Study
+from nasforge.analysis.studyreport.data import load_study_data, open_readonly
+from nasforge.spaces import get_space
+
+from engine_evaluators import Toy
+
+SPACE = get_space("nb201")
+
+
+def _shown(path):
+    """The study as ``nasforge status`` reads it."""
+    return load_study_data(open_readonly(f"sqlite:///{path}"), "s")
+
+
+def _study(tmp_path, objectives="acc", n=6, name="s"):
+    path = tmp_path / "s.db"
+    Study(SPACE, "random", objectives=objectives, seed=0, name=name, storage=f"sqlite:///{path}").optimize(Toy(), n)
+    return path
+
+
+def _set_metrics(path, number, metrics_json):
+    with sqlite3.connect(path) as raw:  # what a row from before results were checked may hold
+        raw.execute("UPDATE nasforge_trials SET metrics = ? WHERE number = ?", (metrics_json, number))
+
+
+# -- 1. objectives that are no finite number ----------------------------------------------------
+@pytest.mark.parametrize("stored", ['{"acc": NaN}', '{"acc": Infinity}', '{"acc": null}', '{"acc": "99.5"}', "{}",
+                                    '{"acc": 1' + '0' * 400 + '}'])
+def test_best_trial_ranks_only_numbers_as_status_does(tmp_path, stored):
+    path = _study(tmp_path)
+    _set_metrics(path, 0, stored)
+    study = Study.load("s", f"sqlite:///{path}")
+    shown = _shown(path).best()  # what `nasforge status` shows
+    assert study.best_trial.number == shown.number != 0
+    assert math.isfinite(study.best_value)
+    assert 0 not in [t.number for t in study.ranked()]
+    study.optimize(Toy(), 1)  # resumes
+    assert len(study.trials) == 7
+
+
+def test_pareto_front_leaves_out_an_objective_that_is_no_number(tmp_path):
+    path = tmp_path / "s.db"
+    study = Study(SPACE, "random", objectives=["acc", "params"], directions=["max", "min"], seed=0, name="s",
+                  storage=f"sqlite:///{path}")
+    study.optimize(Toy(), 6)
+    for number, stored in enumerate(['{"acc": "1e9", "params": 0}', '{"acc": 1e308, "params": NaN}']):
+        _set_metrics(path, number, stored)
+    front = Study.load("s", f"sqlite:///{path}").pareto_front()
+    assert front and not {0, 1} & {t.number for t in front}
+    assert [t.number for t in front] == [t.number for t in _shown(path).front()]
+
+
+def test_the_strategy_is_told_what_it_was_told_before(tmp_path):
+    path = _study(tmp_path)
+    for number, stored in enumerate(['{"acc": NaN}', '{"acc": true}', '{"acc": null}', '{"acc": 7}']):
+        _set_metrics(path, number, stored)
+    study = Study.load("s", f"sqlite:///{path}")
+    told = [study.score_to_tell(t) for t in study.trials[:4]]
+    assert told == [None, 1.0, None, 7.0] and type(told[3]) is float
