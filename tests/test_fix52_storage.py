@@ -9,7 +9,8 @@ import sqlite3
 
 import pytest
 
-from nasforge import Study
+from nasforge import Result, Study
+from nasforge.cli import main
 from nasforge.analysis.studyreport.data import load_study_data, open_readonly
 from nasforge.spaces import get_space
 
@@ -68,3 +69,30 @@ def test_the_strategy_is_told_what_it_was_told_before(tmp_path):
     study = Study.load("s", f"sqlite:///{path}")
     told = [study.score_to_tell(t) for t in study.trials[:4]]
     assert told == [None, 1.0, None, 7.0] and type(told[3]) is float
+
+
+# -- 2. the trials table's columns --------------------------------------------------------------
+class _Clashing:
+    """Metrics named like a trial's own columns; the second call raises."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def evaluate(self, arch, fidelity=None):
+        self.calls += 1
+        if self.calls == 2:
+            raise ValueError("boom")
+        return Result(metrics={"loss": 0.25, "number": 30, "state": 7, "arch": 3, "cost": 9, "error": 0.5}, cost=2.0)
+
+
+@pytest.mark.filterwarnings("ignore:study .c.")
+def test_the_trials_table_never_lets_a_metric_replace_a_trials_own_column(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Study(SPACE, "random", objectives=["loss", "cost"], directions=["min", "min"], seed=0, name="c",
+          storage="sqlite:///nasforge.db").optimize(_Clashing(), 3)
+    assert main(["trials", "c"]) == 0  # one block a trial (the architectures are wider than the terminal)
+    blocks = capsys.readouterr().out.strip().split("\n\n")
+    rows = [dict((line.strip().split(None, 1) + [""])[:2] for line in block.splitlines()) for block in blocks]
+    assert [(row["number"], row["state"], row["cost"], row["error"]) for row in rows] == [
+        ("0", "COMPLETE", "2", ""), ("1", "FAILED", "0", "ValueError: boom"), ("2", "COMPLETE", "2", "")]
+    assert [row["metric_cost"] for row in rows] == ["9", "", "9"] and all("|" in row["arch"] for row in rows)
