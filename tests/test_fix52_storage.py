@@ -11,6 +11,9 @@ import pytest
 
 from nasforge import Result, Study
 from nasforge.cli import main
+from nasforge.exceptions import StudyNotFoundError, UsageError
+from nasforge.experiment import get_storage
+from nasforge.pipelines.search import valid_name
 from nasforge.analysis.studyreport.data import load_study_data, open_readonly
 from nasforge.spaces import get_space
 
@@ -96,3 +99,32 @@ def test_the_trials_table_never_lets_a_metric_replace_a_trials_own_column(tmp_pa
     assert [(row["number"], row["state"], row["cost"], row["error"]) for row in rows] == [
         ("0", "COMPLETE", "2", ""), ("1", "FAILED", "0", "ValueError: boom"), ("2", "COMPLETE", "2", "")]
     assert [row["metric_cost"] for row in rows] == ["9", "", "9"] and all("|" in row["arch"] for row in rows)
+
+
+# -- 3. a study name that is not valid UTF-8 ----------------------------------------------------
+BAD_NAME = "x\udcff"  # what Python makes of $'x\xff' on the command line
+
+
+@pytest.mark.parametrize("url", ["memory", "sqlite"])
+def test_a_name_that_is_not_utf8_is_refused_in_one_line(tmp_path, url):
+    storage = get_storage(None if url == "memory" else f"sqlite:///{tmp_path / 'n.db'}")
+    Study(SPACE, "random", objectives="acc", seed=0, name="ok", storage=storage).optimize(Toy(), 1)
+    calls = [lambda: Study(SPACE, "random", objectives="acc", name=BAD_NAME, storage=storage),
+             lambda: Study.load(BAD_NAME, storage), lambda: storage.rename_study("ok", BAD_NAME),
+             lambda: storage.load_study(BAD_NAME), lambda: storage.delete_study(BAD_NAME),
+             lambda: storage.rename_study(BAD_NAME, "other")]
+    for call in calls:
+        with pytest.raises(UsageError) as exc:
+            call()
+        assert isinstance(exc.value, StudyNotFoundError) or "not valid UTF-8" in str(exc.value)
+    assert [s.name for s in storage.list_studies()] == ["ok"]
+
+
+def test_the_cli_refuses_a_name_that_is_not_utf8_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Study(SPACE, "random", objectives="acc", seed=0, name="ok", storage="sqlite:///nasforge.db").optimize(Toy(), 1)
+    for command in ("status", "trials", "resume", "delete"):
+        assert main([command, BAD_NAME]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "not valid UTF-8" in err, err
+    assert not valid_name(BAD_NAME)
