@@ -3,9 +3,10 @@ damaged rows, odd names and user attributes, and the ``trials`` table's columns.
 
 from __future__ import annotations
 
-import json
+import io
 import math
 import sqlite3
+import sys
 
 import pytest
 
@@ -128,3 +129,27 @@ def test_the_cli_refuses_a_name_that_is_not_utf8_in_one_line(tmp_path, monkeypat
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "not valid UTF-8" in err, err
     assert not valid_name(BAD_NAME)
+
+
+# -- 4. user attributes holding lone surrogates -------------------------------------------------
+def _surrogate_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="e", storage=url)
+    trial = study.ask()
+    study.set_trial_user_attr(trial, "p", "a\udcffb")  # a path from os.listdir of a name that is not UTF-8
+    study.tell(trial, Result(metrics={"acc": 1.0}, user_attrs={"surr": "\ud800"}))
+    return url
+
+
+def test_a_csv_export_writes_a_lone_surrogate_as_its_escape(tmp_path, monkeypatch):
+    url = _surrogate_study(tmp_path)
+    assert main(["trials", "e", "--storage", url, "--out", str(tmp_path / "e.csv")]) == 0
+    text = (tmp_path / "e.csv").read_text(encoding="utf-8")
+    assert "a\\udcffb" in text and "\\ud800" in text
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")  # as in the C locale
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["trials", "e", "--storage", url, "--format", "csv"]) == 0
+    stdout.flush()
+    assert raw.getvalue().decode("utf-8") == text
+    assert Study.load("e", url).trials[0].user_attrs == {"p": "a\udcffb", "surr": "\ud800"}  # stored as it was

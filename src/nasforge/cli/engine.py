@@ -604,7 +604,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     from ..experiment.stages import stage_of
     from ..pipelines.search import is_staged, with_stages
     from ..strategies.constraints import parse_constraints
-    from ..writes import check_target, write_atomic
+    from ..writes import check_target, utf8_text, write_atomic
 
     if args.out == "-":
         args.out = None
@@ -663,8 +663,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
         print_rows(rows, "table", out=out, digits=_digits(rows, [*shown_metrics, "test_acc", "cost"]))
     if args.out:
         write_atomic(args.out, out.getvalue(), "--out")
-    else:
-        sys.stdout.write(out.getvalue())
+    else:  # a user attribute's lone surrogate escaped as in a file
+        sys.stdout.write(utf8_text(out.getvalue()))
     return 0
 
 
