@@ -14,6 +14,7 @@ from nasforge import Result, Study
 from nasforge.cli import main
 from nasforge.exceptions import StudyNotFoundError, UsageError
 from nasforge.experiment import get_storage
+from nasforge.experiment.storage.base import DamagedRowError
 from nasforge.pipelines.search import valid_name
 from nasforge.analysis.studyreport.data import load_study_data, open_readonly
 from nasforge.spaces import get_space
@@ -153,3 +154,27 @@ def test_a_csv_export_writes_a_lone_surrogate_as_its_escape(tmp_path, monkeypatc
     stdout.flush()
     assert raw.getvalue().decode("utf-8") == text
     assert Study.load("e", url).trials[0].user_attrs == {"p": "a\udcffb", "surr": "\ud800"}  # stored as it was
+
+
+# -- 5. a missing trial row, a strategy_state without its keys ------------------------------------
+def test_a_missing_trial_row_is_a_damaged_row_error(tmp_path, monkeypatch, capsys):
+    path = _study(tmp_path)
+    with sqlite3.connect(path) as raw:
+        raw.execute("DELETE FROM nasforge_trials WHERE number = 3")
+    with pytest.raises(DamagedRowError, match=r"study 's' lacks trials 3\.\.3 \(trial 4 is stored\)"):
+        Study.load("s", f"sqlite:///{path}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["resume", "s", "--storage", f"sqlite:///{path}", "--evaluator", "engine_evaluators:make_toy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "lacks trials 3..3" in err, err
+
+
+def test_a_strategy_state_without_its_counts_is_a_damaged_row_error(tmp_path):
+    path = _study(tmp_path)
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE nasforge_studies SET strategy_state = '{\"a\": 1}'")
+    with pytest.raises(DamagedRowError, match="study 's' has a corrupted 'strategy_state' field: .*n_asked"):
+        Study.load("s", f"sqlite:///{path}")
+    with sqlite3.connect(path) as raw:  # no fingerprint (NULL or {}) loads as before
+        raw.execute("UPDATE nasforge_studies SET strategy_state = '{}'")
+    assert len(Study.load("s", f"sqlite:///{path}").trials) == 6

@@ -49,7 +49,7 @@ from .stages import HIGHEST_BUDGET_ONLY, PRUNES_WITHIN_BUDGET
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import check_stored_archs
-from .storage.base import RUN_N_TRIALS, FinishedTrialError, WriteRightsError
+from .storage.base import RUN_N_TRIALS, DamagedRowError, FinishedTrialError, WriteRightsError
 from .storage.display import display_url
 from .trial import Trial, TrialState
 
@@ -603,8 +603,10 @@ class Study:
             self._trials[trial.number] = trial
         elif trial.number == len(self._trials):
             self._trials.append(trial)
-        else:
-            raise RuntimeError(f"trial {trial.number} arrived before trials {len(self._trials)}..{trial.number - 1}")
+        else:  # rows deleted from the database by hand
+            raise DamagedRowError(f"storage {display_url(self.storage.url)!r}: study {self.name!r} lacks trials "
+                                  f"{len(self._trials)}..{trial.number - 1} (trial {trial.number} is stored): "
+                                  "their rows were deleted")
         if trial.state == TrialState.WAITING:
             self._waiting.add(trial.number)
         if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture
