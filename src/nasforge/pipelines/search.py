@@ -111,8 +111,8 @@ the epochs differ between the stages."""
 
 
 NAME_RULE = ("must be 1-200 characters of valid UTF-8 (at most 255 bytes) without '/' or surrounding spaces, not "
-             "only dots ('.', '..'), not starting with '-' (read as an option) and not ending in '.db' (read as a database "
-             "file)")
+             "only dots ('.', '..'), not starting with '-' (read as an option) and not ending in '.db' (read as a "
+             "database file)")
 """What :func:`valid_name` asks of a study name given to a search (``nasforge search`` and ``oneshot search``)."""
 
 
