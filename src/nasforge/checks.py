@@ -112,6 +112,18 @@ def is_real(value: Any) -> bool:
     return is_number(value) and math.isfinite(value)
 
 
+def is_scored(value: Any) -> bool:
+    """Whether a stored objective value is scored (told to the strategy, ranked): a finite number, true/false
+    counting as 1/0 as they always have; text, null, NaN, an infinity or an int beyond the float range (an old row,
+    stored before results were checked, may hold any) is not."""
+    if not (is_number(value) or isinstance(value, bool)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_real(name: str, value: Any, ok: Callable[[float], bool], want: str) -> None:
     """``value`` must be a finite real number (not a bool) for which ``ok`` holds; ``want`` says what is expected
     (e.g. "> 0"). A value that is no finite number is told so, with its type when it is no number at all."""

@@ -229,15 +229,21 @@ def remove_dead_temporaries(folder: str | Path, names: Collection[str] | None = 
     return removed
 
 
+def utf8_text(text: str) -> str:
+    """``text`` as UTF-8 can write it: a lone surrogate, which a stored user attribute may hold (a path from
+    ``os.listdir`` of a file name that is not UTF-8), as its backslash escape (``\\udcff``); the rest unchanged."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
     folder if needed); a file replaced keeps its permissions, and a symbolic link is written through (its target
     is replaced, the link stays), or with ``follow=False`` replaced itself. The temporary files of the same target
-    that killed writers left are removed (:func:`remove_dead_temporaries`). An OSError is a UsageError naming
-    ``name``."""
+    that killed writers left are removed (:func:`remove_dead_temporaries`). Text is written as UTF-8, a lone
+    surrogate (:func:`utf8_text`) as its backslash escape. An OSError is a UsageError naming ``name``."""
     path = Path(path)
     target = Path(os.path.realpath(path)) if follow else path.parent.resolve() / path.name
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = utf8_text(data).encode("utf-8") if isinstance(data, str) else data
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_dead_temporaries(target.parent, (target.name,))

@@ -588,11 +588,11 @@ def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
 def cmd_trials(args: argparse.Namespace) -> int:
     """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or, with
     ``--overwrite``, an earlier export of this command (in any format), and atomically."""
-    from ..experiment._export import ATTR_PREFIX, json_text, metric_names, trials_dataframe
+    from ..experiment._export import ATTR_PREFIX, json_text, metric_column, metric_names, trials_dataframe
     from ..experiment.stages import stage_of
     from ..pipelines.search import is_staged, with_stages
     from ..strategies.constraints import parse_constraints
-    from ..writes import check_target, write_atomic
+    from ..writes import check_target, utf8_text, write_atomic
 
     if args.out == "-":
         args.out = None
@@ -636,20 +636,23 @@ def cmd_trials(args: argparse.Namespace) -> int:
         # with --constraints: the constrained metrics, and which search trials break them (judged above)
         limited = [m for m in dict.fromkeys(c.metric for c in parse_constraints(study.constraints))
                    if m not in study.objectives]
+        # a metric named like a trial's own column (number, cost, ...) is shown as the CSV names it: metric_NAME
+        shown_metrics = [metric_column(m) for m in (*study.objectives, *limited)]
         keep = ("number", "state", *(("stage",) if staged else ()), "arch", *(("fidelity",) if budgets else ()),
-                *study.objectives, *limited, *(("infeasible",) if study.constraints else ()),
+                *shown_metrics, *(("infeasible",) if study.constraints else ()),
                 *(("test_acc",) if tested else ()), "cost", "error", "retry_of", *(("attempts",) if rerun else ()))
         rows = []
         for trial, t in zip(trials, study.trials):
-            flat = {**trial, **trial["metrics"], "stage": stage_of(t), "fidelity": json_text(t.fidelity),
+            metrics = {metric_column(name): value for name, value in trial["metrics"].items()}
+            flat = {**trial, **metrics, "stage": stage_of(t), "fidelity": json_text(t.fidelity),
                     "attempts": t.attempts if t.attempts > 1 else None,
                     "infeasible": "yes" if judged.get(t.number) else None}
             rows.append({k: flat.get(k) for k in keep})
-        print_rows(rows, "table", out=out, digits=_digits(rows, [*study.objectives, *limited, "test_acc", "cost"]))
+        print_rows(rows, "table", out=out, digits=_digits(rows, [*shown_metrics, "test_acc", "cost"]))
     if args.out:
         write_atomic(args.out, out.getvalue(), "--out")
-    else:
-        sys.stdout.write(out.getvalue())
+    else:  # a user attribute's lone surrogate escaped as in a file
+        sys.stdout.write(utf8_text(out.getvalue()))
     return 0
 
 

@@ -20,6 +20,8 @@ from ..exceptions import SpaceExhausted, UsageError, user_stacklevel
 from ..settings import constructor_settings
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import RandomWarmUp, giving_up_as_before, restoring_stored_settings
+from .storage.base import DamagedRowError
+from .storage.display import display_url
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -226,6 +228,10 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
         study.strategy.tell(trial.arch, study.score_to_tell(trial))
 
 
+FINGERPRINT_COUNTS = ("n_asked", "n_told")
+"""The keys of a saved :func:`fingerprint` that a load compares first."""
+
+
 def fingerprint(strategy: Strategy) -> dict[str, Any]:
     """A small summary of a strategy's state (counts and a hash of its random generator)."""
     rng_state = json.dumps(strategy.rng.bit_generator.state, sort_keys=True, default=str)
@@ -243,6 +249,10 @@ def _reaches_snapshot(study: Study) -> bool:
     """Whether the replayed strategy is in the state its last run saved (with the asks that gave up after its last
     trial, :func:`_repeat_the_exhausted_ask`); True where the fingerprint cannot tell (none saved, other counts)."""
     saved, now = study.record.strategy_state, fingerprint(study.strategy)
+    if saved and not all(key in saved for key in FINGERPRINT_COUNTS):  # every version saved them (or nothing)
+        raise DamagedRowError(f"storage {display_url(study.storage.url)!r}: study {study.name!r} has a corrupted "
+                              f"'strategy_state' field: a strategy fingerprint with {' and '.join(FINGERPRINT_COUNTS)} "
+                              f"expected, got {json.dumps(saved)[:100]}")
     if saved and (saved["n_asked"], saved["n_told"]) == (now["n_asked"], now["n_told"]) and saved != now:
         return _repeat_the_exhausted_ask(study, saved)
     return True

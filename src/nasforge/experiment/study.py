@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..checks import check_bool, check_seed, is_real
+from ..checks import check_bool, check_seed, is_real, is_scored
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import SpaceExhausted, StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
@@ -49,7 +49,7 @@ from .stages import HIGHEST_BUDGET_ONLY, PRUNES_WITHIN_BUDGET
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import check_stored_archs
-from .storage.base import RUN_N_TRIALS, FinishedTrialError, WriteRightsError
+from .storage.base import RUN_N_TRIALS, DamagedRowError, FinishedTrialError, WriteRightsError
 from .storage.display import display_url
 from .trial import Trial, TrialState
 
@@ -562,10 +562,12 @@ class Study:
         return self._score(result.metrics)
 
     def _score(self, metrics: dict[str, float]) -> float | tuple[float, ...] | None:
+        """The strategy-facing score of ``metrics``; None if an objective is missing or not :func:`is_scored` (an
+        old row may hold NaN, text or null: such a trial is told as a failure and not ranked)."""
         values = []
         for name, sign in zip(self.objectives, self.signs):
             value = metrics.get(name)
-            if value is None or not math.isfinite(value):
+            if not is_scored(value):
                 return None
             values.append(sign * float(value))
         return constrain(values[0] if len(values) == 1 else tuple(values), metrics,
@@ -616,8 +618,10 @@ class Study:
             self._trials[trial.number] = trial
         elif trial.number == len(self._trials):
             self._trials.append(trial)
-        else:
-            raise RuntimeError(f"trial {trial.number} arrived before trials {len(self._trials)}..{trial.number - 1}")
+        else:  # rows deleted from the database by hand
+            raise DamagedRowError(f"storage {display_url(self.storage.url)!r}: study {self.name!r} lacks trials "
+                                  f"{len(self._trials)}..{trial.number - 1} (trial {trial.number} is stored): "
+                                  "their rows were deleted")
         if trial.state == TrialState.WAITING:
             self._waiting.add(trial.number)
         if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture
@@ -896,12 +900,13 @@ class Study:
         return [t for t in self._trials if t.state == TrialState.COMPLETE and (t.tell_strategy or not searched_only)]
 
     def ranked(self) -> list[Trial]:
-        """The complete trials of the search that :attr:`best_trial` and :meth:`pareto_front` rank: with a
+        """The complete trials of the search that :attr:`best_trial` and :meth:`pareto_front` rank, those scored
+        (an old row's objective that is NaN, text or null is not; as ``nasforge status`` ranks them): with a
         multi-fidelity strategy only those at the highest budget a complete trial reached (a noisy 1-epoch result
         does not beat 12-epoch ones), a trial without the strategy's fidelity counting as at the full budget."""
         from ..strategies.multi_fidelity import at_highest_budget
 
-        done = self.completed(searched_only=True)
+        done = [t for t in self.completed(searched_only=True) if self._score(t.metrics) is not None]
         key = getattr(self.strategy, "fidelity", None) if getattr(self.strategy, "multi_fidelity", False) else None
         if not isinstance(key, str) or not self.record.user_attrs.get(HIGHEST_BUDGET_ONLY):
             return done  # a study created before the rule keeps ranking every budget

@@ -41,6 +41,7 @@ from ..registry import did_you_mean, takes_hint
 from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
+from ..experiment.storage.base import is_utf8
 from ..experiment.storage.display import display_url, study_command, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
                                        storage_errors_as_usage)
@@ -109,9 +110,9 @@ PRESETS: dict[str, Preset] = {
 the epochs differ between the stages."""
 
 
-NAME_RULE = ("must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces, not only dots "
-             "('.', '..'), not starting with '-' (read as an option) and not ending in '.db' (read as a database "
-             "file)")
+NAME_RULE = ("must be 1-200 characters of valid UTF-8 (at most 255 bytes) without '/' or surrounding spaces, not "
+             "only dots ('.', '..'), not starting with '-' (read as an option) and not ending in '.db' (read as a "
+             "database file)")
 """What :func:`valid_name` asks of a study name given to a search (``nasforge search`` and ``oneshot search``)."""
 
 
@@ -119,8 +120,8 @@ def valid_name(name: Any, new: bool = True) -> bool:
     """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder); a study stored before
     2026-12-06 (not ``new``) may start with '-' or end in '.db': the command line reaches it as
     :func:`resume_command` spells it."""
-    return (isinstance(name, str) and 0 < len(name) <= 200 and len(name.encode()) <= 255 and "/" not in name
-            and name.strip() == name and name.strip(".") != ""
+    return (isinstance(name, str) and 0 < len(name) <= 200 and is_utf8(name) and len(name.encode()) <= 255
+            and "/" not in name and name.strip() == name and name.strip(".") != ""
             and not (new and (name.startswith("-") or name.lower().endswith(".db"))))
 
 

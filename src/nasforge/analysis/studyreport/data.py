@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import reprlib
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...benchmarks.tabular import data_rows
-from ...checks import check_path
+from ...checks import check_path, is_scored
 from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
 from ...spaces.recorded import RecordedSpace
@@ -102,7 +101,7 @@ class StudyData:
         """The trials the study ranks: COMPLETE, told to the strategy (``Study.completed(searched_only=True)``;
         enqueued trials kept from it, such as stage-2 retrains, are not) and with every objective."""
         return [t for t in self.trials if t.state == TrialState.COMPLETE and t.tell_strategy
-                and all(_finite(t.metrics.get(o)) for o in self.objectives)]
+                and all(is_scored(t.metrics.get(o)) for o in self.objectives)]
 
     def values(self, trials: list[Trial] | None = None) -> np.ndarray:
         """(n, n_objectives) objective values of ``trials`` (default: the complete ones)."""
@@ -249,12 +248,6 @@ def arch_texts(space: SearchSpace, trials: list[Trial]) -> dict[int, str]:
 
 def _attrs(trial: Trial) -> dict[str, Any]:
     return getattr(trial, "user_attrs", None) or {}
-
-
-def _finite(value: Any) -> bool:
-    if type(value) is float:  # the usual metric value, checked without NumPy's per-call cost
-        return math.isfinite(value)
-    return isinstance(value, (int, float)) and bool(np.isfinite(value))
 
 
 # -- sources ---------------------------------------------------------------------------------------

@@ -380,12 +380,30 @@ def _fits(space: SearchSpace, arch: Architecture, fits: dict[int, bool]) -> bool
     return fits[id(arch)]
 
 
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: it holds no lone surrogate (such as ``'\\udcff'``, what Python makes
+    of a byte that is not UTF-8 in a command-line argument or a file name)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_utf8_name(name: str) -> None:
+    """A study name that is not valid UTF-8 (:func:`is_utf8`) is a UsageError: no storage can hold it, so no study
+    has it."""
+    if not is_utf8(name):
+        raise UsageError(f"study name {name!r} is not valid UTF-8 (a byte that is not UTF-8 in the command line?)")
+
+
 def check_name(name: Any, new: bool = True) -> None:
-    """A study name is a non-empty string of at most ``MAX_NAME_LENGTH`` characters; a ``new`` one (a study being
-    created or renamed) holds no control characters (a newline, tab or NUL breaks listings and cannot be typed on
-    the command line), which a stored one from an older version may."""
+    """A study name is a non-empty string of valid UTF-8 (:func:`check_utf8_name`) of at most ``MAX_NAME_LENGTH``
+    characters; a ``new`` one (a study being created or renamed) holds no control characters (a newline, tab or NUL
+    breaks listings and cannot be typed on the command line), which a stored one from an older version may."""
     if not isinstance(name, str):
         raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
+    check_utf8_name(name)
     if not name.strip():
         raise UsageError("study name must not be empty")
     if len(name) > MAX_NAME_LENGTH:

@@ -27,8 +27,8 @@ from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .display import PASSWORD_NOT_RECORDED, display_url, some_names
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StorageUnreachableError,
-                   StudyId, StudyRecord, StudySummary, WriteRightsError, check_name, checked_fields, closed_error,
-                   deleted_error, finished_error, keep_target)
+                   StudyId, StudyRecord, StudySummary, WriteRightsError, check_name, check_utf8_name, checked_fields,
+                   closed_error, deleted_error, finished_error, keep_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -796,6 +796,7 @@ class SQLStorage(Storage):
         self._spaces[study_id] = space
 
     def create_study(self, record: StudyRecord) -> StudyRecord:
+        check_utf8_name(record.name)  # the database takes UTF-8 text only
         values = dict(name=record.name, space=record.space, space_config=_dumps(record.space_config),
                       objectives=_dumps(record.objectives), directions=_dumps(record.directions),
                       strategy=record.strategy,
@@ -813,6 +814,7 @@ class SQLStorage(Storage):
         return record
 
     def load_study(self, name: str) -> StudyRecord:
+        check_utf8_name(name)  # a name no database can hold: one line, not the driver's UnicodeEncodeError
         with self._begin() as conn:
             row = conn.execute(sa.select(_studies).where(_studies.c.name == name)).mappings().first()
             if row is None:
@@ -851,6 +853,7 @@ class SQLStorage(Storage):
                              by_study.get(r["id"], {}), _objectives(r["directions"])) for r in rows]
 
     def delete_study(self, name: str) -> None:
+        check_utf8_name(name)
         with self._begin() as conn:
             study_id = conn.execute(sa.select(_studies.c.id).where(_studies.c.name == name)).scalar()
             if study_id is None:
@@ -860,6 +863,7 @@ class SQLStorage(Storage):
             conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
 
     def rename_study(self, old: str, new: str) -> None:
+        check_utf8_name(old)
         check_name(new)
         try:
             with self._begin() as conn:
