@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
+import numpy as np
 import pytest
+from bit_spaces import BitSpace
 
 from nasforge.exceptions import StorageError
 from nasforge.experiment.storage.base import check_stored_arch, check_stored_archs
 from nasforge.experiment.trial import Trial
 from nasforge.spaces import Architecture, get_space
+from nasforge.strategies.mobo import ThompsonHVI
+from nasforge.strategies.model_based import ModelBasedStrategy
+from nasforge.strategies.model_based.surrogates import Surrogate, WarpedSurrogate
 
 URL = "postgresql://ann:s3cret@db.example/nas"
+SPACE = BitSpace(8)
 
 
 def _bad_trial() -> Trial:
@@ -23,3 +32,91 @@ def test_a_damaged_stored_architecture_is_named_without_the_storage_password(che
     with pytest.raises(StorageError) as info:
         check(_bad_trial())
     assert "s3cret" not in str(info.value) and "ann:***@db.example" in str(info.value)
+
+
+# -- a user's surrogate checked on each call (fix52-extend) survives copies, pickles and its own attributes ----------
+class _Own(Surrogate):
+    """Least squares, its Thompson draws from its own random state."""
+
+    name = "own_fix52_main"
+
+    def _mean(self, archs):
+        x = np.array([self.space.encode_onehot(a) for a in archs]).reshape(len(archs), -1)
+        return np.c_[x, np.ones(len(x))] @ self.w
+
+    def fit(self, archs, y, seed):
+        x = np.array([self.space.encode_onehot(a) for a in archs])
+        self.w = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0]
+        self.rng = np.random.default_rng(seed)
+        return self
+
+    def predict(self, archs, pending=()):
+        return self._mean(archs), np.full(len(archs), 0.1)
+
+    def sample(self, archs, rng, pending=()):
+        return self._mean(archs) + 2.0 * self.rng.standard_normal(len(archs))
+
+
+def _value(arch):
+    return float(sum(arch.genotype) + 0.5 * arch.genotype[0])
+
+
+def _run(strategy, n, probe=None):
+    proposals = []
+    for i in range(n):
+        if i == n // 2 and probe is not None:
+            probe(strategy)
+        arch = strategy.ask()
+        strategy.tell(arch, _value(arch))
+        proposals.append(arch.genotype)
+    return proposals
+
+
+@pytest.mark.parametrize("wrap", [lambda m: m, lambda m: WarpedSurrogate(SPACE, inner=m)])
+def test_a_deep_copy_of_a_strategy_asks_its_own_copy_of_a_users_surrogate(wrap):
+    """Would fail: the copy's checked sample called the original model, drawing from its random state, so the
+    original's later proposals changed (nasforge deep-copies strategies when it replays a study)."""
+    def make():
+        return ModelBasedStrategy(SPACE, seed=3, surrogate=wrap(_Own(SPACE)), acquisition="its", optimizer="mutation",
+                                  n_initial=4, refit_every=50)
+
+    def probe(strategy):
+        twin = copy.deepcopy(strategy)
+        twin.ask(), twin.ask()
+
+    assert _run(make(), 10, probe) == _run(make(), 10)
+
+
+def test_a_strategy_with_a_users_surrogate_inside_warped_pickles():
+    """Would fail: PicklingError (the check was a local function)."""
+    strategy = ModelBasedStrategy(SPACE, seed=3, surrogate=WarpedSurrogate(SPACE, inner=_Own(SPACE)), acquisition="ei",
+                                  optimizer="mutation", n_initial=4)
+    _run(strategy, 6)
+    twin = pickle.loads(pickle.dumps(strategy))
+    assert twin.ask() == strategy.ask()
+
+
+def test_a_predict_the_users_surrogate_sets_on_itself_stays_in_use_in_ts_hvi():
+    """Would fail: the refit after the first ask dropped the instance's own predict (the class's was called)."""
+    calls = {"own": 0, "class": 0}
+
+    class Chosen(_Own):
+        def __init__(self, space):
+            super().__init__(space)
+            self.predict = self._chosen
+
+        def _chosen(self, archs, pending=()):
+            calls["own"] += 1
+            return self._mean(archs), np.full(len(archs), 0.1)
+
+        def predict(self, archs, pending=()):
+            calls["class"] += 1
+            return self._mean(archs), np.full(len(archs), 5.0)
+
+        sample = Surrogate.sample
+
+    strategy = ThompsonHVI(SPACE, seed=4, n_initial=4, surrogate=Chosen(SPACE))
+    for _ in range(8):
+        arch = strategy.ask()
+        strategy.tell(arch, (_value(arch), -float(sum(arch.genotype[:4]))))
+    assert calls["own"] > 0 and calls["class"] == 0

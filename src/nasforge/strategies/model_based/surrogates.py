@@ -21,7 +21,6 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 from __future__ import annotations
 
 import copy
-import functools
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -101,38 +100,46 @@ def fit_part(inner: Surrogate, archs: Sequence[Architecture], y: np.ndarray, see
 
 
 def _unchecked(model: Surrogate) -> Surrogate:
-    """``model`` without the checks :func:`check_calls` gave it, which stay bound to the model they were given to
-    (a copy's would call its original): its ``fit`` calls its own methods, as unchecked."""
+    """``model`` without the checks :func:`check_calls` gave it (a shallow copy's would call its original), its own
+    ``predict``/``sample`` attributes put back where it had them: its ``fit`` calls its own methods, as unchecked."""
     for name in _ANSWER_CHECKS:
-        if hasattr(vars(model).get(name), "checked_for"):
-            delattr(model, name)
+        checked = vars(model).get(name)
+        if isinstance(checked, _CheckedCall):
+            if checked.replaced is None:
+                delattr(model, name)
+            else:
+                setattr(model, name, checked.replaced)
     return model
 
 
 def check_calls(model: Any) -> Any:
     """``model`` whose ``predict`` and ``sample``, where a user wrote them (not nasforge), are checked on each call
-    (:func:`_checked`), not probed by an extra call (which would draw from the surrogate's own random state, or
+    (:class:`_CheckedCall`), not probed by an extra call (which would draw from the surrogate's own random state, or
     evict nasforge's cached candidate inputs): a user's model sees exactly the calls it saw unchecked."""
     part = f"surrogate {type(model).__name__}"
     for name, check in _ANSWER_CHECKS.items():
-        method = getattr(model, name, None)
         written_in = getattr(getattr(type(model), name, None), "__module__", None) or "nasforge"
-        if written_in.split(".")[0] != "nasforge" and not hasattr(method, "checked_for"):
-            setattr(model, name, _checked(method, part, check))
+        if written_in.split(".")[0] != "nasforge" and not isinstance(vars(model).get(name), _CheckedCall):
+            setattr(model, name, _CheckedCall(model, name, part, check))
     return model
 
 
-def _checked(method: Callable[..., Any], part: str, check: Callable[[str, Any, int], Any]) -> Callable[..., Any]:
-    """``method(archs, ...)`` whose answer is checked by ``check(part, answer, len(archs))`` and passed on
-    unchanged."""
-    @functools.wraps(method)
-    def checked(archs: Sequence[Architecture], *args: Any, **kwargs: Any) -> Any:
-        answer = method(archs, *args, **kwargs)
-        check(part, answer, len(archs))
-        return answer
+class _CheckedCall:
+    """``model.<name>(archs, ...)`` whose answer is checked by ``check(part, answer, len(archs))`` and passed on
+    unchanged. An object, not a closure: a deep copy or a pickle of the model carries it along calling the copy (a
+    closure would call the original, drawing from its random state), and it keeps what it replaced (an attribute
+    the user's model set on itself) to put back (:func:`_unchecked`)."""
 
-    checked.checked_for = part  # type: ignore[attr-defined]
-    return checked
+    def __init__(self, model: Any, name: str, part: str, check: Callable[[str, Any, int], Any]) -> None:
+        self.model, self.name, self.part, self.check = model, name, part, check
+        self.replaced = vars(model).get(name)
+
+    def __call__(self, archs: Sequence[Architecture], *args: Any, **kwargs: Any) -> Any:
+        method = self.replaced if self.replaced is not None else getattr(type(self.model), self.name).__get__(
+            self.model)
+        answer = method(archs, *args, **kwargs)
+        self.check(self.part, answer, len(archs))
+        return answer
 
 
 def _check_prediction(part: str, prediction: Any, n: int) -> None:
