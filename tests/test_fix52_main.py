@@ -120,3 +120,26 @@ def test_a_predict_the_users_surrogate_sets_on_itself_stays_in_use_in_ts_hvi():
         arch = strategy.ask()
         strategy.tell(arch, (_value(arch), -float(sum(arch.genotype[:4]))))
     assert calls["own"] > 0 and calls["class"] == 0
+
+
+def test_a_strategy_whose_constructor_tells_itself_priors_is_fresh(tmp_path):
+    """Would fail (regression of check_fresh): refused as 'already ... told 2 time(s)', though every new object of
+    the class is the same and replays the stored study exactly."""
+    from nasforge import Study
+    from nasforge.strategies import RandomSearch
+
+    class Warm(RandomSearch):
+        name = "warm_fix52_main"
+
+        def __init__(self, space, seed=0):
+            super().__init__(space, seed=seed)
+            for arch in (space.sample(np.random.default_rng(i)) for i in range(2)):
+                self.tell(arch, 1.0)
+
+    space, url = get_space("nb201"), f"sqlite:///{tmp_path / 'w.db'}"
+    study = Study(space, Warm(space), storage=url, name="w")
+    study.optimize(lambda arch: 1.0, n_trials=3)
+    study.close()
+    again = Study.load("w", url, strategy=Warm(space))
+    again.optimize(lambda arch: 1.0, n_trials=2)
+    assert len(again.trials) == 5

@@ -106,10 +106,11 @@ def check_initialised(strategy: Strategy) -> None:
 
 
 def check_fresh(strategy: Strategy, what: str) -> None:
-    """A strategy object that has already asked or been told (by hand, or in another study) is refused in one line
-    naming ``what`` (the study, or the load): a stored study replays its own trials into a fresh strategy, so one
-    that has learnt others would not continue the same search, nor would any later load of the study."""
-    if strategy.n_asked or strategy.n_told:
+    """A strategy object that has already asked (tried by hand, or in another study) is refused in one line naming
+    ``what`` (the study, or the load): a stored study replays its own trials into a fresh strategy, so one that has
+    learnt others would not continue the same search, nor would any later load of the study. Tells alone do not
+    count: a class whose constructor tells itself prior results makes every new object the same."""
+    if strategy.n_asked:
         raise UsageError(f"{what}: the {type(strategy).__name__} object has already asked {strategy.n_asked} and "
                          f"been told {strategy.n_told} time(s); pass a fresh strategy object (a stored study replays "
                          "its own trials into it)")
