@@ -143,3 +143,21 @@ def test_a_strategy_whose_constructor_tells_itself_priors_is_fresh(tmp_path):
     again = Study.load("w", url, strategy=Warm(space))
     again.optimize(lambda arch: 1.0, n_trials=2)
     assert len(again.trials) == 5
+
+
+def test_a_model_based_study_recording_no_object_of_diagnostics_still_gets_them_computed(tmp_path):
+    """Would fail (regression of the report fix): a bananas study with user_attrs model_diagnostics [1, 2] showed
+    'recorded but unusable' instead of the diagnostics computed from its strategy, as before."""
+    from nasforge import Study
+    from nasforge.analysis.studyreport import model_diagnostics
+    from nasforge.analysis.studyreport.data import load_study_data, open_readonly
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    study = Study("nb201", "bananas", objectives="acc", seed=0, storage=url, name="g", n_initial=4,
+                  user_attrs={"model_diagnostics": [1, 2]})
+    for i in range(8):
+        trial = study.ask()
+        study.tell(trial, {"acc": float(len(study.space.format(trial.arch)) % 11 + i)})
+    study.close()
+    diagnostics = model_diagnostics(load_study_data(open_readonly(url), "g"))
+    assert "actual" in diagnostics and "skipped" not in diagnostics

@@ -324,19 +324,25 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
                       max_history: int = MAX_DIAGNOSTIC_HISTORY) -> dict[str, Any] | None:
     """Leave-one-out diagnostics of the strategy's model: those the study recorded in
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
-    ``numbers``, ``metric`` and scores; unusable ones, and a recorded value that is no such object, give
-    ``{"skipped": why}``), else, for a model-based strategy,
+    ``numbers``, ``metric`` and scores; unusable ones give ``{"skipped": why}``), else, for a model-based strategy,
     computed with :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's last
     ``max_history`` results (at most ``max_points`` left out; ``"history"``: [results fitted on, results]); None
     when there is no model or too few results, ``{"skipped": why}`` when the model needs a package that is not
-    installed (the message names the extra)."""
+    installed (the message names the extra), or when nothing is computed and the study recorded a value that is no
+    object of results."""
     found = data.user_attrs.get("model_diagnostics")
-    if found is not None and not isinstance(found, dict):
-        return {"skipped": f'the study\'s user_attrs["model_diagnostics"] was recorded but is unusable: {found!r:.40} '
-                           "is not an object of results (actual, predicted, ...)"}
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         problem = _diagnostics_problem(found)
         return found if problem is None else {"skipped": f'the study\'s user_attrs["model_diagnostics"] {problem}'}
+    computed = _computed_diagnostics(data, max_points, max_history)
+    if computed is None and found is not None and not isinstance(found, dict):  # else computed, as always
+        return {"skipped": f'the study\'s user_attrs["model_diagnostics"] was recorded but is unusable: {found!r:.40} '
+                           "is not an object of results (actual, predicted, ...)"}
+    return computed
+
+
+def _computed_diagnostics(data: StudyData, max_points: int, max_history: int) -> dict[str, Any] | None:
+    """:func:`model_diagnostics` computed from the study's results (see there)."""
     if len(data.objectives) != 1:
         return None
     try:
