@@ -340,11 +340,28 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
 def _rebuild(info: dict[str, Any], path: Path, saved: bool = False) -> nn.Module:
     """A new network of ``model.json``'s ``info`` (checked by :func:`_check_info`), as :func:`load_model` rebuilds
-    it; ``UsageError`` naming ``path`` when it cannot be built. ``saved``: ``info`` was read from a saved network,
-    whose settings the networks' checks refused after it was saved are read as the network read them then."""
+    it (with :func:`_rebuild_kwargs`); ``UsageError`` naming ``path`` when it cannot be built."""
     from .models import create_model
     from .spaces import Architecture
 
+    kwargs = _rebuild_kwargs(info, saved)
+    try:
+        return create_model(info["model"], Architecture.from_json(info["architecture"]),
+                            num_classes=info["num_classes"], in_channels=info["in_channels"], **kwargs)
+    except (TypeError, ValueError, KeyError) as exc:  # UsageError is a ValueError
+        raise UsageError(f"{path}: cannot rebuild the network from its model, model_kwargs and "
+                         f"architecture ({type(exc).__name__}: {exc})") from None
+    except (RuntimeError, MemoryError) as exc:  # the allocator refuses a size like C=100000
+        raise UsageError(f"{path}: cannot build the network of its model_kwargs {kwargs} (too large "
+                         f"for this machine? {type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+
+
+def _rebuild_kwargs(info: dict[str, Any], saved: bool = False) -> dict[str, Any]:
+    """The keyword arguments (besides ``num_classes`` and ``in_channels``) ``create_model`` rebuilds the network of
+    ``model.json``'s ``info`` with: its ``model_kwargs`` as the network read them when it was saved (an export's
+    sidecar records these, so its documented rebuild gives :func:`load_model`'s network). ``saved``: ``info`` was
+    read from a saved network, whose settings the networks' checks refused after it was saved are read as the
+    network read them then."""
     kwargs = dict(info["model_kwargs"])
     if info["model"] == "model_space":  # saved before other settings were refused: they were never used
         kwargs = {k: v for k, v in kwargs.items() if k in ("space", "C", "N")}
@@ -357,15 +374,7 @@ def _rebuild(info: dict[str, Any], path: Path, saved: bool = False) -> nn.Module
             kwargs["drop_path"] = 0.0  # None, False or below 0 dropped nothing
     if saved and info["model"] in ("chain", "proxylessnas"):  # saved before ChainNetwork checked them
         kwargs = {k: v for k, v in kwargs.items() if k not in ("stages", "widths", "strides") or v}  # 0: default
-    try:
-        return create_model(info["model"], Architecture.from_json(info["architecture"]),
-                            num_classes=info["num_classes"], in_channels=info["in_channels"], **kwargs)
-    except (TypeError, ValueError, KeyError) as exc:  # UsageError is a ValueError
-        raise UsageError(f"{path}: cannot rebuild the network from its model, model_kwargs and "
-                         f"architecture ({type(exc).__name__}: {exc})") from None
-    except (RuntimeError, MemoryError) as exc:  # the allocator refuses a size like C=100000
-        raise UsageError(f"{path}: cannot build the network of its model_kwargs {kwargs} (too large "
-                         f"for this machine? {type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+    return kwargs
 
 
 def _first_mismatch(expected: dict[str, Any], stored: dict[str, Any], weights: str = "the file") -> str | None:
@@ -512,6 +521,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     _check_deployable(info, folder)
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
                                     "preprocessing", "metrics") if k in info}
+    sidecar["model_kwargs"] = _rebuild_kwargs(info, saved=True)  # as load_model read them: create_model rebuilds it
     if metrics is not None:
         sidecar["metrics"] = sidecar_metrics(info.get("metrics") or {}, metrics)
     sidecar["preprocessing"] = {**sidecar["preprocessing"], "pixel_max": pixel_max(sidecar["preprocessing"])}

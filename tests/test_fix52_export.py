@@ -1,0 +1,96 @@
+"""Fix 52 (export): an export's sidecar rebuilds load_model's network, a killed search's --trial refusal advises a
+resume only where it retrains the trial, and non-finite outputs are named as such."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nasforge.export import export_model, load_model, save_model
+from nasforge.models import create_model
+from nasforge.spaces import Architecture, get_space
+
+PRE = {"input_shape": [1, 8, 8], "scale": 1 / 16, "mean": [0.3], "std": [0.37], "class_names": ["a", "b", "c"]}
+
+
+def _saved_as_before(folder, model, name, arch, kwargs, edit):
+    """``model`` saved in ``folder``, its model.json's model_kwargs then changed by ``edit`` (as an older version
+    wrote them)."""
+    save_model(folder, model, model_name=name, arch=arch, model_kwargs=kwargs, num_classes=3, in_channels=1,
+               preprocessing=PRE)
+    info = json.loads((folder / "model.json").read_text())
+    edit(info["model_kwargs"])
+    (folder / "model.json").write_text(json.dumps(info))
+    return folder
+
+
+def _rebuilt_from_sidecar(weights):
+    """The network the docs rebuild from a safetensors export: create_model with the sidecar's fields."""
+    meta = json.loads(weights.with_name(weights.name + ".json").read_text())
+    net = create_model(meta["model"], Architecture.from_json(meta["architecture"]), num_classes=meta["num_classes"],
+                       in_channels=meta["in_channels"], **meta["model_kwargs"])
+    net.load_state_dict(load_file(str(weights)))
+    return net.eval(), meta
+
+
+def test_nb101_sidecar_of_a_network_saved_before_canonical_rebuilds_its_node_order(tmp_path):
+    arch = get_space("nb101").parse(  # the same tensor shapes as its canonical form, wired otherwise
+        "ops=input,conv1x1-bn-relu,maxpool3x3,conv1x1-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,output;"
+        "matrix=0101001/0000011/0001100/0000010/0000010/0000001/0000000")
+    old = create_model("nb101", arch, num_classes=3, in_channels=1, C=8, N=1, canonical=False)
+    folder = _saved_as_before(tmp_path / "net", old, "nb101", arch, {"C": 8, "N": 1},
+                              lambda kwargs: kwargs.pop("canonical"))
+    model, info = load_model(folder)
+    rebuilt, meta = _rebuilt_from_sidecar(export_model(folder, "safetensors", tmp_path / "e" / "model.safetensors"))
+    x = torch.randn(2, 1, 8, 8)
+    assert torch.equal(rebuilt(x), model(x))
+    assert meta["model_kwargs"] == {"C": 8, "N": 1, "canonical": False}
+    assert "canonical" not in info["model_kwargs"]  # model.json is read, never rewritten
+    assert "canonical" not in json.loads((folder / "model.json").read_text())["model_kwargs"]
+
+
+@pytest.mark.parametrize("old_values", [{"drop_path": None}, {"auxiliary": 1}])
+def test_darts_sidecar_of_older_settings_rebuilds_as_load_model_reads_them(tmp_path, old_values):
+    arch = get_space("darts").sample(0)
+    auxiliary = "auxiliary" in old_values
+    net = create_model("darts", arch, num_classes=3, in_channels=1, C=4, N=1, auxiliary=auxiliary)
+    folder = _saved_as_before(tmp_path / "net", net, "darts", arch, {"C": 4, "N": 1, "auxiliary": auxiliary},
+                              lambda kwargs: kwargs.update(old_values))
+    model, _ = load_model(folder)
+    rebuilt, meta = _rebuilt_from_sidecar(export_model(folder, "safetensors", tmp_path / "e" / "model.safetensors"))
+    x = torch.randn(2, 1, 8, 8)
+    assert torch.equal(rebuilt(x), model(x))
+    expected = {"C": 4, "N": 1, "auxiliary": auxiliary} if auxiliary else {"C": 4, "N": 1, "auxiliary": False,
+                                                                           "drop_path": 0.0}
+    assert meta["model_kwargs"] == expected and meta["model_kwargs"]["auxiliary"] is auxiliary  # true, not 1
+
+
+SPACE_NET = """
+from torch import nn
+from nasforge.spaces.model_space import LayerChoice
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label="act")
+        self.lin = nn.Linear(64, 3)
+
+    def forward(self, x):
+        return self.lin(self.act(x.flatten(1)))
+"""
+
+
+def test_model_space_sidecar_drops_the_settings_load_model_never_used(tmp_path):
+    from nasforge.spaces.model_space import ModelSpace
+
+    (tmp_path / "space_net.py").write_text(SPACE_NET)
+    space = ModelSpace(f"{tmp_path / 'space_net.py'}:Net", input_shape=(1, 8, 8))
+    folder = _saved_as_before(tmp_path / "net", space.build(space.default), "model_space", space.default,
+                              {"space": space.config()}, lambda kwargs: kwargs.update(auxiliary=False, C=16))
+    model, _ = load_model(folder)
+    rebuilt, meta = _rebuilt_from_sidecar(export_model(folder, "safetensors", tmp_path / "e" / "model.safetensors"))
+    x = torch.randn(2, 1, 8, 8)
+    assert torch.equal(rebuilt(x), model(x))
+    assert sorted(meta["model_kwargs"]) == ["C", "space"]  # C: files of before, which load as they did
