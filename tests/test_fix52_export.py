@@ -94,3 +94,71 @@ def test_model_space_sidecar_drops_the_settings_load_model_never_used(tmp_path):
     x = torch.randn(2, 1, 8, 8)
     assert torch.equal(rebuilt(x), model(x))
     assert sorted(meta["model_kwargs"]) == ["C", "space"]  # C: files of before, which load as they did
+
+
+def _search_run(folder, search_done=True, retrains=0, fail_retrains=False):
+    """A run folder whose study.db holds a search study of 3 search trials (as ``nasforge search`` records one) and
+    retrain trials of the first ``retrains`` of them: left queued (as a search killed in stage 2 leaves them), or
+    run and failed."""
+    import warnings
+
+    from nasforge import Result, Study
+
+    url = f"sqlite:///{folder / 'study.db'}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="job", storage=url,
+                  user_attrs={"pipeline": "search", "pipeline_config": {"out": str(folder), "retrain": 2}})
+    study.optimize(lambda arch, fidelity=None: Result(metrics={"acc": float(len(str(arch)))}), 3)
+    if search_done:
+        study.set_user_attr("search_done", True)
+    for t in study.trials[:retrains]:
+        study.enqueue(t.arch, user_attrs={"stage": "retrain", "source_trial": t.number})
+    if fail_retrains:
+        def retrain(arch, fidelity=None):
+            raise RuntimeError("out of memory")
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study.optimize(retrain, 0)
+    study.storage.close()
+    return url
+
+
+def _trial_refusal(folder, trial):
+    from nasforge.exceptions import UsageError
+    from nasforge.export import find_saved_network
+
+    with pytest.raises(UsageError) as info:
+        find_saved_network(folder, trial=trial)
+    return str(info.value)
+
+
+def test_a_search_killed_in_its_retrain_stage_advises_a_resume_only_for_the_trials_it_retrains(tmp_path):
+    """Every search trial was told 'its retrain has not run ... finish it with nasforge resume', and after that
+    resume, a trial that was never queued was 'not retrained'."""
+    from nasforge.pipelines.search import resume_command
+
+    resume = resume_command("job", _search_run(tmp_path, retrains=1))  # trial 0's retrain queued, unfinished
+    assert _trial_refusal(tmp_path, 0) == (f"--trial 0: no saved network: trial 0 is a search trial; its retrain has "
+                                           "not run (the retrain stage did not finish; killed, or still running): "
+                                           f"finish it with {resume}; trials with one: none")
+    for trial in (1, 2):
+        assert _trial_refusal(tmp_path, trial) == (f"--trial {trial}: no saved network: trial {trial} is a search "
+                                                   "trial that was not retrained (only --retrain members of the "
+                                                   "feasible Pareto front are); trials with one: none")
+
+
+@pytest.mark.parametrize("search_done", [False, True])
+def test_a_search_stopped_before_its_retrains_were_queued_still_advises_a_resume(tmp_path, search_done):
+    _search_run(tmp_path, search_done=search_done)
+    stage = "the retrain stage" if search_done else "the search"
+    assert f"its retrain has not run ({stage} did not finish" in _trial_refusal(tmp_path, 1)
+
+
+def test_a_search_trial_whose_retrain_failed_names_the_failure_and_the_resume_that_retrains_it(tmp_path):
+    from nasforge.pipelines.search import resume_command
+
+    resume = resume_command("job", _search_run(tmp_path, retrains=1, fail_retrains=True))
+    assert _trial_refusal(tmp_path, 0) == ("--trial 0: no saved network: trial 0 is a search trial whose retrain "
+                                           f"failed (trial 3: RuntimeError: out of memory); retrain it with: {resume}; "
+                                           "trials with one: none")
+    assert "was not retrained" in _trial_refusal(tmp_path, 1)

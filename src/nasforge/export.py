@@ -799,20 +799,23 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
             return _present(entry), entry["metrics"]
-    study_name, attrs, trials, _ = _stored_study(name, storage)
+    study_name, attrs, trials, front = _stored_study(name, storage)
     numbers = sorted(t.number for t in trials)
     found = _with_networks(networks) or "none"
     if trial not in numbers:
         held = f"trials {numbers[0]}-{numbers[-1]}" if numbers else "no trials"
         raise UsageError(f"study {study_name} has no trial {trial} (it has {held}; those with a saved network: "
                          f"{found})")
-    state = _no_network_state(next(t for t in trials if t.number == trial), trials, study_name, attrs, storage)
+    state = _no_network_state(next(t for t in trials if t.number == trial), trials, study_name, attrs, storage, front)
     raise UsageError(f"--trial {trial}: no saved network{state}; trials with one: {found}")
 
 
-def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str, Any], storage: str) -> str:
-    """Why ``trial`` (of study ``name``: its ``trials`` and user attributes ``attrs``) has no saved network, as
-    ": ..." (empty when it completed and simply saved none), as :func:`_none_retrained` says it for a study."""
+def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str, Any], storage: str,
+                      front: bool) -> str:
+    """Why ``trial`` (of study ``name``: its ``trials`` and user attributes ``attrs``; ``front``: whether its feasible
+    Pareto front has a member) has no saved network, as ": ..." (empty when it completed and simply saved none), as
+    :func:`_none_retrained` says it for a study. A resume is advised only where it would retrain ``trial``: stage 1
+    did not finish, no retrain is queued yet, or one of ``trial`` is queued and unfinished or failed."""
     from .experiment.stages import is_retrain
     from .pipelines.search import PIPELINE, resume_command
 
@@ -826,10 +829,16 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
     if config.get("retrain") == 0:
         return f": trial {trial.number} is a search trial and the search ran with --retrain 0"
     retrains = [t for t in trials if is_retrain(t)]
-    if not attrs.get("search_done") or any(not t.done for t in retrains):
+    own = [t for t in retrains if t.user_attrs.get("source_trial") == trial.number]  # its retrain and retries
+    if not attrs.get("search_done") or any(not t.done for t in own) or (front and not retrains):
         stage = "the search" if not attrs.get("search_done") else "the retrain stage"
         return (f": trial {trial.number} is a search trial; its retrain has not run ({stage} did not finish; killed, "
                 f"or still running): finish it with {resume_command(name, storage)}")
+    if own:  # all finished: the latest failed (a resume queues a new one), or it completed and saved none
+        latest = own[-1]
+        return (f": trial {trial.number} is a search trial whose retrain failed (trial {latest.number}: "
+                f"{latest.error or 'no error recorded'}); retrain it with: {resume_command(name, storage)}"
+                if latest.state.value == "FAILED" else "")
     return (f": trial {trial.number} is a search trial that was not retrained (only --retrain members of the feasible "
             "Pareto front are)")
 
