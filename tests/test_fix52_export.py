@@ -162,3 +162,29 @@ def test_a_search_trial_whose_retrain_failed_names_the_failure_and_the_resume_th
                                            f"failed (trial 3: RuntimeError: out of memory); retrain it with: {resume}; "
                                            "trials with one: none")
     assert "was not retrained" in _trial_refusal(tmp_path, 1)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_nan_weights_are_refused_as_outputs_that_are_not_finite(tmp_path, capsys, fmt):
+    """It said the exported network did not match the PyTorch one: a forward branching on the data, or one fixing
+    the batch size it was traced with; neither applies."""
+    from safetensors.torch import save_file
+
+    from nasforge.cli import main
+
+    if fmt == "onnx":
+        pytest.importorskip("onnx")
+    arch = get_space("nb201").sample(0)
+    folder = tmp_path / "net"
+    save_model(folder, create_model("nb201", arch, num_classes=3, in_channels=1, C=4, N=1), model_name="nb201",
+               arch=arch, model_kwargs={"C": 4, "N": 1}, num_classes=3, in_channels=1, preprocessing=PRE)
+    weights = load_file(str(folder / "model.safetensors"))
+    name = next(k for k, v in weights.items() if v.dim() == 4)  # a convolution's weight
+    weights[name].view(-1)[0] = float("nan")
+    save_file(weights, str(folder / "model.safetensors"))
+    assert main(["export", str(folder), "--format", fmt, "--out", f"{tmp_path / 'out'}/"]) == 2
+    err = capsys.readouterr().err
+    assert "the network's outputs on random inputs are not finite (NaN or infinite): its weights hold NaN or " \
+           f"infinite values ({name} in {folder / 'model.safetensors'})" in err, err
+    assert "branches on the data" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
