@@ -116,6 +116,8 @@ def is_scored(value: Any) -> bool:
     """Whether a stored objective value is scored (told to the strategy, ranked): a finite number, true/false
     counting as 1/0 as they always have; text, null, NaN, an infinity or an int beyond the float range (an old row,
     stored before results were checked, may hold any) is not."""
+    if type(value) is float:  # the usual value, answered without the general checks (every ranked trial asks)
+        return math.isfinite(value)
     if not (is_number(value) or isinstance(value, bool)):
         return False
     try:

@@ -906,7 +906,8 @@ class Study:
         does not beat 12-epoch ones), a trial without the strategy's fidelity counting as at the full budget."""
         from ..strategies.multi_fidelity import at_highest_budget
 
-        done = [t for t in self.completed(searched_only=True) if self._score(t.metrics) is not None]
+        names = self.objectives  # scored objectives: _score's constraints never make a scored result None
+        done = [t for t in self.completed(searched_only=True) if all(is_scored(t.metrics.get(o)) for o in names)]
         key = getattr(self.strategy, "fidelity", None) if getattr(self.strategy, "multi_fidelity", False) else None
         if not isinstance(key, str) or not self.record.user_attrs.get(HIGHEST_BUDGET_ONLY):
             return done  # a study created before the rule keeps ranking every budget
