@@ -161,3 +161,28 @@ def test_a_model_based_study_recording_no_object_of_diagnostics_still_gets_them_
     study.close()
     diagnostics = model_diagnostics(load_study_data(open_readonly(url), "g"))
     assert "actual" in diagnostics and "skipped" not in diagnostics
+
+
+def test_a_metric_named_like_a_column_trials_adds_keeps_its_values(tmp_path, capsys):
+    """Would fail: with constraints, a metric named 'infeasible' was overwritten by the feasibility flag (CSV) or
+    shown blank (table)."""
+    from nasforge import Study
+    from nasforge.cli import main
+
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    study = Study("nb201", "mo_random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0,
+                  storage=url, name="t", constraints=["infeasible <= 0.75"])
+    for i in range(3):
+        trial = study.ask()
+        study.tell(trial, {"acc": 50.0 + i, "params": 3.0, "infeasible": 0.5 * i})
+    study.close()
+    assert main(["trials", "t", "--storage", url, "--format", "csv"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    columns = header.split(",")
+    assert columns.count("infeasible") == 1 and "metric_infeasible" in columns
+    values = [dict(zip(columns, row.split(","))) for row in rows]
+    assert [v["metric_infeasible"] for v in values] == ["0.0", "0.5", "1.0"]
+    assert [v["infeasible"] for v in values] == ["False", "False", "True"]
+    assert main(["trials", "t", "--storage", url]) == 0
+    table = capsys.readouterr().out
+    assert "metric_infeasible" in table and "yes" in table

@@ -588,7 +588,8 @@ def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
 def cmd_trials(args: argparse.Namespace) -> int:
     """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or, with
     ``--overwrite``, an earlier export of this command (in any format), and atomically."""
-    from ..experiment._export import ATTR_PREFIX, json_text, metric_column, metric_names, trials_dataframe
+    from ..experiment._export import (ATTR_PREFIX, METRIC_PREFIX, json_text, metric_column, metric_names,
+                                      trials_dataframe)
     from ..experiment.stages import stage_of
     from ..pipelines.search import is_staged, with_stages
     from ..strategies.constraints import parse_constraints
@@ -612,6 +613,12 @@ def cmd_trials(args: argparse.Namespace) -> int:
     study.trials = shown[-args.limit:] if args.limit else shown
     # with --constraints: whether each complete search trial breaks them (as status counts them; None: not judged)
     judged = {t.number: bool(v > 0) for t, v in zip(study.complete, study.violations())} if study.constraints else {}
+    # the columns this command adds: a metric of their name is shown as metric_NAME beside them
+    added = {*(("infeasible",) if study.constraints else ()), *(("stage",) if staged else ())}
+
+    def column(name: str) -> str:
+        return METRIC_PREFIX + name if name in added else metric_column(name)
+
     out = _FileText() if args.out else io.StringIO()  # a table for stdout is measured as stdout writes it
     if args.format == "json":
         data = study.to_json()
@@ -624,6 +631,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
         out.write(mask_passwords(json.dumps(data, indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
         frame = trials_dataframe(study.trials, lambda t: study.arch_text[t.number], known)
+        frame = frame.rename(columns={name: column(name) for name in added.intersection(known)})
         frame = frame.reindex(columns=[*(c for c in frame if not c.startswith(ATTR_PREFIX)), *attrs])
         if study.constraints:  # last: after the columns of earlier versions, which readers may index
             frame["infeasible"] = [judged.get(t.number) for t in study.trials]
@@ -637,13 +645,13 @@ def cmd_trials(args: argparse.Namespace) -> int:
         limited = [m for m in dict.fromkeys(c.metric for c in parse_constraints(study.constraints))
                    if m not in study.objectives]
         # a metric named like a trial's own column (number, cost, ...) is shown as the CSV names it: metric_NAME
-        shown_metrics = [metric_column(m) for m in (*study.objectives, *limited)]
+        shown_metrics = [column(m) for m in (*study.objectives, *limited)]
         keep = ("number", "state", *(("stage",) if staged else ()), "arch", *(("fidelity",) if budgets else ()),
                 *shown_metrics, *(("infeasible",) if study.constraints else ()),
                 *(("test_acc",) if tested else ()), "cost", "error", "retry_of", *(("attempts",) if rerun else ()))
         rows = []
         for trial, t in zip(trials, study.trials):
-            metrics = {metric_column(name): value for name, value in trial["metrics"].items()}
+            metrics = {column(name): value for name, value in trial["metrics"].items()}
             flat = {**trial, **metrics, "stage": stage_of(t), "fidelity": json_text(t.fidelity),
                     "attempts": t.attempts if t.attempts > 1 else None,
                     "infeasible": "yes" if judged.get(t.number) else None}
