@@ -186,3 +186,26 @@ def test_a_metric_named_like_a_column_trials_adds_keeps_its_values(tmp_path, cap
     assert main(["trials", "t", "--storage", url]) == 0
     table = capsys.readouterr().out
     assert "metric_infeasible" in table and "yes" in table
+
+
+def test_trials_on_a_c_locale_stdout_prints_a_file_names_byte_as_before(tmp_path, monkeypatch):
+    """Would fail (regression of the lone-surrogate fix): the byte of a file name that is not UTF-8, which a C-locale
+    stdout writes back as it was, came out as the six characters \\udcff."""
+    import io
+    import sys
+
+    from nasforge import Study
+    from nasforge.cli import main
+
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    study = Study("nb201", "random", objectives="acc", seed=0, name="e", storage=url)
+    trial = study.ask()
+    study.set_trial_user_attr(trial, "p", "f\udcffx")
+    study.tell(trial, {"acc": 1.0})
+    study.close()
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["trials", "e", "--storage", url, "--format", "csv"]) == 0
+    stdout.flush()
+    assert b"f\xffx" in raw.getvalue()

@@ -593,7 +593,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     from ..experiment.stages import stage_of
     from ..pipelines.search import is_staged, with_stages
     from ..strategies.constraints import parse_constraints
-    from ..writes import check_target, utf8_text, write_atomic
+    from ..writes import check_target, write_atomic
 
     if args.out == "-":
         args.out = None
@@ -659,9 +659,21 @@ def cmd_trials(args: argparse.Namespace) -> int:
         print_rows(rows, "table", out=out, digits=_digits(rows, [*shown_metrics, "test_acc", "cost"]))
     if args.out:
         write_atomic(args.out, out.getvalue(), "--out")
-    else:  # a user attribute's lone surrogate escaped as in a file
-        sys.stdout.write(utf8_text(out.getvalue()))
+    else:
+        _write_stdout(out.getvalue())
     return 0
+
+
+def _write_stdout(text: str) -> None:
+    """``text`` on standard output as its encoding writes it (a lone surrogate from a file name that is not UTF-8
+    comes out as the original byte where the stream escapes surrogates, as under the C locale), else with lone
+    surrogates as their escapes, as in a file (:func:`~nasforge.writes.utf8_text`)."""
+    from ..writes import utf8_text
+
+    try:
+        sys.stdout.write(text)  # encoded whole before anything is written: a refusal writes nothing
+    except UnicodeEncodeError:
+        sys.stdout.write(utf8_text(text))
 
 
 class _FileText(io.StringIO):
