@@ -1,0 +1,34 @@
+"""Fix 52 (benchmark scripts review): partial or other-settings runs never replace the stored results; bad
+arguments are refused before any training; a lost-work ordering and two misleading messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+
+def run_main(module, monkeypatch, argv: list[str]) -> None:
+    """``module.main()`` as if run as ``python benchmarks/NAME.py *argv``."""
+    monkeypatch.setattr(sys, "argv", [f"{module.__name__}.py", *argv])
+    module.main()
+
+
+def no_work(*args, **kwargs):
+    raise AssertionError("the script started its work before refusing")
+
+
+def test_bad_inputs_only_refuses_the_full_run_and_records_only(bench_module, monkeypatch, tmp_path):
+    """Would fail before: ``--only X`` replaced a stored 392-case file by the X cases, recording no ``only``."""
+    bad_inputs = bench_module("bad_inputs")
+    full = tmp_path / "full.json"
+    full.write_text(json.dumps({"cases": 392, "results": []}))
+    monkeypatch.setattr(bad_inputs, "build_fixtures", no_work)
+    with pytest.raises(SystemExit, match=r"full.json holds results of a run with only '', not 'cli:delete'"):
+        run_main(bad_inputs, monkeypatch, ["--only", "cli:delete", "--out", str(full)])
+    assert json.loads(full.read_text())["cases"] == 392
+    monkeypatch.setattr(bad_inputs, "build_fixtures", lambda folder: None)
+    run_main(bad_inputs, monkeypatch, ["--only", "no-such-case", "--out", str(tmp_path / "subset.json")])
+    subset = json.loads((tmp_path / "subset.json").read_text())
+    assert subset["only"] == "no-such-case" and subset["timeout"] == 40.0 and subset["cases"] == 0
