@@ -32,3 +32,20 @@ def test_bad_inputs_only_refuses_the_full_run_and_records_only(bench_module, mon
     run_main(bad_inputs, monkeypatch, ["--only", "no-such-case", "--out", str(tmp_path / "subset.json")])
     subset = json.loads((tmp_path / "subset.json").read_text())
     assert subset["only"] == "no-such-case" and subset["timeout"] == 40.0 and subset["cases"] == 0
+
+
+def test_strategy_exhaustion_keeps_the_rows_it_does_not_run(bench_module, monkeypatch, tmp_path):
+    """Would fail before: ``--failing "" --used-up tpe`` left 0 + 1 rows of the stored 5 + 7."""
+    exhaustion = bench_module("strategy_exhaustion")
+    out = tmp_path / "se.json"
+    out.write_text(json.dumps({"failing_children": [{"strategy": "evolution", "asks_answered": 9, "of": 2000}],
+                               "used_up_space": [{"strategy": "tpe", "trials": 1}, {"strategy": "smac", "trials": 2}]}))
+    monkeypatch.setattr(exhaustion, "used_up_space", lambda name: {"strategy": name, "trials": 54})
+    run_main(exhaustion, monkeypatch, ["--failing", "", "--used-up", "tpe,bananas", "--out", str(out)])
+    assert json.loads(out.read_text()) == {
+        "failing_children": [{"strategy": "evolution", "asks_answered": 9, "of": 2000}],
+        "used_up_space": [{"strategy": "tpe", "trials": 54}, {"strategy": "smac", "trials": 2},
+                          {"strategy": "bananas", "trials": 54}]}
+    monkeypatch.setattr(exhaustion, "failing_children", no_work)
+    with pytest.raises(SystemExit, match=r"rows of --asks 2000, not 10; nothing replaced"):
+        run_main(exhaustion, monkeypatch, ["--asks", "10", "--failing", "npenas", "--used-up", "", "--out", str(out)])
