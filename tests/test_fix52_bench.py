@@ -49,3 +49,26 @@ def test_strategy_exhaustion_keeps_the_rows_it_does_not_run(bench_module, monkey
     monkeypatch.setattr(exhaustion, "failing_children", no_work)
     with pytest.raises(SystemExit, match=r"rows of --asks 2000, not 10; nothing replaced"):
         run_main(exhaustion, monkeypatch, ["--asks", "10", "--failing", "npenas", "--used-up", "", "--out", str(out)])
+
+
+@pytest.mark.parametrize("argv, setting", [(["--canonical-rule", "functional"], "canonical_rule 'network'"),
+                                           (["--budget", "50"], "budget 200"),
+                                           (["--class-split", "--model", "xgb"], "model 'lgb'")])
+def test_surrogate_fidelity_refuses_results_of_other_settings(bench_module, monkeypatch, tmp_path, argv, setting):
+    """Would fail before: ``--canonical-rule functional`` (as docs/predictors.md shows) replaced the stored
+    ``network``-rule results; ``--runs``/``--budget`` were not recorded at all."""
+    fidelity = bench_module("surrogate_fidelity")
+    out = tmp_path / "sf.json"
+    out.write_text(json.dumps({"model": "lgb", "canonical_rule": "network"}))  # runs and budget: their defaults then
+    monkeypatch.setattr(fidelity, "load_nb201", no_work)
+    with pytest.raises(SystemExit, match=f"sf.json holds results of a run with {setting}"):
+        run_main(fidelity, monkeypatch, [*argv, "--out", str(out)])
+
+
+@pytest.mark.parametrize("argv", [[], ["--class-split"]])
+def test_surrogate_fidelity_default_settings_match_the_stored_results(bench_module, monkeypatch, argv):
+    """The stored files (written before the settings were recorded) are not refused to a rerun of their settings."""
+    fidelity = bench_module("surrogate_fidelity")
+    monkeypatch.setattr(fidelity, "load_nb201", no_work)
+    with pytest.raises(AssertionError, match="started its work"):
+        run_main(fidelity, monkeypatch, argv)
