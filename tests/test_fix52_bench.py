@@ -72,3 +72,25 @@ def test_surrogate_fidelity_default_settings_match_the_stored_results(bench_modu
     monkeypatch.setattr(fidelity, "load_nb201", no_work)
     with pytest.raises(AssertionError, match="started its work"):
         run_main(fidelity, monkeypatch, argv)
+
+
+@pytest.mark.parametrize("argv, refusal", [
+    ([], "oneshot_ranking.json holds results of a run with supernet_seeds 4, not 3"),
+    (["--supernet-seeds", "4"], "oneshot_ranking.json holds results of a run with supernet_width 1, not 4"),
+    (["--supernet-seeds", "4", "--supernet-width", "1", "--supernet-weight-decay", "3e-4", "--score-by", "acc"],
+     None),  # docs/oneshot.md's command of the stored file
+    (["--seed", "1", "--supernet-seeds", "4", "--tricks", "", "--name", "oneshot_ranking_s1_wide"], None),
+    (["--seed", "1", "--supernet-seeds", "4", "--tricks", "", "--supernet-width", "1", "--name",
+      "oneshot_ranking_s1_wide"], "oneshot_ranking_s1_wide.json holds results of a run with supernet_width 4, not 1")])
+def test_oneshot_ranking_refuses_to_replace_results_of_other_settings(bench_module, monkeypatch, argv, refusal):
+    """Would fail before: a plain run (today's defaults) replaced ``oneshot_ranking.json``, the old-settings run
+    docs/oneshot.md cites and oneshot_supernet_settings.py reads. The stored files, of older versions, are read
+    with the settings of then (no ``supernet_width``: supernets of ``supernet_C`` channels or the ground truth's)."""
+    ranking = bench_module("oneshot_ranking")
+    monkeypatch.setattr(ranking, "run_ranking_study", no_work)
+    if refusal is None:
+        with pytest.raises(AssertionError, match="started its work"):
+            run_main(ranking, monkeypatch, argv)
+    else:
+        with pytest.raises(SystemExit, match=refusal + r"; nothing replaced \(choose another --name"):
+            run_main(ranking, monkeypatch, argv)
