@@ -4,6 +4,7 @@ arguments are refused before any training; a lost-work ordering and two misleadi
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -94,3 +95,52 @@ def test_oneshot_ranking_refuses_to_replace_results_of_other_settings(bench_modu
     else:
         with pytest.raises(SystemExit, match=refusal + r"; nothing replaced \(choose another --name"):
             run_main(ranking, monkeypatch, argv)
+
+
+@pytest.fixture()
+def gt_reproduce(bench_module, monkeypatch):
+    """oneshot_gt_reproduce.py on a stored study of 3 architectures and 2 ground-truth seeds, whose retraining
+    gives back the stored figures."""
+    from types import SimpleNamespace
+
+    reproduce = bench_module("oneshot_gt_reproduce")
+    truth = {"acc": [[80.0, 81.0, 82.0], [80.5, 81.5, 79.0]], "loss": [[0.3, 0.2, 0.1], [0.25, 0.2, 0.3]],
+             "params": [1, 2, 3]}
+    monkeypatch.setattr(reproduce, "stored_study", lambda path: ({"ground_truth": truth}, SimpleNamespace(gt_seeds=2),
+                                                                 ["a", "b", "c"], None))
+
+    def retrained(cfg, archs, data, storage, seeds):
+        return [[{"val_acc": a, "val_loss": v} for a, v in zip(truth["acc"][seeds[0]], truth["loss"][seeds[0]])]]
+
+    monkeypatch.setattr(reproduce, "train_standalone", retrained)
+    return reproduce
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0", "--rescore", "settings.json"], "--rescore needs every ground-truth seed retrained: --seeds 0,1"),
+    (["--seeds", "0,1", "--rescore", "missing.json"], "--rescore missing.json: cannot read it"),
+    (["--seeds", "0,2"], "--seeds must be distinct ground-truth seeds of the study \\(0,1\\), got '0,2'"),
+    (["--seeds", "x"], "--seeds must be comma-separated whole numbers")])
+def test_gt_reproduce_refuses_seeds_and_rescore_before_training(gt_reproduce, monkeypatch, tmp_path, capsys, argv,
+                                                                 message):
+    """Would fail before: both --rescore refusals (and a missing file's traceback) came after retraining every seed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(gt_reproduce, "train_standalone", no_work)
+    with pytest.raises(SystemExit) as exc:
+        run_main(gt_reproduce, monkeypatch, ["study.json", *argv])
+    assert re.search(message, str(exc.value.code) + capsys.readouterr().err)
+
+
+def test_gt_reproduce_writes_out_before_rescoring(gt_reproduce, monkeypatch, tmp_path):
+    """Would fail before: --out was written only after rescoring, so a failed rescoring lost the retraining."""
+    (tmp_path / "settings.json").write_text(json.dumps({"settings": ["x"], "runs": []}))
+
+    def broken(*args):
+        raise RuntimeError("rescoring failed")
+
+    monkeypatch.setattr(gt_reproduce, "rescore", broken)
+    out = tmp_path / "o.json"
+    with pytest.raises(RuntimeError, match="rescoring failed"):
+        run_main(gt_reproduce, monkeypatch, ["study.json", "--seeds", "0,1", "--out", str(out), "--rescore",
+                                             str(tmp_path / "settings.json")])
+    assert json.loads(out.read_text())["seeds"]["1"]["identical_acc"] == 3
