@@ -144,3 +144,35 @@ def test_gt_reproduce_writes_out_before_rescoring(gt_reproduce, monkeypatch, tmp
         run_main(gt_reproduce, monkeypatch, ["study.json", "--seeds", "0,1", "--out", str(out), "--rescore",
                                              str(tmp_path / "settings.json")])
     assert json.loads(out.read_text())["seeds"]["1"]["identical_acc"] == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--group", "split", "--variants", "fixed,bogus"], "--variants: unknown 'bogus'; choose from fixed, gm1"),
+    (["--group", "split", "--scorers", "recal 9"], "--scorers: unknown 'recal 9'; choose from recal 8, "),
+    (["--group", "continue", "--epochs", "100"], r"--split-epoch must be from 1 to below --epochs \(100\)"),
+    (["--seeds", "0,a"], "--seeds must be comma-separated whole numbers")])
+def test_fewshot_refuses_bad_arguments_before_the_ground_truth(bench_module, monkeypatch, capsys, argv, message):
+    """Would fail before: these were taken, and failed (KeyError, load_state_dict({})) only after training."""
+    fewshot = bench_module("oneshot_fewshot")
+    monkeypatch.setattr(fewshot, "study_setup", no_work)
+    with pytest.raises(SystemExit) as exc:
+        run_main(fewshot, monkeypatch, argv)
+    assert exc.value.code == 2 and re.search(message, capsys.readouterr().err)
+
+
+def test_fewshot_creates_its_study_folder(bench_module, monkeypatch, tmp_path):
+    """Would fail before: a new --out stopped with a StorageError traceback (the database's folder did not exist)."""
+    from nasforge.oneshot.study import RankingConfig
+
+    fewshot = bench_module("oneshot_fewshot")
+    opened = []
+
+    def ground_truth(cfg, archs, data, storage):
+        opened.append(storage)
+        raise KeyboardInterrupt  # the folder is all this test needs
+
+    monkeypatch.setattr(fewshot, "ground_truth", ground_truth)
+    monkeypatch.setattr(fewshot, "study_data", lambda *args: None)
+    with pytest.raises(KeyboardInterrupt):
+        fewshot.study_setup(RankingConfig(supernet_width=1), str(tmp_path / "new" / "study"))
+    assert (tmp_path / "new" / "study").is_dir() and opened[0].endswith("new/study/ground_truth.db")
