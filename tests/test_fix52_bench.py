@@ -176,3 +176,15 @@ def test_fewshot_creates_its_study_folder(bench_module, monkeypatch, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         fewshot.study_setup(RankingConfig(supernet_width=1), str(tmp_path / "new" / "study"))
     assert (tmp_path / "new" / "study").is_dir() and opened[0].endswith("new/study/ground_truth.db")
+
+
+def test_derive_refuses_epochs_within_the_warm_up_before_training(bench_module, monkeypatch, capsys):
+    """Would fail before: --epochs 5 trained darts and darts-pt, then stopped with a UsageError traceback."""
+    derive = bench_module("oneshot_derive")
+    monkeypatch.setattr(derive, "stored_study", no_work)
+    with pytest.raises(SystemExit) as exc:
+        run_main(derive, monkeypatch, ["--epochs", "5"])
+    assert exc.value.code == 2
+    assert "--epochs must be above the tricks' 5 warm-up epochs, got 5" in capsys.readouterr().err
+    with pytest.raises(AssertionError, match="started its work"):
+        run_main(derive, monkeypatch, ["--epochs", "6"])
