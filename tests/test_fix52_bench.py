@@ -188,3 +188,22 @@ def test_derive_refuses_epochs_within_the_warm_up_before_training(bench_module, 
     assert "--epochs must be above the tricks' 5 warm-up epochs, got 5" in capsys.readouterr().err
     with pytest.raises(AssertionError, match="started its work"):
         run_main(derive, monkeypatch, ["--epochs", "6"])
+
+
+def test_study_scale_adds_its_label_to_the_stored_entries(bench_module, monkeypatch, tmp_path):
+    """Would fail before: every run replaced the file by its flat figures, so the documented two-checkout
+    comparison kept only the second run (and the stored ``today``/``before`` file was lost)."""
+    scale = bench_module("study_scale")
+    out = tmp_path / "ss.json"
+    stored = {"command": "PYTHONPATH=<checkout>/src python benchmarks/study_scale.py", "date": "2026-12-05",
+              "today": {"memory": {"trials": 20000}}, "before": {"memory": {"trials": 20000}}}
+    out.write_text(json.dumps(stored))
+    monkeypatch.setattr(scale, "per_tenth", lambda storage, trials: {"trials": trials})
+    monkeypatch.setattr(scale, "command_seconds", lambda argv: 0.5)
+    run_main(scale, monkeypatch, ["--trials", "10", "--sqlite-trials", "10", "--label", "other", "--out", str(out)])
+    merged = json.loads(out.read_text())
+    assert {k: merged[k] for k in stored} == stored
+    assert merged["other"]["memory"] == {"trials": 10} and merged["other"]["commands_seconds"]["status"] == 0.5
+    monkeypatch.setattr(scale, "per_tenth", no_work)
+    with pytest.raises(SystemExit):
+        run_main(scale, monkeypatch, ["--label", "date", "--out", str(out)])
