@@ -207,3 +207,20 @@ def test_study_scale_adds_its_label_to_the_stored_entries(bench_module, monkeypa
     monkeypatch.setattr(scale, "per_tenth", no_work)
     with pytest.raises(SystemExit):
         run_main(scale, monkeypatch, ["--label", "date", "--out", str(out)])
+
+
+def test_learning_compare_says_a_run_is_shorter_than_the_first_checkpoint(bench_module, capsys):
+    """Would fail before: a 10-trial row with its per-seed traces was said to be stored without them."""
+    learning = bench_module("strategies_learning")
+
+    def row(trials: int, per_seed: bool = True) -> dict:
+        traces = {"per_seed": {str(s): {"values": [90.0 + s] * trials, "seconds": 0.1} for s in (0, 1)}}
+        return {"seeds": 2, "trials": trials, **(traces if per_seed else {})}
+
+    with pytest.raises(SystemExit, match=r"--compare random: its row ran 10 evaluations, fewer than the first "
+                                         r"checkpoint \(50\); rerun it to compare"):
+        learning.compare_rows({"random": row(10), "tpe": row(10)}, 100.0, "random")
+    learning.compare_rows({"random": row(60), "short": row(10), "old": row(60, per_seed=False)}, 100.0, "random")
+    out = capsys.readouterr().out
+    assert "random vs short: short's row ran 10 evaluations, fewer than the first checkpoint (50), not compared" in out
+    assert "random vs old: old's row was stored without per-seed traces, not compared" in out
