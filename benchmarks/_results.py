@@ -51,15 +51,17 @@ def write_json(path: str | Path, data: Any, indent: int = 1, **dumps: Any) -> Pa
     return write_file(path, json.dumps(data, indent=indent, **dumps) + "\n")
 
 
-def refuse_other_run(path: str | Path, stored: dict, run: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+def refuse_other_run(path: str | Path, stored: dict, run: dict[str, Any], before: dict[str, Any] | None = None,
+                     option: str = "--out") -> None:
     """Stop with one line when ``stored`` (the results at ``path``, empty when there are none) was measured with other
     ``run`` settings, which the results written there would then mix with or replace. A setting ``stored`` does not
-    record counts as its value in ``before``: what runs measured before the option existed used."""
+    record counts as its value in ``before``: what runs measured before the option existed used. ``option`` is the
+    script's option that chooses the file."""
     for key, value in run.items() if stored else ():
         theirs = stored.get(key, (before or {}).get(key))
         if theirs != value:
             raise SystemExit(f"{path} holds results of a run with {key} {theirs!r}, not {value!r}; nothing replaced "
-                             "(choose another --out to keep both)")
+                             f"(choose another {option} to keep both)")
 
 
 def validation_pick(summary: dict) -> dict[str, Any]:

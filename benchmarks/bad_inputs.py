@@ -15,7 +15,9 @@ what the user gets:
 
 Numeric options of every (sub)command are found from the parser itself (so new verbs are covered:
 a non-number and -1 for each), the rest is table-driven below. Writes
-benchmarks/results/bad_inputs.json with the counts and every case's outcome.
+benchmarks/results/bad_inputs.json with the counts and every case's outcome, and the ``only`` and ``timeout``
+it ran with. A file of a run with other ``--only`` or ``--timeout`` is never replaced: a subset run
+(``--only``) goes to a new ``--out``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _results import RESULTS, write_json
+from _results import RESULTS, read_json, refuse_other_run, write_json
 
 OUTPUT = RESULTS / "bad_inputs.json"
 NB201_A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
@@ -594,9 +596,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Try bad inputs across the CLI and the API; count the outcomes.")
     parser.add_argument("--jobs", type=int, default=2, help="cases run at once")
     parser.add_argument("--timeout", type=float, default=40.0, help="seconds before a case counts as accepted")
-    parser.add_argument("--only", default="", help="run only cases whose id contains this")
+    parser.add_argument("--only", default="", help="run only cases whose id contains this (to a new --out)")
     parser.add_argument("--out", default=str(OUTPUT))
     args = parser.parse_args()
+    run = {"only": args.only, "timeout": args.timeout}
+    refuse_other_run(args.out, read_json(args.out, {}), run, before={"only": "", "timeout": 40.0})
     cases = [c for c in numeric_option_cases() + cli_cases() + api_cases() if args.only in c.id]
     with tempfile.TemporaryDirectory(prefix="badinput-fixtures-") as tmp:
         fixtures = Path(tmp)
@@ -607,7 +611,7 @@ def main() -> None:
     counts = {k: sum(r["outcome"] == k for r in results)
               for k in ("clear", "unclear", "traceback", "segfault", "accepted")}
     counts["damaged"] = sum(bool(r["damaged"]) for r in results)
-    summary = {"cases": len(results), "cli": sum(r["id"].startswith("cli:") for r in results),
+    summary = {**run, "cases": len(results), "cli": sum(r["id"].startswith("cli:") for r in results),
                "api": sum(r["id"].startswith("api:") for r in results), "counts": counts,
                "wall_seconds": round(time.perf_counter() - start, 1),
                "note": "each case in a fresh process; a shared, loaded 2-core machine", "results": results}

@@ -8,7 +8,8 @@ Reads the ranking study's ``ranking.json`` (its K architectures' mean standalone
 every derived architecture with the same ground-truth protocol (same data split, C, N, epochs, seeds; the
 trainings are stored in the study's ground-truth database, so reruns reuse them). Methods, each with
 ``--seeds`` search seeds: DARTS (first order), DARTS + tricks (warm-up, SDARTS-RS, DARTS+ early stop), GDAS,
-GDAS + tricks (warm-up, path dropout), DARTS-PT on the plain and on the tricked DARTS supernet.
+GDAS + tricks (warm-up, path dropout), DARTS-PT on the plain and on the tricked DARTS supernet. The tricks'
+warm-up is 5 epochs, so ``--epochs`` must be above 5.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15, help="supernet epochs")
     parser.add_argument("--json", default=str(RESULTS / "oneshot_derive.json"))
     args = parser.parse_args()
+    warmup = max(base.warmup_epochs for base in METHODS.values())
+    if args.epochs <= warmup:  # refused, not scaled: the tricked rows keep the warm-up of the stored results
+        parser.error(f"--epochs must be above the tricks' {warmup} warm-up epochs, got {args.epochs}")
     torch.set_num_threads(1)
     study, cfg, _, data = stored_study(Path(args.study) / "ranking.json")  # its ground-truth protocol only
     storage = f"sqlite:///{Path(args.study) / 'ground_truth.db'}"

@@ -66,6 +66,9 @@ SCORERS = {"recal 8": ScoreConfig(bn_mode="recalibrate", recal_batches=8),
            "recal whole split": ScoreConfig(bn_mode="recalibrate", recal_batches=0),
            "recal 8 x 4 draws": ScoreConfig(bn_mode="recalibrate", recal_batches=8, draws=4)}
 
+VARIANTS = ("fixed", "gm1", "gm1x2", "gm2x2", "gm2")
+"""The few-shot variants of ``--group split`` (``--variants``): the fixed split and GM-NAS's choices."""
+
 
 def within_tau(score: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> float:
     """Kendall tau inside each group (pairs-weighted mean over groups with >= 3 members)."""
@@ -97,7 +100,7 @@ def main() -> None:
     parser.add_argument("--group", default="restart", choices=("restart", "continue", "split"))
     parser.add_argument("--split-epoch", type=int, default=120)
     parser.add_argument("--workers", type=int, default=1, help="--group split: seeds run in parallel")
-    parser.add_argument("--variants", default="fixed,gm1,gm1x2,gm2x2,gm2", help="--group split: few-shot variants")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="--group split: few-shot variants")
     parser.add_argument("--scorers", default=",".join(SCORERS), help="--group split: scorers")
     parser.add_argument("--resume", action="store_true", help="--group split: keep the seeds already in --results")
     parser.add_argument("--sampling", default="uniform", help="--group split: SPOS path sampling of every supernet")
@@ -105,6 +108,7 @@ def main() -> None:
                         help="--group split: a results file of the same seeds; paired tau differences to its rows")
     parser.add_argument("--results", default=str(RESULTS / "oneshot_fewshot.json"))
     args = parser.parse_args()
+    check_args(parser, args)
     torch.set_num_threads(1)
     if args.group == "split":
         split_group(args)
@@ -318,8 +322,26 @@ def _paired_with(summary: dict, per_seed: dict, baseline: dict, truth: np.ndarra
             row["delta_vs_baseline"] = {"seeds": seeds, "per_seed": deltas, "mean": float(np.mean(deltas))}
 
 
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse (one line, before any training) seeds, variants or scorers that are no such thing, and a
+    ``--split-epoch`` of ``--group continue`` that the parent's ``--epochs`` never reach."""
+    try:
+        [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds must be comma-separated whole numbers, got {args.seeds!r}")
+    for option, given, known in (("--variants", args.variants, VARIANTS), ("--scorers", args.scorers, SCORERS)):
+        unknown = [name for name in given.split(",") if name not in known]
+        if unknown:
+            parser.error(f"{option}: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
+    if args.group == "continue" and not 1 <= args.split_epoch < args.epochs:
+        parser.error(f"--split-epoch must be from 1 to below --epochs ({args.epochs}) for --group continue, "
+                     f"got {args.split_epoch}")
+
+
 def study_setup(cfg: RankingConfig, out: str) -> tuple:
-    """The study's space, data, K architectures, mean ground-truth accuracy (stored in ``out``) and params."""
+    """The study's space, data, K architectures, mean ground-truth accuracy (stored in ``out``, created if missing)
+    and params."""
+    Path(out).mkdir(parents=True, exist_ok=True)
     space = get_space(cfg.space)
     data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     archs = sample_architectures(space, cfg.k, cfg.seed)

@@ -2,10 +2,11 @@
 architectures of a ``nasforge oneshot study`` JSON for the chosen ground-truth seeds into a fresh storage
 (nothing is reused) and compares them with the stored per-seed accuracies and losses: identical
 architectures, largest difference, and Kendall tau between the stored and the new ranking of each seed.
-``--out`` keeps the new accuracies and losses too. With every ground-truth seed retrained, ``--rescore`` takes
-the per-supernet losses that ``benchmarks/oneshot_supernet_settings.py`` stored for this sample and prints each
-setting's Kendall tau by loss (mean and std over its supernets, and their ensemble) against both the stored and
-the new ground truth, beside both ceilings: every figure of one machine.
+``--out`` keeps the new accuracies and losses too (written before any rescoring). With every ground-truth
+seed retrained, ``--rescore`` takes the per-supernet losses that ``benchmarks/oneshot_supernet_settings.py``
+stored for this sample and prints each setting's Kendall tau by loss (mean and std over its supernets, and their
+ensemble) against both the stored and the new ground truth, beside both ceilings: every figure of one machine.
+Bad ``--seeds`` and an unreadable ``--rescore`` file are refused before any training.
 
     python benchmarks/oneshot_gt_reproduce.py benchmarks/results/oneshot_ranking_s1_wide.json --seeds 0,1,2,3 \
         --rescore benchmarks/results/oneshot_supernet_settings_s1_tricks.json
@@ -47,8 +48,17 @@ def main() -> None:
     parser.add_argument("--rescore", help="supernet settings results (oneshot_supernet_settings.py --results) "
                         "to score against both ground truths")
     args = parser.parse_args()
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds must be comma-separated whole numbers, got {args.seeds!r}")
     stored, cfg, archs, data = stored_study(args.study_json)
-    seeds = [int(s) for s in args.seeds.split(",")]
+    every_seed = ",".join(str(s) for s in range(cfg.gt_seeds))
+    if len(set(seeds)) < len(seeds) or not all(0 <= s < cfg.gt_seeds for s in seeds):
+        parser.error(f"--seeds must be distinct ground-truth seeds of the study ({every_seed}), got {args.seeds!r}")
+    if args.rescore and sorted(seeds) != list(range(cfg.gt_seeds)):
+        parser.error(f"--rescore needs every ground-truth seed retrained: --seeds {every_seed}")
+    settings_results = read_settings_results(args.rescore) if args.rescore else None
     report = {"study": args.study_json, "seeds": {}}
     with tempfile.TemporaryDirectory() as folder:
         for seed in seeds:
@@ -69,15 +79,26 @@ def main() -> None:
                   f"identical losses; largest difference {row['max_abs_diff_acc']:.2f} points, loss "
                   f"{row['max_abs_diff_loss']:.4f}; tau stored vs fresh {row['tau_acc_stored_vs_fresh']:.3f} (acc), "
                   f"{row['tau_loss_stored_vs_fresh']:.3f} (loss); {row['seconds']:.0f} s", flush=True)
-    if args.rescore:
-        if sorted(seeds) != list(range(cfg.gt_seeds)):
-            raise SystemExit(f"--rescore needs every ground-truth seed retrained: --seeds {cfg.gt_seeds - 1}..0")
-        fresh_acc = np.array([report["seeds"][s]["acc"] for s in range(cfg.gt_seeds)])
-        report["rescored"] = rescore(json.loads(Path(args.rescore).read_text()),
-                                     np.array(stored["ground_truth"]["acc"]), fresh_acc,
-                                     np.array(stored["ground_truth"]["params"]))
-    if args.out:
+    if args.out:  # the retrained accuracies are kept whatever the rescoring does
         write_json(args.out, report)
+    if settings_results is not None:
+        fresh_acc = np.array([report["seeds"][s]["acc"] for s in range(cfg.gt_seeds)])
+        report["rescored"] = rescore(settings_results, np.array(stored["ground_truth"]["acc"]), fresh_acc,
+                                     np.array(stored["ground_truth"]["params"]))
+        if args.out:
+            write_json(args.out, report)
+
+
+def read_settings_results(path: str) -> dict:
+    """The supernet settings results at ``path`` (``oneshot_supernet_settings.py --results``) to rescore; a file
+    that is missing or not such results stops the script with one line, before any training."""
+    try:
+        results = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"--rescore {path}: cannot read it ({exc})") from None
+    if not isinstance(results, dict) or not {"settings", "runs"} <= set(results):
+        raise SystemExit(f"--rescore {path}: not the results of oneshot_supernet_settings.py (no settings and runs)")
+    return results
 
 
 def rescore(results: dict, stored_acc: np.ndarray, fresh_acc: np.ndarray, params: np.ndarray) -> dict:

@@ -5,10 +5,11 @@
         [--supernet-width 4] [--supernet-weight-decay 0.01] [--score-by loss]
 
 Runs :func:`nasforge.oneshot.study.run_ranking_study` (the same as ``nasforge oneshot study``; ground-truth
-trainings already stored in ``--out`` are reused), then writes ``benchmarks/results/oneshot_ranking.json``
+trainings already stored in ``--out`` are reused), then writes ``benchmarks/results/<--name>.json``
 (every row with its mean and std over the supernet seeds, the ceiling, pruning, timing: supernet training vs
 the standalone trainings it replaces, and scoring throughput in architectures per second) and copies the
-plots next to it.
+plots next to it. A stored ``<--name>.json`` of other settings (e.g. ``oneshot_ranking.json``, which holds the
+old supernet settings docs/oneshot.md cites) is refused before any training: give such a run its own ``--name``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,26 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from nasforge.oneshot.study import RankingConfig, format_table, run_ranking_study
 
-from _results import RESULTS, write_file, write_json
+from _results import RESULTS, read_json, refuse_other_run, write_file, write_json
+
+
+def settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of this script's options that a study ``config`` ran with, stored by any version: one stored
+    before an option existed ran with the value of then (one supernet seed, supernets of the ground truth's width,
+    or ``supernet_C`` channels, weight decay 3e-4, scored by accuracy)."""
+    channels = config.get("C", 1)
+    width = config.get("supernet_width", config.get("supernet_C", channels) // channels)
+    return {"extra_tricks": list(config.get("extra_tricks", [])), "supernet_seeds": config.get("supernet_seeds", 1),
+            "supernet_seed": config.get("supernet_seed", 0), "seed": config.get("seed", 0),
+            "fewshot_split_epoch": config.get("fewshot_split_epoch"), "supernet_width": width,
+            "supernet_weight_decay": config.get("supernet_weight_decay", 3e-4),
+            "score_by": config.get("score_by", "acc")}
 
 
 def main() -> None:
@@ -42,6 +58,10 @@ def main() -> None:
                         workers=args.workers, fewshot_split_epoch=args.few_shot_split_epoch,
                         supernet_seed=args.supernet_seed, seed=args.seed, supernet_width=args.supernet_width,
                         supernet_weight_decay=args.supernet_weight_decay, score_by=args.score_by)
+    results = Path(args.results)
+    stored = read_json(results / f"{args.name}.json", {})
+    refuse_other_run(results / f"{args.name}.json", settings(stored.get("config", {})) if stored else {},
+                     settings(asdict(cfg)), option="--name")
     start = time.perf_counter()
     result = run_ranking_study(cfg, args.out, overwrite=True)  # a re-run replaces its own report in --out
     wall = time.perf_counter() - start
@@ -55,7 +75,6 @@ def main() -> None:
                "standalone_trainings": timing["standalone_trainings"], "archs_per_second": scoring,
                "note": "measured on the 2-core machine"}
     print(json.dumps(summary, indent=1))
-    results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     write_json(results / f"{args.name}.json", {**result.to_json(), "summary": summary}, default=float)
     for name in ("ranking_tau.png", "ranking_scatter.png"):

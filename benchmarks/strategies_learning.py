@@ -255,6 +255,13 @@ def at_checkpoints(optimum: float, row: dict) -> dict[int, np.ndarray]:
     return {n: regret[:, n - 1] for n in CHECKPOINTS if n <= row["trials"]}
 
 
+def why_no_checkpoints(row: dict) -> str:
+    """Why :func:`at_checkpoints` has nothing for a stored ``row``, in words following "its row"."""
+    if "per_seed" not in row:
+        return "was stored without per-seed traces"
+    return f"ran {row['trials']} evaluations, fewer than the first checkpoint ({CHECKPOINTS[0]})"
+
+
 def standard_error(values: np.ndarray) -> float:
     """The standard error of the mean of ``values`` (one per seed; NaN for one seed, which has none)."""
     return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
@@ -288,11 +295,11 @@ def compare_rows(results: dict, optimum: float, name: str) -> None:
 
     ours = at_checkpoints(optimum, results[name])
     if not ours:
-        raise SystemExit(f"--compare {name}: its row was stored without per-seed traces; rerun it to compare")
+        raise SystemExit(f"--compare {name}: its row {why_no_checkpoints(results[name])}; rerun it to compare")
     for other, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
         theirs = at_checkpoints(optimum, row)
         if not theirs and other != name:
-            print(f"{name} vs {other}: {other}'s row was stored without per-seed traces, not compared")
+            print(f"{name} vs {other}: {other}'s row {why_no_checkpoints(row)}, not compared")
         for n in (n for n in ours if n in theirs and other != name and min(len(ours[n]), len(theirs[n])) > 1):
             a, b = ours[n], theirs[n]
             diff, se = float(a.mean() - b.mean()), float(np.hypot(standard_error(a), standard_error(b)))

@@ -8,6 +8,9 @@
 
     .venv/bin/python benchmarks/strategy_exhaustion.py [--asks 2000] [--out benchmarks/results/strategy_exhaustion.json]
         [--failing NAME,...] [--used-up NAME,...]   (the rows to run; "" runs none of that part)
+
+The rows run replace the stored rows of the same strategy in their part; the other stored rows are kept. A file
+of failing-children rows of another ``--asks`` is not mixed with: choose another ``--out``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from nasforge.spaces import get_space
 from nasforge.spaces.chain import ChainSpace
 from nasforge.strategies import SpaceExhausted, get_strategy
 
-from _results import RESULTS, write_json
+from _results import RESULTS, read_json, write_json
 
 MULTI = ("nsga2", "mo_evolution", "qnehvi", "parego")
 
@@ -54,6 +57,13 @@ def used_up_space(name: str) -> dict:
     return {"strategy": name, "trials": len(study.trials), "seconds_with_timeout_5": round(time.perf_counter() - start, 1)}
 
 
+def merged(stored: list[dict], rows: list[dict]) -> list[dict]:
+    """``stored`` rows with those of the strategies in ``rows`` replaced by them, in place; new strategies last."""
+    new = {row["strategy"]: row for row in rows}
+    kept = [new.pop(row["strategy"], row) for row in stored]
+    return kept + list(new.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asks", type=int, default=2000)
@@ -61,15 +71,21 @@ def main() -> None:
     parser.add_argument("--failing", default="evolution,local_search,npenas,nsga2,mo_evolution")
     parser.add_argument("--used-up", default="smac,qnehvi,parego,npenas,bananas,evolution,tpe")
     args = parser.parse_args()
+    failing, used_up = list(filter(None, args.failing.split(","))), list(filter(None, args.used_up.split(",")))
+    stored = read_json(args.out, {})  # the rows this run does not measure are kept
+    asks_then = sorted({row["of"] for row in stored.get("failing_children", [])} - {args.asks})
+    if failing and asks_then:
+        raise SystemExit(f"{args.out} holds failing-children rows of --asks {asks_then[0]}, not {args.asks}; nothing "
+                         "replaced (choose another --out to keep both)")
     warnings.simplefilter("ignore")
     result = {"failing_children": [], "used_up_space": []}
-    for name in filter(None, args.failing.split(",")):
+    for name in failing:
         result["failing_children"].append(row := failing_children(name, args.asks))
         print(row, flush=True)
-    for name in filter(None, args.used_up.split(",")):
+    for name in used_up:
         result["used_up_space"].append(row := used_up_space(name))
         print(row, flush=True)
-    write_json(args.out, result)
+    write_json(args.out, {**stored, **{part: merged(stored.get(part, []), rows) for part, rows in result.items()}})
 
 
 if __name__ == "__main__":

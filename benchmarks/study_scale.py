@@ -1,11 +1,12 @@
 """How a study's per-trial cost grows with its size: random search without de-duplication on the NAS-Bench-201
 table (an evaluation costs nothing), in memory and in SQLite, time per trial in each tenth of the run; then the
-seconds `nasforge trials` and `nasforge status` take on the SQLite study. Writes JSON to
-benchmarks/results/study_scale.json.
+seconds `nasforge trials` and `nasforge status` take on the SQLite study. Writes the figures as the ``--label``
+entry of benchmarks/results/study_scale.json (``--out`` to change); the other entries are kept.
 
-    .venv/bin/python benchmarks/study_scale.py [--trials 20000] [--sqlite-trials 5000]
+    .venv/bin/python benchmarks/study_scale.py [--trials 20000] [--sqlite-trials 5000] [--label current]
 
-Run it with PYTHONPATH=<another checkout>/src to measure that code on the same machine in the same session.
+Run it again with PYTHONPATH=<another checkout>/src and another ``--label`` to measure that code on the same machine
+in the same session (the stored file: ``today`` for this code, ``before`` for commit 8214923).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 from nasforge import Study, TableEvaluator
 from nasforge.benchmarks import load_nb201
 
-from _results import CHECKOUT, RESULTS, write_json
+from _results import CHECKOUT, RESULTS, read_json, write_json
 
 
 def per_tenth(storage: str, trials: int) -> dict[str, object]:
@@ -49,12 +51,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20000, help="trials of the in-memory study")
     parser.add_argument("--sqlite-trials", type=int, default=5000, help="trials of the SQLite study")
+    parser.add_argument("--label", default="current", help="the entry of --out these figures are written to")
     parser.add_argument("--out", default=str(RESULTS / "study_scale.json"))
     args = parser.parse_args()
+    stored = read_json(args.out, {})  # other labels' entries; a damaged file stops the run before measuring
+    if not isinstance(stored.get(args.label, {}), dict):
+        parser.error(f"--label {args.label!r} names a field of {args.out}, not an entry of figures: choose another")
     import nasforge
 
     result: dict[str, object] = {"code": str(Path(nasforge.__file__).parents[1]), "checkout": str(CHECKOUT),
-                                 "memory": per_tenth("memory", args.trials)}
+                                 "date": date.today().isoformat(), "memory": per_tenth("memory", args.trials)}
     print("memory", result["memory"])
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'scale.db'}"
@@ -63,7 +69,8 @@ def main() -> None:
         result["commands_seconds"] = {" ".join(argv): command_seconds([*argv, "scale", "--storage", url])
                                       for argv in (["trials"], ["trials", "--limit", "10"], ["status"])}
         print("commands", result["commands_seconds"])
-    write_json(args.out, result)
+    stored[args.label] = result
+    write_json(args.out, stored)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ without the held-out classes of over 20 cells (degenerate cells share one predic
 
 Usage: python benchmarks/surrogate_fidelity.py [--model lgb] [--canonical-rule network] [--class-split]
     [--out benchmarks/results/surrogate_fidelity_nb201.json]
+
+The results record the settings (``--model``, ``--canonical-rule``; ``--runs`` and ``--budget`` for (b)); an
+``--out`` holding results of other settings is refused before any work: other settings need another ``--out``
+(the stored ``functional``-rule figures are in surrogate_fidelity_nb201_functional.json).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from nasforge.predictors import get_predictor
 from nasforge.predictors.metrics import kendall_tau, r2
 from nasforge.spaces import NASBench201Space
 
-from _results import RESULTS, write_json
+from _results import RESULTS, read_json, refuse_other_run, write_json
 
 
 def isomorphism_seed_table(table: TabularBenchmark, max_runs: int = 4) -> TabularBenchmark:
@@ -90,6 +94,12 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/"
                                                     "surrogate_fidelity_nb201[_class_split].json)")
     args = parser.parse_args()
+    default = "surrogate_fidelity_nb201_class_split.json" if args.class_split else "surrogate_fidelity_nb201.json"
+    out = Path(args.out or RESULTS / default)
+    run = {"model": args.model, "canonical_rule": args.canonical_rule}
+    if not args.class_split:
+        run.update(runs=args.runs, budget=args.budget)
+    refuse_other_run(out, read_json(out, {}), run, before={"runs": 10, "budget": 200})
     start, load_before = time.perf_counter(), os.getloadavg()
     table = load_nb201(canonical_rule=args.canonical_rule)
     if args.class_split:
@@ -99,9 +109,8 @@ def main() -> None:
         for key in ("all", "classes_of_at_most_20_cells"):
             s = split[key]
             print(f"    {key}: {s['cells']} cells  KT {s['kendall_tau']:.3f}  R2 {s['r2']:.3f}")
-        out = Path(args.out or RESULTS / "surrogate_fidelity_nb201_class_split.json")
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_json(out, {"model": args.model, "canonical_rule": args.canonical_rule, **split,
+        write_json(out, {**run, **split,
                          "wall_seconds": time.perf_counter() - start, "load_before": load_before,
                          "load_after": os.getloadavg()})
         print(f"wrote {out}")
@@ -128,9 +137,8 @@ def main() -> None:
         print(f"    {name:>10}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
               f"surrogate pick on table {final['surrogate_true']:.3f}  mean |gap| {curves['mean_abs_gap']:.3f}")
 
-    out = Path(args.out or RESULTS / "surrogate_fidelity_nb201.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"model": args.model, "canonical_rule": args.canonical_rule, "seeds": seeds,
+    report = {**run, "seeds": seeds,
               "regret_surrogate": full.manifest, "regret": regret, "wall_seconds": time.perf_counter() - start}
     write_json(out, report)
     plot_regret_fidelity(regret, out.with_suffix(".png"))
