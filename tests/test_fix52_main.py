@@ -209,3 +209,43 @@ def test_trials_on_a_c_locale_stdout_prints_a_file_names_byte_as_before(tmp_path
     assert main(["trials", "e", "--storage", url, "--format", "csv"]) == 0
     stdout.flush()
     assert b"f\xffx" in raw.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["staticmethod", "partial"])
+def test_a_users_predict_given_as_a_staticmethod_or_partial_still_runs(kind):
+    """Would fail (regression of the checks as objects): a staticmethod got the model as an extra argument, a
+    class attribute without __get__ (functools.partial) raised AttributeError."""
+    import functools
+
+    def predict(archs, pending=(), scale=0.1):
+        return np.array([float(sum(a.genotype)) for a in archs]), np.full(len(archs), scale)
+
+    class Static(_Own):
+        name = f"static_fix52_main_{kind}"
+        sample = Surrogate.sample
+
+    Static.predict = staticmethod(predict) if kind == "staticmethod" else functools.partial(predict, scale=0.1)
+    strategy = ModelBasedStrategy(SPACE, seed=3, surrogate=WarpedSurrogate(SPACE, inner=Static(SPACE)),
+                                  acquisition="ei", optimizer="mutation", n_initial=3)
+    assert len(_run(strategy, 6)) == 6
+
+
+def test_a_network_with_infinite_but_no_nan_outputs_still_exports(tmp_path):
+    """Would fail (regression of the NaN check): infinite outputs, which compare as close, were refused."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from nasforge.cli import main
+    from nasforge.export import save_model
+    from nasforge.models import create_model
+
+    pre = {"input_shape": [1, 8, 8], "scale": 1 / 16, "mean": [0.3], "std": [0.37], "class_names": ["a", "b", "c"]}
+    arch, folder = get_space("nb201").sample(0), tmp_path / "net"
+    save_model(folder, create_model("nb201", arch, num_classes=3, in_channels=1, C=4, N=1), model_name="nb201",
+               arch=arch, model_kwargs={"C": 4, "N": 1}, num_classes=3, in_channels=1, preprocessing=pre)
+    weights = load_file(str(folder / "model.safetensors"))
+    classifier = [k for k, v in weights.items() if v.dim() == 2][-1]
+    weights[classifier].fill_(3e38)  # finite weights; the outputs overflow to +inf (features are >= 0)
+    save_file(weights, str(folder / "model.safetensors"))
+    torch.manual_seed(0)
+    assert main(["export", str(folder), "--format", "torchscript", "--out", f"{tmp_path / 'out'}/"]) == 0

@@ -135,11 +135,20 @@ class _CheckedCall:
         self.replaced = vars(model).get(name)
 
     def __call__(self, archs: Sequence[Architecture], *args: Any, **kwargs: Any) -> Any:
-        method = self.replaced if self.replaced is not None else getattr(type(self.model), self.name).__get__(
-            self.model)
+        method = self.replaced if self.replaced is not None else _class_attribute(self.model, self.name)
         answer = method(archs, *args, **kwargs)
         self.check(self.part, answer, len(archs))
         return answer
+
+
+def _class_attribute(model: Any, name: str) -> Any:
+    """``model.<name>`` as its class gives it, past the instance's own attribute (the check in its place): a method
+    bound to ``model``, a staticmethod's function, a classmethod bound to the class, a callable without ``__get__``
+    (a ``functools.partial``) as it is."""
+    import inspect
+
+    raw = inspect.getattr_static(type(model), name)
+    return raw.__get__(model, type(model)) if hasattr(type(raw), "__get__") else raw
 
 
 def _check_prediction(part: str, prediction: Any, n: int) -> None:
