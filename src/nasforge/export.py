@@ -664,8 +664,8 @@ def _check_export(model: nn.Module, run: Callable[[Any], Any], input_shape: list
                   folder: str | Path) -> None:
     """``UsageError`` unless the exported network (``run``) gives the PyTorch network's outputs at every batch
     size of :data:`CHECK_BATCHES`: a forward that turns the traced batch size into a constant (``x.reshape(len(x),
-    -1)``) exports a file that is wrong, or fails, at any other. PyTorch outputs that are not finite are refused as
-    such (:func:`_not_finite`): no comparison can pass."""
+    -1)``) exports a file that is wrong, or fails, at any other. PyTorch outputs holding NaN are refused as
+    such (:func:`_not_finite`): no comparison can pass (equal infinities compare as close)."""
     import torch
 
     generator = torch.Generator().manual_seed(0)
@@ -673,7 +673,7 @@ def _check_export(model: nn.Module, run: Callable[[Any], Any], input_shape: list
         x = torch.randn(n, *input_shape, generator=generator)
         with torch.no_grad():
             expected = model(x)
-            if not torch.isfinite(expected).all():  # NaN never equals itself: no export could match
+            if torch.isnan(expected).any():  # NaN never equals itself: no export could match (equal infinities do)
                 raise UsageError(_not_finite(model, fmt, folder))
             try:
                 got = run(x)
@@ -689,7 +689,7 @@ def _check_export(model: nn.Module, run: Callable[[Any], Any], input_shape: list
 
 
 def _not_finite(model: nn.Module, fmt: str, folder: str | Path) -> str:
-    """The line refusing the export of ``model`` (saved in ``folder``), whose outputs hold NaN or infinities: it
+    """The line refusing the export of ``model`` (saved in ``folder``), whose outputs hold NaN: it
     names the first weight tensor that holds one, if any."""
     import torch
 
@@ -697,8 +697,8 @@ def _not_finite(model: nn.Module, fmt: str, folder: str | Path) -> str:
                 if tensor.is_floating_point() and not torch.isfinite(tensor).all()), None)
     cause = (f"its weights hold NaN or infinite values ({bad} in {Path(folder) / WEIGHTS_FILE})" if bad
              else "its forward makes them from finite weights")
-    return (f"export of {folder} as {fmt} refused, nothing written: the network's outputs on random inputs are not "
-            f"finite (NaN or infinite): {cause}")
+    return (f"export of {folder} as {fmt} refused, nothing written: the network's outputs on random inputs "
+            f"hold NaN: {cause}")
 
 
 def _export_onnx(model: nn.Module, example: Any, out: Path, folder: str | Path) -> None:
