@@ -1,11 +1,17 @@
 """Per-trial overhead of ask + tell + store: nasforge vs Optuna, SQLite and in memory, in one run.
 
     .venv/bin/python benchmarks/engine_overhead.py [--trials 300] [--json benchmarks/results/engine_overhead.json]
+    .venv/bin/python benchmarks/engine_overhead.py --optimize-only [--optimize-trials 2000] [--rounds 5]
 
 No evaluation: each trial is asked, told a value and stored. For SQLite both libraries write a
 file in the same temporary directory; after a trial's tell returns, an independent sqlite3
 connection confirms (outside the timed section) that the trial is COMPLETE on disk. nasforge uses
 WAL with a synced log per commit (``durability="full"``, the default); "normal" is shown too.
+
+The optimize rows time whole in-memory loops in CPU time (``time.process_time``): nasforge's
+``Study.optimize(lambda arch: 1.0, n_trials=N, progress=False)`` with random search on NB-201 and Optuna's
+``study.optimize`` with a RandomSampler suggesting a categorical per NB-201 edge, alternating the two for
+``--rounds`` rounds (medians). ``--optimize-only`` measures just these and keeps the file's other results.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from nasforge.experiment import Study
 from nasforge.experiment.storage import get_storage
 from nasforge.spaces import get_space
 
-from _results import RESULTS, write_json
+from _results import RESULTS, read_json, write_json
 
 SPACE = get_space("nb201")
 PARAMS = SPACE.categorical_params()
@@ -77,11 +83,71 @@ def optuna_run(sampler: str, path: Path | None, trials: int) -> dict:
     return _timed(step, trials, path, "trials")
 
 
+def ours_optimize(trials: int) -> float:
+    """CPU seconds of one in-memory ``Study.optimize`` of ``trials`` random NB-201 trials, no-op evaluator."""
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="bench")
+    start = time.process_time()
+    study.optimize(lambda arch: 1.0, n_trials=trials, progress=False)
+    return time.process_time() - start
+
+
+def optuna_optimize(trials: int) -> float:
+    """CPU seconds of one in-memory Optuna ``study.optimize`` of ``trials`` RandomSampler trials."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize")
+
+    def objective(trial) -> float:
+        for name, choices in PARAMS.items():
+            trial.suggest_categorical(name, choices)
+        return 1.0
+
+    start = time.process_time()
+    study.optimize(objective, n_trials=trials)
+    return time.process_time() - start
+
+
+def optimize_rows(trials: int, rounds: int) -> dict:
+    """Both in-memory optimize loops, alternated ``rounds`` times: CPU ms per trial (median, range) and the ratio."""
+    SPACE.count_unique()  # the one-off NB-201 canonical table (random search's de-duplication) is not per trial
+    ours_optimize(50), optuna_optimize(50)  # nor are the imports
+    ours_s, theirs_s = [], []
+    for _ in range(rounds):
+        ours_s.append(ours_optimize(trials))
+        theirs_s.append(optuna_optimize(trials))
+    ours_med, theirs_med = float(np.median(ours_s)), float(np.median(theirs_s))
+    return {"trials": trials, "rounds": rounds,
+            "nasforge cpu ms/trial": {"median": 1e3 * ours_med / trials, "min": 1e3 * min(ours_s) / trials,
+                                      "max": 1e3 * max(ours_s) / trials},
+            "optuna cpu ms/trial": {"median": 1e3 * theirs_med / trials, "min": 1e3 * min(theirs_s) / trials,
+                                    "max": 1e3 * max(theirs_s) / trials},
+            "ratio (medians)": ours_med / theirs_med}
+
+
+def print_optimize(row: dict) -> None:
+    """The optimize rows of :func:`optimize_rows`, one line each, and their ratio."""
+    for name in ("nasforge", "optuna"):
+        ms = row[f"{name} cpu ms/trial"]
+        print(f"{name} in-memory optimize: {ms['median']:.4f} ms CPU/trial (range {ms['min']:.4f}-{ms['max']:.4f})")
+    print(f"nasforge / optuna in-memory optimize, CPU: {row['ratio (medians)']:.3f}x "
+          f"({row['trials']} trials, {row['rounds']} alternating rounds)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--json", default=str(RESULTS / "engine_overhead.json"))
+    parser.add_argument("--optimize-trials", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--optimize-only", action="store_true", help="only the in-memory optimize rows")
     args = parser.parse_args()
+    if args.optimize_only:
+        stored = read_json(args.json, {})
+        stored["optimize_memory"] = optimize_rows(args.optimize_trials, args.rounds)
+        print_optimize(stored["optimize_memory"])
+        write_json(args.json, stored, indent=2)
+        return
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -106,8 +172,10 @@ def main() -> None:
         print(f"{name:45s} {row['ms_per_trial']:9.3f} {disk:>19s}")
     for name, ratio in ratios.items():
         print(f"{name}: {ratio:.3f}x (goal <= 0.3x)")
+    optimize = optimize_rows(args.optimize_trials, args.rounds)
+    print_optimize(optimize)
     write_json(args.json, {"trials": args.trials, "rows": rows, "ratios": ratios,
-                           "sqlite_durability_checks": checks}, indent=2)
+                           "sqlite_durability_checks": checks, "optimize_memory": optimize}, indent=2)
 
 
 if __name__ == "__main__":

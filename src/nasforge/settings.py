@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 
+_ATOMS = frozenset({type(None), bool, int, float, str})
+
+
 def is_plain(value: Any) -> bool:
     """Whether ``value`` is plain data (None, bool, number, string, or lists, tuples and dicts of them)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return True
-    if isinstance(value, (list, tuple)):
-        return all(is_plain(v) for v in value)
+    if isinstance(value, (list, tuple)):  # items of exactly a plain type answered without a call (genotypes)
+        return all(type(v) in _ATOMS or is_plain(v) for v in value)
     return isinstance(value, dict) and all(isinstance(k, str) and is_plain(v) for k, v in value.items())
 
 

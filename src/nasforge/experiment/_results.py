@@ -211,6 +211,8 @@ def _json_values(value: Any, what: str, clash_fails: bool = True) -> dict[str, A
     one of whose values would be lost), else the last one stays (a failed or pruned result keeps its own reason)."""
     if not isinstance(value, Mapping):
         _fail(f"{what} must be a dict, got {type(value).__name__}")
+    if type(value) is dict and not value:  # most results hold none: what JSON would give back
+        return {}
     text = _json_text(value)
     if text is None:
         _fail(f"{what} must hold JSON values (str, finite number, bool, None, list, dict): {_short(value)}")
