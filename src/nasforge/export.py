@@ -815,23 +815,25 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
             return _present(entry), entry["metrics"]
-    study_name, attrs, trials, front = _stored_study(name, storage)
+    study_name, attrs, trials, chosen = _stored_study(name, storage)
     numbers = sorted(t.number for t in trials)
     found = _with_networks(networks) or "none"
     if trial not in numbers:
         held = f"trials {numbers[0]}-{numbers[-1]}" if numbers else "no trials"
         raise UsageError(f"study {study_name} has no trial {trial} (it has {held}; those with a saved network: "
                          f"{found})")
-    state = _no_network_state(next(t for t in trials if t.number == trial), trials, study_name, attrs, storage, front)
+    state = _no_network_state(next(t for t in trials if t.number == trial), trials, study_name, attrs, storage,
+                              chosen)
     raise UsageError(f"--trial {trial}: no saved network{state}; trials with one: {found}")
 
 
 def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str, Any], storage: str,
-                      front: bool) -> str:
-    """Why ``trial`` (of study ``name``: its ``trials`` and user attributes ``attrs``; ``front``: whether its feasible
-    Pareto front has a member) has no saved network, as ": ..." (empty when it completed and simply saved none), as
-    :func:`_none_retrained` says it for a study. A resume is advised only where it would retrain ``trial``: stage 1
-    did not finish, no retrain is queued yet, or one of ``trial`` is queued and unfinished or failed."""
+                      chosen: list[Any]) -> str:
+    """Why ``trial`` (of study ``name``: its ``trials`` and user attributes ``attrs``; ``chosen``: the front members
+    its search retrains, :func:`_stored_study`) has no saved network, as ": ..." (empty when it completed and simply
+    saved none), as :func:`_none_retrained` says it for a study. A resume is advised only where it would retrain
+    ``trial``: stage 1 did not finish, no retrain is queued yet, ``trial`` is chosen and its own retrain is not queued
+    yet (a search killed between two enqueues), or one of ``trial`` is queued and unfinished or failed."""
     from .experiment.stages import is_retrain
     from .pipelines.search import PIPELINE, resume_command
 
@@ -846,7 +848,8 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
         return f": trial {trial.number} is a search trial and the search ran with --retrain 0"
     retrains = [t for t in trials if is_retrain(t)]
     own = [t for t in retrains if t.user_attrs.get("source_trial") == trial.number]  # its retrain and retries
-    if not attrs.get("search_done") or any(not t.done for t in own) or (front and not retrains):
+    unqueued = not own and trial.number in {t.number for t in chosen}  # killed between two enqueues: a resume queues it
+    if not attrs.get("search_done") or any(not t.done for t in own) or (chosen and not retrains) or unqueued:
         stage = "the search" if not attrs.get("search_done") else "the retrain stage"
         return (f": trial {trial.number} is a search trial; its retrain has not run ({stage} did not finish; killed, "
                 f"or still running): finish it with {resume_command(name, storage)}")
@@ -874,18 +877,25 @@ def _with_networks(networks: list[dict[str, Any]]) -> str:
                      for e in sorted(networks, key=lambda e: e["trial"]))
 
 
-def _stored_study(name: str | None, storage: str) -> tuple[str, dict[str, Any], list[Any], bool]:
-    """Study ``name`` of ``storage`` (None: the only one), read-only: its name, user attributes, trials, and whether
-    its feasible Pareto front (what a search retrains) has a member."""
+def _stored_study(name: str | None, storage: str) -> tuple[str, dict[str, Any], list[Any], list[Any]]:
+    """Study ``name`` of ``storage`` (None: the only one), read-only: its name, user attributes, trials, and the
+    trials of its feasible Pareto front that its search retrains (as a resume chooses them; none for a study that is
+    no search)."""
     from .experiment import Study
     from .experiment.storage import open_storage
-    from .pipelines.search import feasible_front, only_study, space_from_spec
+    from .pipelines.search import PIPELINE, SearchConfig, choose_for_retraining, feasible_front, only_study, \
+        space_from_spec
 
     with open_storage(storage, readonly=True) as store:
         name = name or only_study(store, "nasforge export")
         spec = (store.load_study(name).user_attrs or {}).get("space_spec")
         study = Study.load(name, store, space=space_from_spec(spec) if spec else None, replay=False)  # trials only
-        return name, dict(study.user_attrs or {}), list(study.trials), bool(feasible_front(study))
+        attrs, chosen = dict(study.user_attrs or {}), []
+        if attrs.get("pipeline") == PIPELINE and isinstance(attrs.get("pipeline_config"), dict):
+            # the study's objectives are the run's (its config created the study); retrain as the resume reads it
+            retrain = SearchConfig.from_json(attrs["pipeline_config"]).retrain
+            chosen = choose_for_retraining(feasible_front(study), study.objectives, study.directions, retrain)
+        return name, attrs, list(study.trials), chosen
 
 
 def _stored_attrs(name: str | None, storage: str) -> tuple[str, dict[str, Any]]:
@@ -918,9 +928,9 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
     if not attrs.get("search_done"):
         return (f"study {name} has no retrained network saved: its search stopped before retraining (stage 1, the "
                 f"search, did not finish; killed, or still running); {finish}{hint}")
-    name, attrs, trials, front = _stored_study(name, storage)
+    name, attrs, trials, chosen = _stored_study(name, storage)
     retrains = [t for t in trials if is_retrain(t)]
-    if any(not t.done for t in retrains) or (not retrains and front):
+    if any(not t.done for t in retrains) or (not retrains and chosen):
         return (f"study {name} has no retrained network saved: its search stopped before its retrain stage finished "
                 f"(killed, or still running); {finish}{hint}")
     if not retrains:
