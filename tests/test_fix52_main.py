@@ -249,3 +249,18 @@ def test_a_network_with_infinite_but_no_nan_outputs_still_exports(tmp_path):
     save_file(weights, str(folder / "model.safetensors"))
     torch.manual_seed(0)
     assert main(["export", str(folder), "--format", "torchscript", "--out", f"{tmp_path / 'out'}/"]) == 0
+
+
+def test_a_search_runs_trials_csv_keeps_its_stage_column_beside_a_metric_named_stage():
+    """Would fail: with_stages added no stage column when a metric was named 'stage' (the run folder's trials.csv
+    lost it, and nasforge trials renamed the metric on its own)."""
+    import pandas as pd
+
+    from nasforge.pipelines.search import with_stages
+
+    arch = get_space("nb201").sample(np.random.default_rng(0))
+    trials = [Trial(number=0, arch=arch), Trial(number=1, arch=arch, user_attrs={"stage": "retrain"})]
+    frame = pd.DataFrame({"number": [0, 1], "arch": ["a", "a"], "stage": [0.5, 0.7]})
+    out = with_stages(frame, trials, staged=True)
+    assert list(out.columns) == ["number", "arch", "stage", "metric_stage"]
+    assert list(out["stage"]) == ["search", "retrain"] and list(out["metric_stage"]) == [0.5, 0.7]

@@ -631,7 +631,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
         out.write(mask_passwords(json.dumps(data, indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
         frame = trials_dataframe(study.trials, lambda t: study.arch_text[t.number], known)
-        frame = frame.rename(columns={name: column(name) for name in added.intersection(known)})
+        if "infeasible" in added and "infeasible" in known:  # with_stages renames a metric 'stage' itself
+            frame = frame.rename(columns={"infeasible": METRIC_PREFIX + "infeasible"})
         frame = frame.reindex(columns=[*(c for c in frame if not c.startswith(ATTR_PREFIX)), *attrs])
         if study.constraints:  # last: after the columns of earlier versions, which readers may index
             frame["infeasible"] = [judged.get(t.number) for t in study.trials]

@@ -1370,10 +1370,13 @@ def is_staged(study: Study) -> bool:
 def with_stages(frame: Any, trials: list[Trial], staged: bool) -> Any:
     """The trials ``frame`` with a ``stage`` column after ``arch`` (search or retrain, as the trials table shows
     it) when ``staged`` (:func:`is_staged` of the whole study); ``user_attrs_stage`` stays as stored (empty for
-    search trials)."""
+    search trials), a metric named ``stage`` is the column ``metric_stage`` beside it."""
+    from ..experiment._export import METRIC_PREFIX
     from ..experiment.stages import stage_of
 
-    if staged and "arch" in frame and "stage" not in frame:
+    if staged and "arch" in frame:
+        if "stage" in frame:  # a metric of that name
+            frame = frame.rename(columns={"stage": METRIC_PREFIX + "stage"})
         frame.insert(frame.columns.get_loc("arch") + 1, "stage", [stage_of(t) for t in trials])
     return frame
 
