@@ -243,7 +243,7 @@ def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = 
     surrogate (:func:`utf8_text`) as its backslash escape. An OSError is a UsageError naming ``name``."""
     path = Path(path)
     target = Path(os.path.realpath(path)) if follow else path.parent.resolve() / path.name
-    payload = utf8_text(data).encode("utf-8") if isinstance(data, str) else data
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data  # as utf8_text writes it
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_dead_temporaries(target.parent, (target.name,))

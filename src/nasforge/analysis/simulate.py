@@ -48,7 +48,7 @@ from ..exceptions import UsageError
 from ..experiment._export import json_safe
 from ..spaces import Architecture, NASBench201Space
 from ..spaces.nb201 import conv_proxy
-from ..strategies import Strategy, get_strategy
+from ..strategies import get_strategy
 from ..strategies.base import Strategy
 
 
