@@ -64,6 +64,15 @@ def refuse_other_run(path: str | Path, stored: dict, run: dict[str, Any], before
                              f"(choose another {option} to keep both)")
 
 
+def int_list(parser: Any, option: str, text: str) -> list[int]:
+    """``text`` (``"0,1,2"``) as whole numbers; else ``parser.error`` naming ``option`` (one line, exit 2)."""
+    try:
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        parser.error(f"{option} must be comma-separated whole numbers, got {text!r}")
+        raise  # parser.error exits
+
+
 def validation_pick(summary: dict) -> dict[str, Any]:
     """The best network of a ``nasforge search`` summary as recorded: ``best_test_acc`` is the test accuracy of the
     retrained network the search's validation picked (``best_selected_by``), not the highest one, which is kept

@@ -59,7 +59,7 @@ from nasforge.oneshot.study import (RankingConfig, _supernet_for, ground_truth, 
 from nasforge.oneshot.trainer import OneShotConfig, train_supernet
 from nasforge.spaces import get_space
 
-from _results import RESULTS, read_json, write_json
+from _results import RESULTS, int_list, read_json, write_json
 
 
 SCORERS = {"recal 8": ScoreConfig(bn_mode="recalibrate", recal_batches=8),
@@ -325,10 +325,7 @@ def _paired_with(summary: dict, per_seed: dict, baseline: dict, truth: np.ndarra
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse (one line, before any training) seeds, variants or scorers that are no such thing, and a
     ``--split-epoch`` of ``--group continue`` that the parent's ``--epochs`` never reach."""
-    try:
-        [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        parser.error(f"--seeds must be comma-separated whole numbers, got {args.seeds!r}")
+    int_list(parser, "--seeds", args.seeds)
     for option, given, known in (("--variants", args.variants, VARIANTS), ("--scorers", args.scorers, SCORERS)):
         unknown = [name for name in given.split(",") if name not in known]
         if unknown:

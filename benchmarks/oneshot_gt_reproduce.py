@@ -25,7 +25,7 @@ import numpy as np
 from nasforge.oneshot.study import RankingConfig, ceiling, kendall, study_data, train_standalone
 from nasforge.spaces import get_space
 
-from _results import write_json
+from _results import int_list, write_json
 
 PROTOCOL = ("space", "data", "data_dir", "noise", "val_fraction", "test_fraction", "k", "gt_seeds", "gt_epochs",
             "C", "N", "seed", "workers", "threads", "baseline_epochs")
@@ -48,10 +48,7 @@ def main() -> None:
     parser.add_argument("--rescore", help="supernet settings results (oneshot_supernet_settings.py --results) "
                         "to score against both ground truths")
     args = parser.parse_args()
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        parser.error(f"--seeds must be comma-separated whole numbers, got {args.seeds!r}")
+    seeds = int_list(parser, "--seeds", args.seeds)
     stored, cfg, archs, data = stored_study(args.study_json)
     every_seed = ",".join(str(s) for s in range(cfg.gt_seeds))
     if len(set(seeds)) < len(seeds) or not all(0 <= s < cfg.gt_seeds for s in seeds):
