@@ -11,6 +11,7 @@ import math
 import os
 import pickle
 import struct
+import unicodedata
 import warnings
 import zipfile
 import zlib
@@ -865,13 +866,21 @@ def _folder_names(folder: Path) -> list[str]:
 def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder`` (:func:`_folder_names`); a
     ValueError for fewer than ``at_least`` (a training split needs 2 classes: with one, every network scores
-    100%)."""
+    100%), and for two names that differ only in Unicode normal form (one class, split in two)."""
     classes = _folder_names(folder)
     if not classes:
         raise UsageError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
     if len(classes) < at_least:
         raise UsageError(f"image folder {str(folder)!r} has {len(classes)} class folder {classes}: a classifier "
                          f"needs at least {at_least} classes (one sub-folder each)")
+    forms: dict[str, list[str]] = {}
+    for name in classes:
+        forms.setdefault(unicodedata.normalize("NFC", name), []).append(name)
+    twice = next((names for names in forms.values() if len(names) > 1), None)
+    if twice:  # e.g. 'café' copied from macOS (NFD) beside one typed on Linux (NFC): one class split in two
+        raise UsageError(f"image folder {str(folder)!r} has class folders {' and '.join(map(ascii, twice))}, whose "
+                         "names differ only in Unicode form (NFC/NFD: an accented letter as one character or as "
+                         "letter + accent), so they would load as two classes: move the images of one into the other")
     return classes
 
 
@@ -887,7 +896,11 @@ def _image_files(folder: Path, classes: list[str], seen: dict[str, tuple[Path, P
     _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
-        raise UsageError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
+        trained = {unicodedata.normalize("NFC", name): name for name in classes}
+        alike = [f"{ascii(name)} differs from training class {ascii(trained[form])} only in Unicode form (NFC/NFD)"
+                 for name in unknown if (form := unicodedata.normalize("NFC", name)) in trained]
+        raise UsageError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks"
+                         + (f": {'; '.join(alike)}; give both folders the same name" if alike else ""))
     files: list[tuple[Path, int]] = []
     parents: dict[Path, str] = {}
     for label, name in enumerate(classes):
