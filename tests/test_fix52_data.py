@@ -46,3 +46,53 @@ def test_split_class_alike_but_for_unicode_form_says_so(tmp_path: Path) -> None:
 def test_accented_class_names_load_as_before(tmp_path: Path) -> None:
     data = load_dataset("folder", _folder(tmp_path / "ok", (NFD, "dog", "été")))
     assert data.class_names == tuple(sorted((NFD, "dog", "été")))
+
+
+def _refused(capsys: pytest.CaptureFixture[str], args: list[str], *expected: str) -> None:
+    """``nasforge ARGS`` exits 2 with one line holding each of ``expected``."""
+    from nasforge.cli import main
+
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "that data set 'folder' is read from" in err, err
+    assert all(text in err for text in expected), err
+
+
+def test_oneshot_train_out_inside_the_data_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _folder(tmp_path / "f6")
+    train = ["oneshot", "train", "--data", "folder", "--val-fraction", "0.2", "--epochs", "1"]
+    _refused(capsys, [*train, "--data-dir", str(root), "--out", str(root / "sn")], "--out")
+    monkeypatch.chdir(root)  # the default --out, run from inside the data
+    _refused(capsys, [*train, "--data-dir", "."], "--out 'nasforge-runs/supernet'")
+    assert sorted(p.name for p in root.iterdir()) == ["a", "b"]
+
+
+def test_oneshot_study_out_or_storage_inside_the_data_is_refused(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    root = _folder(tmp_path / "f5")
+    study = ["oneshot", "study", "--data", "folder", "--data-dir", str(root), "--k", "10", "--seeds", "1",
+             "--epochs", "1", "--supernet-epochs", "1"]
+    _refused(capsys, [*study, "--out", str(root / "st")], "--out")
+    _refused(capsys, [*study, "--out", str(tmp_path / "st"), "--storage", f"sqlite:///{root}/a/g.db"], "--storage")
+    assert sorted(p.name for p in root.iterdir()) == ["a", "b"] and not (tmp_path / "st").exists()
+
+
+def test_search_storage_inside_the_data_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _folder(tmp_path / "f5")
+    _refused(capsys, ["search", "--data", "folder", "--data-dir", str(root), "--trials", "1", "--out",
+                      str(tmp_path / "run"), "--storage", f"sqlite:///{root}/a/s.db"], "--storage")
+    assert not (root / "a" / "s.db").exists() and not (tmp_path / "run").exists()
+
+
+def test_oneshot_search_storage_inside_the_data_is_refused(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from nasforge.cli import main
+
+    root = _folder(tmp_path / "f6")
+    assert main(["oneshot", "train", "--data", "folder", "--data-dir", str(root), "--val-fraction", "0.2",
+                 "--epochs", "1", "--C", "4", "--batch-size", "8", "--out", str(tmp_path / "sn")]) == 0
+    capsys.readouterr()
+    _refused(capsys, ["oneshot", "search", "--supernet", str(tmp_path / "sn"), "--trials", "1", "--storage",
+                      f"sqlite:///{root}/a/s.db"], "--storage")
+    assert not (root / "a" / "s.db").exists()

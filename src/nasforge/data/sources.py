@@ -167,6 +167,16 @@ def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Pat
                              "mixed with the data, which would then no longer load; choose a folder outside it")
 
 
+def check_storage_out_of_data(storage: str | None, what: str, name: str, data_dir: str | Path | None) -> None:
+    """:func:`check_out_of_data` for the file of SQLite storage URL ``storage`` (``what`` names it): the database
+    and its journal files would join the data. Other storage (a server, in memory, None) writes no file there."""
+    from ..experiment.storage.urls import sqlite_path
+
+    path = None if storage is None else sqlite_path(storage)
+    if path and path != ":memory:":
+        check_out_of_data(path, what, name, data_dir)
+
+
 def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
                 noise: float = 0.0, augment: str | None = None) -> ImageDataset:
     """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only unless

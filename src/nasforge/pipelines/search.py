@@ -282,7 +282,7 @@ class SearchConfig:
         if len(self.objectives) < low or (high is not None and len(self.objectives) > high):
             raise UsageError(f"{label('objectives')}: strategy {self.strategy!r} handles {wanted} objective(s), got "
                              f"{len(self.objectives)} ({', '.join(self.objectives)})")
-        from ..data.sources import DATASETS, check_out_of_data
+        from ..data.sources import DATASETS, check_out_of_data, check_storage_out_of_data
         from ..experiment.pruners import PRUNERS
         from ..oneshot.checks import AUGMENTATIONS
         from ..oneshot.study import data_names
@@ -303,6 +303,8 @@ class SearchConfig:
         if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
+            if not resumed and isinstance(self.storage, str):  # a stored run resumes wherever its file is
+                check_storage_out_of_data(self.storage, label("storage"), self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
              f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)")
         pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
