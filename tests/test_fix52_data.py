@@ -96,3 +96,15 @@ def test_oneshot_search_storage_inside_the_data_is_refused(tmp_path: Path,
     _refused(capsys, ["oneshot", "search", "--supernet", str(tmp_path / "sn"), "--trials", "1", "--storage",
                       f"sqlite:///{root}/a/s.db"], "--storage")
     assert not (root / "a" / "s.db").exists()
+
+
+def test_resume_with_its_data_moved_says_to_put_it_back(tmp_path: Path) -> None:
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+    from nasforge.spaces import get_space
+
+    gone = str(tmp_path / "moved")  # the path recorded when the run started, empty now
+    config = SearchConfig(data="folder", data_dir=gone, out=str(tmp_path / "run"))
+    with pytest.raises(UsageError) as info:
+        _evaluators(config, get_space("nb201"))  # as nasforge resume builds them
+    assert f"{gone!r} recorded when this run started does not exist: put the data (or a symbolic link" \
+        in str(info.value)

@@ -1606,6 +1606,9 @@ def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False)
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
         common["model_kwargs"] = {**model_kwargs, **search.layout(preset.final_C)}  # an elastic supernet's layout
     else:
+        if not new_run and config.data_dir is not None and not Path(config.data_dir).expanduser().exists():
+            raise UsageError(f"data {config.data!r}: the path {config.data_dir!r} recorded when this run started "
+                             "does not exist: put the data (or a symbolic link to it) back there to resume this run")
         common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed, augment=config.augment)
         search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
                                    train=_search_train(config, preset), **common)
