@@ -108,3 +108,11 @@ def test_resume_with_its_data_moved_says_to_put_it_back(tmp_path: Path) -> None:
         _evaluators(config, get_space("nb201"))  # as nasforge resume builds them
     assert f"{gone!r} recorded when this run started does not exist: put the data (or a symbolic link" \
         in str(info.value)
+
+
+def test_digits_hard_without_the_supernet_evaluator_says_what_it_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    from nasforge.cli import main
+
+    assert main(["search", "--data", "digits-hard", "--trials", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(digits-hard needs --evaluator supernet), got 'digits-hard'" in err
