@@ -116,3 +116,14 @@ def test_digits_hard_without_the_supernet_evaluator_says_what_it_needs(capsys: p
     assert main(["search", "--data", "digits-hard", "--trials", "1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "(digits-hard needs --evaluator supernet), got 'digits-hard'" in err
+
+
+def test_a_storage_file_beside_the_class_folders_stays_allowed(tmp_path: Path) -> None:
+    """A database at the top of the image folder is not read as data (as before); one in a class folder is."""
+    from nasforge.data.sources import check_storage_out_of_data
+
+    root = tmp_path / "imgs"
+    (root / "a").mkdir(parents=True)
+    check_storage_out_of_data(f"sqlite:///{root}/s.db", "--storage", "folder", root)
+    with pytest.raises(UsageError, match="--storage .* inside the folder"):
+        check_storage_out_of_data(f"sqlite:///{root}/a/s.db", "--storage", "folder", root)

@@ -168,13 +168,17 @@ def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Pat
 
 
 def check_storage_out_of_data(storage: str | None, what: str, name: str, data_dir: str | Path | None) -> None:
-    """:func:`check_out_of_data` for the file of SQLite storage URL ``storage`` (``what`` names it): the database
-    and its journal files would join the data. Other storage (a server, in memory, None) writes no file there."""
+    """:func:`check_out_of_data` for the folder of SQLite storage URL ``storage``'s file (``what`` names it) when
+    it lies inside a folder the data is read from: the database and its journal files would join a class's
+    images. A file at the top of the data folder, beside the class folders, is not read as data and stays allowed
+    (as before). Other storage (a server, in memory, None) writes no file."""
     from ..experiment.storage.urls import sqlite_path
 
     path = None if storage is None else sqlite_path(storage)
     if path and path != ":memory:":
-        check_out_of_data(path, what, name, data_dir)
+        folder = Path(path).expanduser().resolve().parent
+        if any(data in folder.parents for data in data_folders(name, data_dir)):
+            check_out_of_data(path, what, name, data_dir)
 
 
 def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
