@@ -235,8 +235,8 @@ STUDY_FLAGS = {"k": "--k", "gt_seeds": "--seeds", "finetune_steps": "--finetune-
                "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
                "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",
                "fewshot_epochs": "--few-shot-epochs", "fewshot_lr_factor": "--few-shot-lr-factor",
-               "check_epochs": "--check-epochs", "out": "--out"}
-"""RankingConfig fields (and ``out``) as the ``oneshot study`` options that set them."""
+               "check_epochs": "--check-epochs", "out": "--out", "storage": "--storage"}
+"""RankingConfig fields (and ``out``, ``storage``) as the ``oneshot study`` options that set them."""
 
 
 def _flag(name: str) -> str:
@@ -280,6 +280,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..models.layers import Norm
     from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
                            split_supernet, train_few_shot, train_supernet)
+    from ..data.sources import check_out_of_data
     from ..oneshot.checkpoint import check_save_folder, data_fingerprint, save_supernet
     from ..oneshot.checks import check_split_options
     from ..oneshot.study import check_data_options, split_defaults, study_data
@@ -287,6 +288,7 @@ def run_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     space = load_space(args)
     check_save_folder(not_a_file(args.out), args.overwrite, "--out", "--overwrite")  # before training
+    check_out_of_data(args.out, "--out", args.data, args.data_dir)  # a supernet saved there would become a class
     check_data_options(args.data, args.data_dir, args.noise, _train_flag, strict_noise=True)
     held = held_fractions(args.data, args.data_dir).get("val_fraction") if args.val_fraction is not None else None
     if held is not None:
@@ -397,6 +399,7 @@ def run_search(args: argparse.Namespace) -> int:
     if not (folder / "supernet.json").is_file():  # said before the imports that need torch
         raise UsageError(f"{option} {args.supernet}: {str(folder)!r} holds no saved supernet (supernet.json "
                          "and supernet.pt)")
+    from ..data.sources import check_storage_out_of_data
     from ..evaluators.supernet import SupernetEvaluator, check_supernet_strategy
     from ..exceptions import NasforgeError, StudyExistsError
     from ..experiment import Study
@@ -422,6 +425,8 @@ def run_search(args: argparse.Namespace) -> int:
         given = " ".join(f"{flag} {value}" for flag, value in (("--data", args.data), ("--data-dir", args.data_dir))
                          if value) or "--data (the recorded data set)"
         raise UsageError(f"{given}: {exc}") from None
+    scored = evaluator.spec()["kwargs"]  # the data set it scores on, and where its files are
+    check_storage_out_of_data(args.storage, "--storage", scored["data"], scored["data_options"].get("data_dir"))
     space = evaluator.supernet.space
     try:
         with storage_errors_as_usage():  # a --storage that cannot be opened: one line, exit 2

@@ -11,6 +11,7 @@ import math
 import os
 import pickle
 import struct
+import unicodedata
 import warnings
 import zipfile
 import zlib
@@ -164,6 +165,20 @@ def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Pat
             raise UsageError(f"{what} {str(out)!r} is {'the' if target == folder else 'inside the'} folder "
                              f"{str(folder)!r} that data set {name!r} is read from: the run's files would be "
                              "mixed with the data, which would then no longer load; choose a folder outside it")
+
+
+def check_storage_out_of_data(storage: str | None, what: str, name: str, data_dir: str | Path | None) -> None:
+    """:func:`check_out_of_data` for the folder of SQLite storage URL ``storage``'s file (``what`` names it) when
+    it lies inside a folder the data is read from: the database and its journal files would join a class's
+    images. A file at the top of the data folder, beside the class folders, is not read as data and stays allowed
+    (as before). Other storage (a server, in memory, None) writes no file."""
+    from ..experiment.storage.urls import sqlite_path
+
+    path = None if storage is None else sqlite_path(storage)
+    if path and path != ":memory:":
+        folder = Path(path).expanduser().resolve().parent
+        if any(data in folder.parents for data in data_folders(name, data_dir)):
+            check_out_of_data(path, what, name, data_dir)
 
 
 def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
@@ -865,13 +880,21 @@ def _folder_names(folder: Path) -> list[str]:
 def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder`` (:func:`_folder_names`); a
     ValueError for fewer than ``at_least`` (a training split needs 2 classes: with one, every network scores
-    100%)."""
+    100%), and for two names that differ only in Unicode normal form (one class, split in two)."""
     classes = _folder_names(folder)
     if not classes:
         raise UsageError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
     if len(classes) < at_least:
         raise UsageError(f"image folder {str(folder)!r} has {len(classes)} class folder {classes}: a classifier "
                          f"needs at least {at_least} classes (one sub-folder each)")
+    forms: dict[str, list[str]] = {}
+    for name in classes:
+        forms.setdefault(unicodedata.normalize("NFC", name), []).append(name)
+    twice = next((names for names in forms.values() if len(names) > 1), None)
+    if twice:  # e.g. 'café' copied from macOS (NFD) beside one typed on Linux (NFC): one class split in two
+        raise UsageError(f"image folder {str(folder)!r} has class folders {' and '.join(map(ascii, twice))}, whose "
+                         "names differ only in Unicode form (NFC/NFD: an accented letter as one character or as "
+                         "letter + accent), so they would load as two classes: move the images of one into the other")
     return classes
 
 
@@ -887,7 +910,11 @@ def _image_files(folder: Path, classes: list[str], seen: dict[str, tuple[Path, P
     _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
-        raise UsageError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
+        trained = {unicodedata.normalize("NFC", name): name for name in classes}
+        alike = [f"{ascii(name)} differs from training class {ascii(trained[form])} only in Unicode form (NFC/NFD)"
+                 for name in unknown if (form := unicodedata.normalize("NFC", name)) in trained]
+        raise UsageError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks"
+                         + (f": {'; '.join(alike)}; give both folders the same name" if alike else ""))
     files: list[tuple[Path, int]] = []
     parents: dict[Path, str] = {}
     for label, name in enumerate(classes):

@@ -694,6 +694,7 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     is created when a check fails. ``label`` names a field in errors (the CLI passes its --option names)."""
     import torch
 
+    from ..data.sources import check_out_of_data, check_storage_out_of_data
     from ..experiment.storage.urls import check_server_storage, sqlite_url
 
     cfg.validate(label)
@@ -701,6 +702,8 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
         raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
     out = Path(out)
     _check_report_folder(out, overwrite, label("out"))
+    check_out_of_data(out, label("out"), cfg.data, cfg.data_dir)  # its ground_truth.db, report and plots
+    check_storage_out_of_data(storage, label("storage"), cfg.data, cfg.data_dir)
     if storage is not None:  # a wrong URL, password or an unreachable server: before any work, creating nothing
         check_server_storage(storage)
     try:

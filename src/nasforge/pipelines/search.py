@@ -282,13 +282,14 @@ class SearchConfig:
         if len(self.objectives) < low or (high is not None and len(self.objectives) > high):
             raise UsageError(f"{label('objectives')}: strategy {self.strategy!r} handles {wanted} objective(s), got "
                              f"{len(self.objectives)} ({', '.join(self.objectives)})")
-        from ..data.sources import DATASETS, check_out_of_data
+        from ..data.sources import DATASETS, check_out_of_data, check_storage_out_of_data
         from ..experiment.pruners import PRUNERS
         from ..oneshot.checks import AUGMENTATIONS
         from ..oneshot.study import data_names
 
         names = data_names() if self.evaluator == "supernet" else DATASETS  # study_data's, digits-hard too
-        need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}")
+        supernet_only = f" ({self.data} needs {label('evaluator')} supernet)" if self.data in data_names() else ""
+        need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}{supernet_only}")
         need(self.evaluator != "training" or self.data not in (None, "digits") or self.data_dir is None, "data_dir",
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
@@ -303,6 +304,8 @@ class SearchConfig:
         if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
+            if not resumed and isinstance(self.storage, str):  # a stored run resumes wherever its file is
+                check_storage_out_of_data(self.storage, label("storage"), self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
              f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)")
         pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
@@ -1607,6 +1610,9 @@ def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False)
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
         common["model_kwargs"] = {**model_kwargs, **search.layout(preset.final_C)}  # an elastic supernet's layout
     else:
+        if not new_run and config.data_dir is not None and not Path(config.data_dir).expanduser().exists():
+            raise UsageError(f"data {config.data!r}: the path {config.data_dir!r} recorded when this run started "
+                             "does not exist: put the data (or a symbolic link to it) back there to resume this run")
         common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed, augment=config.augment)
         search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
                                    train=_search_train(config, preset), **common)
