@@ -264,3 +264,26 @@ def test_a_search_runs_trials_csv_keeps_its_stage_column_beside_a_metric_named_s
     out = with_stages(frame, trials, staged=True)
     assert list(out.columns) == ["number", "arch", "stage", "metric_stage"]
     assert list(out["stage"]) == ["search", "retrain"] and list(out["metric_stage"]) == [0.5, 0.7]
+
+
+def test_trials_csv_on_an_ascii_stdout_escapes_what_it_cannot_write(tmp_path, monkeypatch):
+    """Would fail: a stored 'café' on an ASCII stdout (LC_ALL=C without UTF-8 mode) was a traceback, nothing
+    written."""
+    import io
+    import sys
+
+    from nasforge import Study
+    from nasforge.cli import main
+
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    study = Study("nb201", "random", objectives="acc", seed=0, name="e", storage=url)
+    trial = study.ask()
+    study.set_trial_user_attr(trial, "p", "caf\xe9 f\udcffx")
+    study.tell(trial, {"acc": 1.0})
+    study.close()
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="ascii", errors="surrogateescape", newline="")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["trials", "e", "--storage", url, "--format", "csv"]) == 0
+    stdout.flush()
+    assert b"caf\\xe9" in raw.getvalue() and b"number,state,arch" in raw.getvalue()

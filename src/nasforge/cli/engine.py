@@ -667,14 +667,13 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
 def _write_stdout(text: str) -> None:
     """``text`` on standard output as its encoding writes it (a lone surrogate from a file name that is not UTF-8
-    comes out as the original byte where the stream escapes surrogates, as under the C locale), else with lone
-    surrogates as their escapes, as in a file (:func:`~nasforge.writes.utf8_text`)."""
-    from ..writes import utf8_text
-
+    comes out as the original byte where the stream escapes surrogates, as under the C locale); what the encoding
+    cannot write (a lone surrogate on a strict UTF-8 stream, ``é`` on an ASCII one) as its backslash escape."""
     try:
         sys.stdout.write(text)  # encoded whole before anything is written: a refusal writes nothing
     except UnicodeEncodeError:
-        sys.stdout.write(utf8_text(text))
+        encoding = sys.stdout.encoding or "utf-8"
+        sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 class _FileText(io.StringIO):
