@@ -142,6 +142,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--optimize-only", action="store_true", help="only the in-memory optimize rows")
     args = parser.parse_args()
+    for option, value in (("--trials", args.trials), ("--optimize-trials", args.optimize_trials),
+                          ("--rounds", args.rounds)):
+        if value < 1:
+            parser.error(f"{option} must be at least 1, got {value}")
     if args.optimize_only:
         stored = read_json(args.json, {})
         stored["optimize_memory"] = optimize_rows(args.optimize_trials, args.rounds)

@@ -38,9 +38,9 @@ def test_empty_user_attrs_skip_the_json_round_trip(monkeypatch):
     assert _json_values({"a": (1, 2)}, "user_attrs") == {"a": [1, 2]}
 
 
-def test_memory_storage_lock_object_is_reused_and_closed_storage_refused():
+def test_memory_storage_lock_is_a_plain_context_manager_and_closed_storage_refused():
     storage = InMemoryStorage()
-    assert storage._open() is storage._open()
+    assert hasattr(type(storage._open()), "__enter__")  # no generator-based context manager
     with storage._open(), storage._open():  # re-entrant, as the RLock it holds
         assert storage._lock._is_owned()
     assert not storage._lock._is_owned()
@@ -83,3 +83,15 @@ def test_optimize_stores_what_ask_and_tell_store():
     assert [[getattr(t, k) for k in keep] for t in looped.trials] == [[getattr(t, k) for k in keep]
                                                                        for t in by_hand.trials]
     assert looped.strategy_fingerprint() == by_hand.strategy_fingerprint()
+
+
+def test_a_shallow_copy_of_a_memory_storage_checks_its_own_closed_flag():
+    """Would fail (regression review f): the copy shared its original's lock object, which checked the original."""
+    import copy
+
+    original = InMemoryStorage()
+    twin = copy.copy(original)
+    twin.close()
+    original.list_studies()
+    with pytest.raises(StorageError, match="closed"):
+        twin.list_studies()

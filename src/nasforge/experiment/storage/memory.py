@@ -65,11 +65,10 @@ class InMemoryStorage(Storage):
         self._by_id: dict[int, _Slot] = {}
         self._next_id = 1
         self._closed = False
-        self._held = _Open(self)
 
     def _open(self) -> _Open:
         """Hold the lock of a storage that is not closed (a StorageError once it is)."""
-        return self._held
+        return _Open(self)
 
     def close(self) -> None:
         with self._lock:
