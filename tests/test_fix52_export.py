@@ -99,28 +99,10 @@ def test_model_space_sidecar_drops_the_settings_load_model_never_used(tmp_path):
 def _search_run(folder, search_done=True, retrains=0, fail_retrains=False):
     """A run folder whose study.db holds a search study of 3 search trials (as ``nasforge search`` records one) and
     retrain trials of the first ``retrains`` of them: left queued (as a search killed in stage 2 leaves them), or
-    run and failed."""
-    import warnings
+    run and failed (test_export39's builder)."""
+    from test_export39 import _run
 
-    from nasforge import Result, Study
-
-    url = f"sqlite:///{folder / 'study.db'}"
-    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="job", storage=url,
-                  user_attrs={"pipeline": "search", "pipeline_config": {"out": str(folder), "retrain": 2}})
-    study.optimize(lambda arch, fidelity=None: Result(metrics={"acc": float(len(str(arch)))}), 3)
-    if search_done:
-        study.set_user_attr("search_done", True)
-    for t in study.trials[:retrains]:
-        study.enqueue(t.arch, user_attrs={"stage": "retrain", "source_trial": t.number})
-    if fail_retrains:
-        def retrain(arch, fidelity=None):
-            raise RuntimeError("out of memory")
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            study.optimize(retrain, 0)
-    study.storage.close()
-    return url
+    return _run(folder, search_done=search_done, retrains=retrains, run_retrains=fail_retrains)
 
 
 def _trial_refusal(folder, trial):
