@@ -27,12 +27,20 @@ def _folder(root: Path, names: tuple[str, ...] = ("a", "b"), per_class: int = 6)
     return root
 
 
-def test_class_folders_alike_but_for_unicode_form_are_refused(tmp_path: Path) -> None:
+def test_class_folders_alike_but_for_how_an_accent_is_written_load_with_a_warning(tmp_path: Path) -> None:
+    """Two classes, as always (a stored run on such a folder resumes as it was), and a warning naming both."""
     root = _folder(tmp_path / "nf", (NFD, NFC, "dog"))
-    with pytest.raises(UsageError) as info:
-        load_dataset("folder", root)
-    message = str(info.value)
-    assert "\n" not in message and ascii(NFD) in message and ascii(NFC) in message and "Unicode form" in message
+    with pytest.warns(UserWarning) as record:
+        data = load_dataset("folder", root)
+    assert data.class_names == tuple(sorted((NFD, NFC, "dog")))
+    message = str(next(w.message for w in record if "accent" in str(w.message)))
+    assert "\n" not in message and ascii(NFD) in message and ascii(NFC) in message
+
+
+def test_distinct_characters_nfc_maps_onto_one_are_no_such_pair(tmp_path: Path, recwarn) -> None:
+    """CJK compatibility ideographs (U+F914 and U+6A02 are distinct characters, one in NFC) load without it."""
+    data = load_dataset("folder", _folder(tmp_path / "cjk", ("\uf914", "\u6a02", "x")))
+    assert len(data.class_names) == 3 and not [w for w in recwarn if "accent" in str(w.message)]
 
 
 def test_split_class_alike_but_for_unicode_form_says_so(tmp_path: Path) -> None:
@@ -127,3 +135,17 @@ def test_a_storage_file_beside_the_class_folders_stays_allowed(tmp_path: Path) -
     check_storage_out_of_data(f"sqlite:///{root}/s.db", "--storage", "folder", root)
     with pytest.raises(UsageError, match="--storage .* inside the folder"):
         check_storage_out_of_data(f"sqlite:///{root}/a/s.db", "--storage", "folder", root)
+
+
+@pytest.mark.parametrize("place", ["train/s.db", ".cache/s.db"])
+def test_a_storage_file_atop_a_split_folder_or_in_a_hidden_one_stays_allowed(tmp_path: Path, place: str) -> None:
+    """Not read as data: allowed before the storage check, and so after it (regression review g)."""
+    from nasforge.data.sources import check_storage_out_of_data
+
+    root = tmp_path / "sp"
+    _folder(root / "train", ("a", "b"))
+    _folder(root / "test", ("a", "b"))
+    (root / ".cache").mkdir()
+    check_storage_out_of_data(f"sqlite:///{root / place}", "--storage", "folder", root)
+    with pytest.raises(UsageError, match="--storage .* inside the folder"):
+        check_storage_out_of_data(f"sqlite:///{root}/train/a/s.db", "--storage", "folder", root)

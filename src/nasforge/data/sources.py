@@ -168,17 +168,28 @@ def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Pat
 
 
 def check_storage_out_of_data(storage: str | None, what: str, name: str, data_dir: str | Path | None) -> None:
-    """:func:`check_out_of_data` for the folder of SQLite storage URL ``storage``'s file (``what`` names it) when
-    it lies inside a folder the data is read from: the database and its journal files would join a class's
-    images. A file at the top of the data folder, beside the class folders, is not read as data and stays allowed
-    (as before). Other storage (a server, in memory, None) writes no file."""
+    """:func:`check_out_of_data` for SQLite storage URL ``storage``'s file (``what`` names it) when it lies in a
+    class folder of the data (:func:`_read_as_class`): the database and its journal files would join a class's
+    images. A file at the top of the data folder or of a split folder, or in a hidden folder, is not read as data
+    and stays allowed (as before). Other storage (a server, in memory, None) writes no file."""
     from ..experiment.storage.urls import sqlite_path
 
     path = None if storage is None else sqlite_path(storage)
     if path and path != ":memory:":
         folder = Path(path).expanduser().resolve().parent
-        if any(data in folder.parents for data in data_folders(name, data_dir)):
+        if any(_read_as_class(data, folder) for data in data_folders(name, data_dir)):
             check_out_of_data(path, what, name, data_dir)
+
+
+def _read_as_class(data: Path, folder: Path) -> bool:
+    """Whether ``folder`` lies in a class folder of image folder ``data``: below it, not hidden, and neither
+    ``data``'s top nor the top of one of its split folders (``train/``), where files are not read as images."""
+    if data not in folder.parents:
+        return False
+    parts = folder.relative_to(data).parts
+    if any(part.startswith(".") for part in parts):
+        return False  # hidden folders are skipped
+    return not (len(parts) == 1 and data.is_dir() and parts[0] in {p.name for p in split_folders(data).values()})
 
 
 def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
@@ -880,7 +891,7 @@ def _folder_names(folder: Path) -> list[str]:
 def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder`` (:func:`_folder_names`); a
     ValueError for fewer than ``at_least`` (a training split needs 2 classes: with one, every network scores
-    100%), and for two names that differ only in Unicode normal form (one class, split in two)."""
+    100%); a warning for two names that differ only in how accents are written (:func:`_same_letters`)."""
     classes = _folder_names(folder)
     if not classes:
         raise UsageError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
@@ -890,12 +901,19 @@ def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     forms: dict[str, list[str]] = {}
     for name in classes:
         forms.setdefault(unicodedata.normalize("NFC", name), []).append(name)
-    twice = next((names for names in forms.values() if len(names) > 1), None)
+    twice = next((names for names in forms.values() if len(names) > 1 and _same_letters(names)), None)
     if twice:  # e.g. 'café' copied from macOS (NFD) beside one typed on Linux (NFC): one class split in two
-        raise UsageError(f"image folder {str(folder)!r} has class folders {' and '.join(map(ascii, twice))}, whose "
-                         "names differ only in Unicode form (NFC/NFD: an accented letter as one character or as "
-                         "letter + accent), so they would load as two classes: move the images of one into the other")
+        warnings.warn(f"image folder {str(folder)!r} has class folders {' and '.join(map(ascii, twice))}, whose "
+                      "names differ only in how an accent is written (NFC/NFD: one character or letter + accent), "
+                      "so they load as two classes; if they are one, move the images of one into the other (a "
+                      "stored run on this folder resumes as it was, on its two classes)", stacklevel=2)
     return classes
+
+
+def _same_letters(names: list[str]) -> bool:
+    """Whether ``names``, equal in NFC, differ by how accents are written (one holds a combining mark): not
+    distinct characters that NFC maps onto one (CJK compatibility ideographs such as U+F914 and U+6A02)."""
+    return any(unicodedata.combining(ch) for name in names for ch in name)
 
 
 def _image_files(folder: Path, classes: list[str], seen: dict[str, tuple[Path, Path, str, str]] | None = None,
@@ -912,7 +930,8 @@ def _image_files(folder: Path, classes: list[str], seen: dict[str, tuple[Path, P
     if unknown:
         trained = {unicodedata.normalize("NFC", name): name for name in classes}
         alike = [f"{ascii(name)} differs from training class {ascii(trained[form])} only in Unicode form (NFC/NFD)"
-                 for name in unknown if (form := unicodedata.normalize("NFC", name)) in trained]
+                 for name in unknown if (form := unicodedata.normalize("NFC", name)) in trained
+                 and _same_letters([name, trained[form]])]
         raise UsageError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks"
                          + (f": {'; '.join(alike)}; give both folders the same name" if alike else ""))
     files: list[tuple[Path, int]] = []
