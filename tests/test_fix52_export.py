@@ -131,9 +131,21 @@ def test_a_search_killed_in_its_retrain_stage_advises_a_resume_only_for_the_tria
 
 @pytest.mark.parametrize("search_done", [False, True])
 def test_a_search_stopped_before_its_retrains_were_queued_still_advises_a_resume(tmp_path, search_done):
-    _search_run(tmp_path, search_done=search_done)
+    """The trials a resume retrains (--retrain 2 of 3) are told to resume; once stage 1 is done, the other one is
+    told it was not retrained (as it is once a retrain is queued: regression review g)."""
+    from nasforge import Study
+    from nasforge.pipelines.search import choose_for_retraining, feasible_front
+
+    url = _search_run(tmp_path, search_done=search_done)
+    study = Study.load("job", url)
+    chosen = {t.number for t in choose_for_retraining(feasible_front(study), study.objectives, study.directions, 2)}
+    study.close()
+    assert 0 < len(chosen) < 3
     stage = "the retrain stage" if search_done else "the search"
-    assert f"its retrain has not run ({stage} did not finish" in _trial_refusal(tmp_path, 1)
+    messages = {number: _trial_refusal(tmp_path, number) for number in range(3)}
+    advised = {n for n, m in messages.items() if f"its retrain has not run ({stage} did not finish" in m}
+    assert advised == (chosen if search_done else {0, 1, 2})
+    assert all("was not retrained" in messages[n] for n in set(messages) - advised)
 
 
 def test_a_search_trial_whose_retrain_failed_names_the_failure_and_the_resume_that_retrains_it(tmp_path):

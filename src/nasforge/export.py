@@ -832,8 +832,8 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
     """Why ``trial`` (of study ``name``: its ``trials`` and user attributes ``attrs``; ``chosen``: the front members
     its search retrains, :func:`_stored_study`) has no saved network, as ": ..." (empty when it completed and simply
     saved none), as :func:`_none_retrained` says it for a study. A resume is advised only where it would retrain
-    ``trial``: stage 1 did not finish, no retrain is queued yet, ``trial`` is chosen and its own retrain is not queued
-    yet (a search killed between two enqueues), or one of ``trial`` is queued and unfinished or failed."""
+    ``trial``: stage 1 did not finish, ``trial`` is chosen for retraining and its own retrain is not queued yet (a
+    search killed before or between the enqueues), or one of ``trial`` is queued and unfinished or failed."""
     from .experiment.stages import is_retrain
     from .pipelines.search import PIPELINE, resume_command
 
@@ -849,7 +849,7 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
     retrains = [t for t in trials if is_retrain(t)]
     own = [t for t in retrains if t.user_attrs.get("source_trial") == trial.number]  # its retrain and retries
     unqueued = not own and trial.number in {t.number for t in chosen}  # killed between two enqueues: a resume queues it
-    if not attrs.get("search_done") or any(not t.done for t in own) or (chosen and not retrains) or unqueued:
+    if not attrs.get("search_done") or any(not t.done for t in own) or unqueued:
         stage = "the search" if not attrs.get("search_done") else "the retrain stage"
         return (f": trial {trial.number} is a search trial; its retrain has not run ({stage} did not finish; killed, "
                 f"or still running): finish it with {resume_command(name, storage)}")
