@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,12 @@ from _results import RESULTS, read_json, refuse_other_run, write_json
 OUTPUT = RESULTS / "bad_inputs.json"
 NB201_A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 NEGATIVE_OK = {"--optimum"}  # numeric options for which -1 is a legitimate value
+NOT_UTF8 = os.fsencode("\udcff")  # a study name byte that is not UTF-8, as a shell passes $'\\xff'
+MODULE = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n"
+          "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+          "        self.fc = nn.Linear(2, 4)\n        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+          "        self.out = nn.Linear(4, 2)\n"
+          "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
 API_HARNESS = """
 import sys
 from nasforge.exceptions import NasforgeError
@@ -60,7 +67,7 @@ print("ACCEPTED")
 class Case:
     id: str
     kind: str  # "cli" or "api"
-    args: list[str] | str  # CLI argv after "nasforge", or API code
+    args: list[str | bytes] | str  # CLI argv after "nasforge" (bytes: not UTF-8), or API code
     culprit: list[str]  # every string must appear in the error line
     setup: list[str] = field(default_factory=list)  # fixture names copied into the case folder
     must_not_create: list[str] = field(default_factory=list)
@@ -122,12 +129,51 @@ def build_fixtures(folder: Path) -> None:
     (folder / "zero.db").write_bytes(b"")
     (folder / "notes.txt").write_text("not a database\n")
     np.save(folder / "array.npy", np.zeros(3))
+    build_study_fixtures(folder)
+
+
+def build_study_fixtures(folder: Path) -> None:
+    """Stored studies (one missing a trial row, one on a model space's module file) and image folders (one whose
+    class names differ only in Unicode form)."""
+    import numpy as np
+    from PIL import Image
+
+    from nasforge import Study
+    from nasforge.spaces import get_space
+    from nasforge.spaces.model_space import ModelSpace
+
+    (folder / "net.py").write_text(MODULE)
+    model_space = ModelSpace(f"{folder / 'net.py'}:Net", input_shape=(2,))
+    for db, space, metric, n in [("study.db", get_space("nb201"), "val_acc", 5),
+                                 ("modelspace.db", model_space, "score", 2)]:  # every architecture of the latter
+        study = Study(space, "random", objectives=metric, seed=0, name="s", storage=f"sqlite:///{folder / db}")
+        study.optimize(lambda arch: {metric: 1.0}, n_trials=n, progress=False)
+        study.close()  # its file holds every row: copied alone into a case
+    shutil.copy(folder / "study.db", folder / "gap.db")
+    with sqlite3.connect(folder / "gap.db") as con:  # a trial row deleted by hand
+        con.execute("DELETE FROM nasforge_trials WHERE number = 2")
+    con.close()
+    rng = np.random.default_rng(0)
+    cafe = [unicodedata.normalize(form, "café") for form in ("NFC", "NFD")]
+    for root, classes in [("imgs", ["a", "b"]), ("imgs_nf", [*cafe, "dog"])]:
+        for name in classes:
+            (folder / root / name).mkdir(parents=True)
+            for i in range(6):
+                Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(folder / root / name / f"{i}.png")
 
 
 def damage(folder: Path, how: str) -> None:
-    """Damage the artifact copied into a case folder."""
+    """Damage the artifact (or the model-space study) copied into a case folder."""
     from nasforge.predictors.checksums import file_checksums
 
+    if how == "module_syntax":  # the study's module file, this case's copy, edited so that it no longer parses
+        with sqlite3.connect(folder / "modelspace.db") as con:
+            config = json.loads(con.execute("SELECT space_config FROM nasforge_studies").fetchone()[0])
+            config["module"] = f"{folder / 'net.py'}:Net"
+            con.execute("UPDATE nasforge_studies SET space_config = ?", (json.dumps(config),))
+        con.close()
+        (folder / "net.py").write_text(MODULE + "def (:\n")
+        return
     art = folder / ("artifact_knn" if "knn" in how else "artifact")
     manifest_path = art / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -419,6 +465,23 @@ def cli_cases() -> list[Case]:
     add("search pruner", [*sr, "--pruner", "magic"], ["--pruner", "magic"])
     add("search name empty", [*sr, "--name", ""], ["--name"])
     add("search space-config", [*sr, "--space", "chain"], ["--space-config"])
+    add("search name not UTF-8", [*sr, "--name", NOT_UTF8], ["--name", "valid UTF-8", "'\\udcff'"])
+    for verb in ("status", "trials", "resume", "delete"):
+        yes = ["--yes"] if verb == "delete" else []
+        add(f"{verb} name not UTF-8", [verb, NOT_UTF8, "--storage", "sqlite:///study.db", *yes],
+            ["study name '\\udcff'", "not valid UTF-8"], ["study.db"])
+    add("resume missing trial row", ["resume", "s", "--storage", "sqlite:///gap.db"], ["'s'", "lacks trials 2..2"],
+        ["gap.db"])
+    add("resume module no longer parses", ["resume", "s", "--storage", "sqlite:///modelspace.db"],
+        ["net.py", "changed since the study was trained", "SyntaxError"],
+        ["net.py", "modelspace.db", "damage:module_syntax"])
+    add("search data digits-hard", [*sr, "--data", "digits-hard"], ["--data", "digits-hard needs --evaluator supernet"])
+    add("search data classes alike but for Unicode form", [*sr, "--data", "folder", "--data-dir", "imgs_nf"],
+        ["imgs_nf", "'cafe\\u0301' and 'caf\\xe9'", "Unicode form"], ["imgs_nf"])
+    inside = ["inside the folder", "imgs"]
+    add("search storage inside the data", [*sr, "--data", "folder", "--data-dir", "imgs", "--storage",
+                                           "sqlite:///imgs/a/s.db"], ["--storage", *inside], ["imgs"],
+        must_not_create=["imgs/a/s.db"])
     add("export missing", ["export", "nowhere", "--out", "m.onnx"], ["nowhere"])
     add("export format", ["export", "x", "--out", "m", "--format", "pickle"], ["--format", "pickle"])
     add("export foreign db", ["export", "s", "--storage", "sqlite:///other_app.db", "--out", "m.onnx"],
@@ -429,6 +492,14 @@ def cli_cases() -> list[Case]:
     add("oneshot search checkpoint", ["oneshot", "search", "--checkpoint", "nowhere"], ["nowhere"])
     add("oneshot train epochs 0", ["oneshot", "train", "--epochs", "0"], ["--epochs", "0"])
     add("oneshot train data", ["oneshot", "train", "--data", "mnist"], ["--data", "mnist"])
+    images = ["--data", "folder", "--data-dir", "imgs", "--epochs", "1"]
+    add("oneshot train out inside the data", ["oneshot", "train", *images, "--out", "imgs/sn"], ["--out", *inside],
+        ["imgs"], must_not_create=["imgs/sn"])
+    os_ = ["oneshot", "study", *images, "--k", "10", "--seeds", "1", "--supernet-epochs", "1"]
+    add("oneshot study out inside the data", [*os_, "--out", "imgs/st"], ["--out", *inside], ["imgs"],
+        must_not_create=["imgs/st"])
+    add("oneshot study storage inside the data", [*os_, "--out", "st", "--storage", "sqlite:///imgs/a/g.db"],
+        ["--storage", *inside], ["imgs"], must_not_create=["imgs/a/g.db", "st"])
     add("unknown command", ["frobnicate"], ["frobnicate"])
     return c
 
@@ -536,6 +607,33 @@ def api_cases() -> list[Case]:
         "s.optimize(lambda a: 1.0, n_trials=2, n_workers=0)", ["n_workers", "0"])
     add("Study optimize executor", st + "s = Study(space, 'random')\n"
         "s.optimize(lambda a: 1.0, n_trials=2, executor='gpu')", ["executor", "gpu"])
+    add("Study name not UTF-8", st + "Study(space, 'random', name='\\udcff', storage='sqlite:///n.db')",
+        ["'\\udcff'", "UTF-8"])
+    add("Study.load name not UTF-8", st + "Study.load('\\udcff', 'sqlite:///study.db')", ["'\\udcff'", "UTF-8"],
+        ["study.db"])
+    used = st + "strategy = get_strategy('random', space, seed=0)\nstrategy.tell(strategy.ask(), 1.0)\n"
+    add("Study stored used strategy", used + "Study(space, strategy, storage='sqlite:///u.db', name='u')",
+        ["already asked 1", "pass a fresh strategy object"])
+    add("Study.load used strategy", used + "Study.load('s', 'sqlite:///study.db', strategy=strategy)",
+        ["Study.load('s')", "already asked 1", "pass a fresh strategy object"], ["study.db"])
+    add("Study.load replay", st + "Study.load('s', 'sqlite:///study.db', replay='no')", ["replay", "'no'"],
+        ["study.db"])
+    add("Study ask queued", st + "Study(space, 'random').ask(queued='no')", ["queued", "'no'"])
+    add("Study ask_until queued", st + "Study(space, 'random').ask_until(5, queued=1)", ["queued", "1"])
+    add("strategy class space int", "from nasforge.strategies import RegularizedEvolution\n"
+        "RegularizedEvolution(5, seed=0)", ["space", "int"])
+    add("load_study_data storage int", "from nasforge.analysis.studyreport import load_study_data\n"
+        "load_study_data(5, 's')", ["load_study_data", "storage", "int"])
+    sim = "from nasforge.analysis.simulate import ModelledCurves, simulate\n"
+    add("ModelledCurves str", sim + "ModelledCurves('nb201')", ["ModelledCurves", "TabularBenchmark", "str"])
+    add("simulate strategy int", sim + "simulate(5, None)", ["simulate", "strategy", "int"])
+    add("split_supernet None", "from nasforge.oneshot import split_supernet\nsplit_supernet(None, ['edge_0_3'])",
+        ["split_supernet", "supernet", "NoneType"])
+    ds = ("import torch\nfrom nasforge.data import ImageDataset\nx, y = torch.rand(8, 1, 8, 8), torch.arange(8) % 2\n"
+          "data = ImageDataset('tiny', x, y, x, y, x, y, num_classes=2)\n")
+    add("ImageDataset.subset fraction text", ds + "data.subset('0.5')", ["fraction", "'0.5'"])
+    add("ImageDataset.subset seed float", ds + "data.subset(0.5, seed=1.5)", ["seed", "1.5"])
+    add("ImageDataset.resized float", ds + "data.resized(16.0)", ["resolution", "16.0"])
     return c
 
 
