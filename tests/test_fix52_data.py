@@ -37,6 +37,13 @@ def test_class_folders_alike_but_for_how_an_accent_is_written_load_with_a_warnin
     assert "\n" not in message and ascii(NFD) in message and ascii(NFC) in message
 
 
+def test_korean_class_folders_written_apart_by_macos_get_the_warning(tmp_path: Path) -> None:
+    """Hangul written apart (jamo) holds no combining mark, yet is one class split in two (regression review h)."""
+    names = (unicodedata.normalize("NFC", "\ud55c\uad6d"), unicodedata.normalize("NFD", "\ud55c\uad6d"), "dog")
+    with pytest.warns(UserWarning, match="accent"):
+        load_dataset("folder", _folder(tmp_path / "ko", names))
+
+
 def test_distinct_characters_nfc_maps_onto_one_are_no_such_pair(tmp_path: Path, recwarn) -> None:
     """CJK compatibility ideographs (U+F914 and U+6A02 are distinct characters, one in NFC) load without it."""
     data = load_dataset("folder", _folder(tmp_path / "cjk", ("\uf914", "\u6a02", "x")))

@@ -904,16 +904,18 @@ def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     twice = next((names for names in forms.values() if len(names) > 1 and _same_letters(names)), None)
     if twice:  # e.g. 'café' copied from macOS (NFD) beside one typed on Linux (NFC): one class split in two
         warnings.warn(f"image folder {str(folder)!r} has class folders {' and '.join(map(ascii, twice))}, whose "
-                      "names differ only in how an accent is written (NFC/NFD: one character or letter + accent), "
-                      "so they load as two classes; if they are one, move the images of one into the other (a "
-                      "stored run on this folder resumes as it was, on its two classes)", stacklevel=2)
+                      "names differ only in how their letters are written (NFC/NFD: an accent or a Korean syllable "
+                      "as one character or in parts), so they load as two classes; if they are one, move the images "
+                      "of one into the other (a stored run on this folder resumes as it was, on its two classes)")
     return classes
 
 
 def _same_letters(names: list[str]) -> bool:
-    """Whether ``names``, equal in NFC, differ by how accents are written (one holds a combining mark): not
-    distinct characters that NFC maps onto one (CJK compatibility ideographs such as U+F914 and U+6A02)."""
-    return any(unicodedata.combining(ch) for name in names for ch in name)
+    """Whether ``names``, equal in NFC, differ by how their letters are written (one is decomposed, as macOS
+    writes an accent or Korean syllables apart): not distinct characters that NFC maps onto one (CJK compatibility
+    ideographs such as U+F914 and U+6A02)."""
+    return any(unicodedata.is_normalized("NFD", name) and not unicodedata.is_normalized("NFC", name)
+               for name in names)
 
 
 def _image_files(folder: Path, classes: list[str], seen: dict[str, tuple[Path, Path, str, str]] | None = None,
