@@ -77,7 +77,7 @@ def test_simulation_refuses_wrong_objects():
 
     with pytest.raises(UsageError, match="ModelledCurves needs a TabularBenchmark .*got str"):
         ModelledCurves("nb201")
-    with pytest.raises(UsageError, match="simulate: strategy must be a Strategy .*got int"):
+    with pytest.raises(UsageError, match="simulate: strategy must be a strategy with ask.. and tell.. .*got int"):
         simulate(5, None)
     with pytest.raises(UsageError, match="simulate: bench must be a simulated benchmark .*got NoneType"):
         simulate(get_strategy("random", "nb201", seed=0), None)

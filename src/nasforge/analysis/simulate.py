@@ -280,9 +280,9 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     from ..exceptions import SpaceExhausted, WaitingForResults
     from ..experiment.pruners import get_pruner
 
-    if not isinstance(strategy, Strategy):
-        raise UsageError(f"simulate: strategy must be a Strategy (e.g. get_strategy('evolution', bench.space)), got "
-                         f"{type(strategy).__name__} {reprlib.repr(strategy)}")
+    if not all(callable(getattr(strategy, name, None)) for name in ("ask", "tell")):  # a wrapper with both is fine
+        raise UsageError(f"simulate: strategy must be a strategy with ask() and tell() (e.g. get_strategy('evolution', "
+                         f"bench.space)), got {type(strategy).__name__} {reprlib.repr(strategy)}")
     if not callable(getattr(bench, "evaluate", None)):
         raise UsageError(f"simulate: bench must be a simulated benchmark with evaluate(arch, budget) (e.g. "
                          f"ModelledCurves(load_nb201())), got {type(bench).__name__} {reprlib.repr(bench)}")
