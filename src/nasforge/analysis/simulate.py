@@ -76,7 +76,7 @@ class ModelledCurves:
                  floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
                  seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
                  time_column: str | None = None, direction: str | None = None) -> None:
-        if not isinstance(benchmark, TabularBenchmark):
+        if not all(callable(getattr(benchmark, name, None)) for name in ("values", "row")):  # a table, or alike
             raise UsageError(f"ModelledCurves needs a TabularBenchmark (e.g. load_nb201()), got "
                              f"{type(benchmark).__name__} {reprlib.repr(benchmark)}")
         self.direction = check_maximized(metric, direction)
