@@ -267,10 +267,15 @@ class Study:
         self._waiting: set[int] = set()  # numbers of every WAITING trial, and of some that have moved on since
         self._synced = 0  # every change up to this event is reflected in self._trials
         storage.register_space(self._id, space)
+        numbered = storage.numbered_trials(self._id)  # read first: trials others add meanwhile only add rows
         stored = storage.trials(self._id)
         check_stored_archs(space, stored, storage.url, self.name, record.space_config)
         for trial in stored:
             self._add(trial)
+        if numbered is not None and len(self._trials) < numbered:  # the last rows deleted by hand
+            raise DamagedRowError(f"storage {display_url(storage.url)!r}: study {self.name!r} lacks trials "
+                                  f"{len(self._trials)}..{numbered - 1} (it numbered {numbered} trials): their rows "
+                                  "were deleted")
         if stored:
             self._synced = max(t.event for t in stored)
             if replay:

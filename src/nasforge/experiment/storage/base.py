@@ -232,6 +232,11 @@ class Storage(ABC):
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         """Trials (ordered by number) whose last change has an event number above ``since_event``."""
 
+    def numbered_trials(self, study_id: int) -> int | None:
+        """How many trial numbers the study has handed out (every one is a stored row unless rows were deleted
+        by hand); None where the storage keeps no such count."""
+        return None
+
     def running_trials(self, study_id: int) -> list[Trial]:
         """The study's RUNNING trials (by number) as stored now: :meth:`save_progress` changes their intermediate
         values without a new event, so a reader that follows events (the live dashboard) asks for them here."""

@@ -913,6 +913,13 @@ class SQLStorage(Storage):
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         return self._read_trials(study_id, _trials.c.event > since_event)
 
+    def numbered_trials(self, study_id: int) -> int:
+        with self._begin() as conn:
+            number = conn.execute(sa.select(_studies.c.n_trials).where(*self._is_study(study_id))).scalar()
+        if number is None:
+            raise deleted_error(study_id, self.shown)
+        return number
+
     def running_trials(self, study_id: int) -> list[Trial]:
         return self._read_trials(study_id, _trials.c.state == TrialState.RUNNING.value)  # those rows only
 
