@@ -36,7 +36,8 @@ defaults came later; docs/oneshot.md).
 
 Per variant: tau, and the tau *within* each sub-supernet's architectures (averaged over parts, weighted
 by pairs), which separates ranking inside a part from calibration between parts. Writes
-``benchmarks/results/oneshot_fewshot.json``: rows per seed, mean and std over seeds, paired deltas.
+``benchmarks/results/oneshot_fewshot.json`` (``--group continue``: ``oneshot_fewshot_continue.json``, ``--group
+split``: ``oneshot_fewshot_split.json``): rows per seed, mean and std over seeds, paired deltas.
 Torch uses one thread (the machine is shared).
 """
 
@@ -44,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -68,6 +68,10 @@ SCORERS = {"recal 8": ScoreConfig(bn_mode="recalibrate", recal_batches=8),
 
 VARIANTS = ("fixed", "gm1", "gm1x2", "gm2x2", "gm2")
 """The few-shot variants of ``--group split`` (``--variants``): the fixed split and GM-NAS's choices."""
+
+DEFAULT_RESULTS = {"restart": "oneshot_fewshot.json", "continue": "oneshot_fewshot_continue.json",
+                   "split": "oneshot_fewshot_split.json"}
+"""``--results`` of each ``--group`` by default: the file docs/oneshot.md cites for it."""
 
 
 def within_tau(score: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> float:
@@ -106,12 +110,15 @@ def main() -> None:
     parser.add_argument("--sampling", default="uniform", help="--group split: SPOS path sampling of every supernet")
     parser.add_argument("--baseline", default=None,
                         help="--group split: a results file of the same seeds; paired tau differences to its rows")
-    parser.add_argument("--results", default=str(RESULTS / "oneshot_fewshot.json"))
+    parser.add_argument("--results", default=None,
+                        help="the results file (default: benchmarks/results/oneshot_fewshot[_GROUP].json, the one "
+                             "docs/oneshot.md cites for the group)")
     args = parser.parse_args()
-    check_args(parser, args)
+    args.results = args.results or str(RESULTS / DEFAULT_RESULTS[args.group])
+    baseline = check_args(parser, args)
     torch.set_num_threads(1)
     if args.group == "split":
-        split_group(args)
+        split_group(args, baseline)
         return
     cfg = RankingConfig(supernet_epochs=args.epochs, fewshot_epochs=args.member_epochs, supernet_width=1)
     space, data, archs, truth, params = study_setup(cfg, args.out)
@@ -322,9 +329,10 @@ def _paired_with(summary: dict, per_seed: dict, baseline: dict, truth: np.ndarra
             row["delta_vs_baseline"] = {"seeds": seeds, "per_seed": deltas, "mean": float(np.mean(deltas))}
 
 
-def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse (one line, before any training) seeds, variants or scorers that are no such thing, and a
-    ``--split-epoch`` of ``--group continue`` that the parent's ``--epochs`` never reach."""
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict | None:
+    """Refuse (one line, before any training) seeds, variants or scorers that are no such thing, a
+    ``--split-epoch`` of ``--group continue`` that the parent's ``--epochs`` never reach, and a ``--baseline`` that
+    is no results file of ``--group split``; returns the baseline's results (None without one)."""
     int_list(parser, "--seeds", args.seeds)
     for option, given, known in (("--variants", args.variants, VARIANTS), ("--scorers", args.scorers, SCORERS)):
         unknown = [name for name in given.split(",") if name not in known]
@@ -333,6 +341,16 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     if args.group == "continue" and not 1 <= args.split_epoch < args.epochs:
         parser.error(f"--split-epoch must be from 1 to below --epochs ({args.epochs}) for --group continue, "
                      f"got {args.split_epoch}")
+    if args.baseline is None:
+        return None
+    if args.group != "split":
+        parser.error(f"--baseline is for --group split only, not --group {args.group}")
+    if not Path(args.baseline).is_file():
+        parser.error(f"--baseline {args.baseline}: no such file")
+    baseline = read_json(args.baseline, {})
+    if not isinstance(baseline.get("per_seed"), dict):
+        parser.error(f"--baseline {args.baseline}: no 'per_seed' results of a --group split run")
+    return baseline
 
 
 def study_setup(cfg: RankingConfig, out: str) -> tuple:
@@ -346,8 +364,9 @@ def study_setup(cfg: RankingConfig, out: str) -> tuple:
     return space, data, archs, gt["acc"].mean(0), [space.to_params(a) for a in archs]
 
 
-def split_group(args: argparse.Namespace) -> None:
-    """--group split: every seed (``--workers`` at a time), summary rewritten after each."""
+def split_group(args: argparse.Namespace, baseline: dict | None) -> None:
+    """--group split: every seed (``--workers`` at a time), summary rewritten after each; paired differences to
+    ``baseline``'s rows when given."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -365,9 +384,8 @@ def split_group(args: argparse.Namespace) -> None:
         for future in as_completed(futures):
             results["per_seed"][str(futures[future])] = future.result()
             results["summary"] = _split_summary(results["per_seed"], truth, params)
-            if args.baseline:
-                _paired_with(results["summary"], results["per_seed"], json.loads(Path(args.baseline).read_text()),
-                             truth)
+            if baseline is not None:
+                _paired_with(results["summary"], results["per_seed"], baseline, truth)
             results["wall_seconds"] = time.perf_counter() - start
             write_json(args.results, results, default=float)
     n = len(results["per_seed"])
