@@ -1,6 +1,8 @@
 """How much the NAS-Bench-201 table's accuracies vary between cells that compute the same function
-(one canonical form, trained separately), and how far each conv-front point stands above the next-best
-canonical cell of the same conv cost: the resolution a surrogate would need to find the point.
+(one canonical form), and how far each conv-front point stands above the next-best canonical cell of the same
+conv cost: the resolution a surrogate would need to find the point. The spread counts every cell of a form as
+the table serves it, including the cells whose results copy another cell's digit for digit (about half of the
+cells in multi-cell ``network`` classes).
 
     python benchmarks/nb201_isomorph_noise.py [--min-acc 80] [--canonical-rule network]
 
