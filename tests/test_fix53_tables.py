@@ -41,3 +41,18 @@ def test_nb201_seed_table_has_a_row_per_class_of_two_distinct_runs(nb201_table, 
     assert len(seeds) == 1107
     runs = seeds.seed_values("val_acc")[seeds.row(nb201_table.archs[656])].tolist()
     assert runs[:3] == [66.492, 65.202, 66.726]
+
+
+def test_nb201_params_are_not_additive_over_edges():
+    """docs/strategies.md: the builder keeps only a cell's live edges, so a 3x3 convolution on edge 2->3 adds no
+    parameters alone (node 2 is cut off from the input) and 243,040 once a skip on 0->2 feeds it."""
+    from nasforge.strategies.model_based.costs import make_cost
+
+    space = NASBench201Space()
+    cost = make_cost({"name": "params", "num_classes": 10}, space)
+    cells = {"none": "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+             "conv on 2->3": "|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|",
+             "skip on 0->2": "|none~0|+|skip_connect~0|none~1|+|none~0|none~1|none~2|",
+             "both": "|none~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"}
+    counts = {name: cost(space.parse(cell)) for name, cell in cells.items()}
+    assert counts == {"none": 73306, "conv on 2->3": 73306, "skip on 0->2": 73306, "both": 316346}
