@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from ..checks import check_int
+from ..checks import check_int, is_int
 from ..exceptions import ArchitectureError, UsageError
 from ..spaces import Architecture
 from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
@@ -76,8 +76,9 @@ class ChainNetwork(nn.Module):
                  stages: Sequence[int] | None = None, widths: Sequence[int] | None = None,
                  strides: Sequence[int] | None = None) -> None:
         super().__init__()
-        if isinstance(C, bool) or not isinstance(C, int) or C < 1:
+        if not is_int(C) or C < 1:
             raise UsageError(f"ChainNetwork needs C >= 1 (the stem's channels), got C={C!r}")
+        C = int(C)  # a numpy integer too, as every other network takes
         choices = tuple(arch.genotype)
         stages = _sizes("stages", stages, (len(choices),))
         if sum(stages) != len(choices):
@@ -110,8 +111,9 @@ def proxylessnas_network(arch: Architecture, num_classes: int, in_channels: int 
     instead of ReLU6; so 16x downsampling, not 32x (docs/spaces.md gives its size next to the published one's).
     Saved networks rebuild it by name: it must not change.
     """
-    if isinstance(C, bool) or not isinstance(C, int) or C < 1:
+    if not is_int(C) or C < 1:
         raise UsageError(f"the proxylessnas network needs C >= 1 (the stem's channels), got C={C!r}")
+    C = int(C)
     widths = tuple(max(1, round(w * C / 24)) for w in PROXYLESSNAS_WIDTHS)
     return ChainNetwork(arch, num_classes, in_channels, C=C, stages=PROXYLESSNAS_STAGES, widths=widths,
                         strides=PROXYLESSNAS_STRIDES)
