@@ -34,8 +34,8 @@ def _first_at(curve: Curve, step: int) -> float | None:
 
 
 class Pruner(ABC):
-    """Decides, at each report, whether a trial should stop. Values are higher-is-better (the study
-    flips minimized objectives); ``curves`` maps trial numbers to their reported curves so far,
+    """Decides, at each report, whether a trial should stop. Values are higher-is-better (the loop flips
+    lower-is-better reports: :func:`~nasforge.experiment.reporting.report_sign`); ``curves`` maps trial numbers to their reported curves so far,
     including the deciding trial's, whose last point is the new report (under a multi-fidelity strategy, only
     the trials trained at the deciding trial's budget: another budget's curve followed another schedule; a study
     created before 2026-12-07 keeps every budget's curves).
