@@ -73,3 +73,47 @@ def test_training_evaluator_declares_its_validation_accuracy_maximized():
 
     assert report_sign(TrainingEvaluator(), -1.0) == 1.0
     assert report_sign(lambda arch: 0.0, -1.0) == -1.0
+
+
+NEVER = [{"name": "asha", "max_resource": 1}, {"name": "asha", "min_resource": 2, "max_resource": 2},
+         {"name": "curve", "max_step": 4}, {"name": "curve", "max_step": 5, "min_points": 5}]
+
+
+@pytest.mark.parametrize("pruner", NEVER)
+def test_a_search_refuses_a_pruner_whose_own_end_comes_at_or_before_its_first_decision(pruner):
+    """Would fail: accepted, and no trial could ever be stopped (the pruner's own end is never judged)."""
+    from nasforge.pipelines.search import SearchConfig
+
+    config = SearchConfig(data="digits", search_epochs=10, pruner=pruner, trials=4, retrain=0,
+                          objectives=["val_acc", "params"], directions=["maximize", "minimize"])
+    setting = "max_resource" if pruner["name"] == "asha" else "max_step"
+    with pytest.raises(UsageError, match=f"pruner '{pruner['name']}' can never stop a trial: .*raise {setting}"):
+        config.validate()
+
+
+@pytest.mark.parametrize("pruner", NEVER[:3])
+def test_optimize_and_the_command_line_refuse_such_a_pruner(pruner):
+    from engine_evaluators import Curves
+    from nasforge.cli.options import parse_pruner
+    import json
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match="can never stop a trial"):
+        study.optimize(Curves(9), n_trials=1, pruner=pruner, progress=False)
+    assert not study.trials
+    with pytest.raises(UsageError, match="^--pruner: pruner .* can never stop a trial"):
+        parse_pruner(json.dumps(pruner))
+    assert parse_pruner('{"name": "asha", "max_resource": 3}') == {"name": "asha", "max_resource": 3}
+
+
+def test_a_study_recorded_with_such_a_pruner_still_resumes_warned():
+    from engine_evaluators import Curves
+    from nasforge.experiment.pruners import pruner_spec, get_pruner
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(Curves(3), n_trials=1, progress=False)
+    recorded = {**study.run_config, "pruner": pruner_spec(get_pruner(NEVER[0])), "n_trials_total": 2}
+    study.set_run_config(recorded)  # as an older release stored it
+    with pytest.warns(UserWarning, match="recorded pruner 'asha' can never stop a trial"):
+        study.resume(Curves(3))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
