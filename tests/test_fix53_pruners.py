@@ -117,3 +117,12 @@ def test_a_study_recorded_with_such_a_pruner_still_resumes_warned():
     with pytest.warns(UserWarning, match="recorded pruner 'asha' can never stop a trial"):
         study.resume(Curves(3))
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+
+
+def test_the_median_rule_counts_pruned_and_running_trials_as_documented():
+    """docs/engine.md: unlike Optuna's, the median (and n_startup_trials) counts every other trial with a report at
+    the step; only one of the two others here completed, so Optuna's rule would not judge yet."""
+    from nasforge.experiment.pruners import MedianPruner
+
+    curves = {0: [(1, 50.0)], 1: [(1, 60.0), (2, 70.0), (3, 80.0)], 2: [(1, 10.0)]}  # 0 was pruned at step 1
+    assert MedianPruner(n_startup_trials=2).should_prune(2, curves)

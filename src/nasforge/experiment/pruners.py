@@ -83,7 +83,8 @@ class Pruner(ABC):
 class MedianPruner(Pruner):
     """Stop a trial whose best value so far is below the median of the other trials' values at the
     same step, once ``n_startup_trials`` others reached that step and after ``n_warmup_steps`` (steps count from
-    1, so the first ``n_warmup_steps`` reports are never judged, as Optuna's steps counted from 0)."""
+    1, so the first ``n_warmup_steps`` reports are never judged, as Optuna's steps counted from 0). The others are
+    every trial with a report at that step, pruned and running ones too (Optuna's counts complete trials only)."""
 
     name = "median"
 
