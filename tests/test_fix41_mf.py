@@ -16,7 +16,8 @@ SPACE = get_space("nb201")
 
 
 def _loop(study: Study, pruner, fidelity=None) -> _Loop:
-    return _Loop(study, None, 10, None, 2, 0, 3, None, get_pruner(pruner), fidelity, (), None, 10.0, 60.0, None)
+    return _Loop(study, None, 10, None, 2, 0, 3, None, get_pruner(pruner), study.signs[0], fidelity, (), None, 10.0,
+                 60.0, None)
 
 
 def _running(study: Study, loop: _Loop, fidelity=None):

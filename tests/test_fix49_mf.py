@@ -19,7 +19,8 @@ SPACE = get_space("nb201")
 
 def test_the_pruner_sees_only_the_curves_of_trials_at_the_judged_trials_budget():
     study = Study(SPACE, "hyperband", objectives="val_acc", seed=0, max_budget=8, eta=2)
-    loop = _Loop(study, None, 10, None, 2, 0, 3, None, get_pruner("median"), None, (), None, 10.0, 60.0, None)
+    loop = _Loop(study, None, 10, None, 2, 0, 3, None, get_pruner("median"), 1.0, None, (), None, 10.0,
+                 60.0, None)
     trials = [study.ask() for _ in range(3)]
     for trial, budget in zip(trials, (1, 2, 1)):
         trial.fidelity = {"epochs": budget}

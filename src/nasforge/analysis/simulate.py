@@ -278,7 +278,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     come) leaves the worker idle until the next evaluation is told. A multi-fidelity strategy must name the
     bench's fidelity and full budget (:func:`check_budgets`)."""
     from ..exceptions import SpaceExhausted, WaitingForResults
-    from ..experiment.pruners import get_pruner
+    from ..experiment.pruners import get_pruner, never_stops
 
     if not all(callable(getattr(strategy, name, None)) for name in ("ask", "tell")):  # a wrapper with both is fine
         raise UsageError(f"simulate: strategy must be a strategy with ask() and tell() (e.g. get_strategy('evolution', "
@@ -295,6 +295,8 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         raise UsageError(f"max_evaluations must be an integer >= 1 or None, got {max_evaluations!r}")
     check_budgets(strategy, bench)
     pruner = get_pruner(pruner)
+    if pruner is not None and (reason := never_stops(pruner)) is not None:
+        raise UsageError(f"pruner {pruner.name!r} {reason}")
     if pruner is not None:
         pruner.reset()  # an object shared across runs (compare_simulated's seeds and strategies) starts afresh
     end = math.inf if pruner is None or pruner.last_step() is None else pruner.last_step()  # none judged from there

@@ -318,8 +318,9 @@ PRUNER_METAVAR = "{median,asha,curve,none}|JSON"
 def parse_pruner(text: str, option: str = "--pruner",
                  strategy_option: str | None = None) -> str | dict[str, Any] | None:
     """A ``--pruner`` value as search and bench take it (resume's forms): None for ``none``, a JSON object (a pruner
-    spec: its ``name`` and settings) or a registered name; checked by building the pruner now, before any work."""
-    from ..experiment.pruners import PRUNERS, get_pruner, pruner_hint
+    spec: its ``name`` and settings) or a registered name; checked by building the pruner now, before any work (one
+    whose own settings can never stop a trial is refused)."""
+    from ..experiment.pruners import PRUNERS, get_pruner, never_stops, pruner_hint
 
     if text.strip().lower() == "none":
         return None
@@ -332,9 +333,11 @@ def parse_pruner(text: str, option: str = "--pruner",
                          "object naming one of them with its settings, e.g. '{\"name\": \"asha\", "
                          "\"max_resource\": 27}'")
     try:
-        get_pruner(spec)
+        pruner = get_pruner(spec)
     except UsageError as exc:
         raise UsageError(f"{option}: {exc}") from None
+    if (reason := never_stops(pruner)) is not None:  # type: ignore[arg-type]  # a name or spec builds one
+        raise UsageError(f"{option}: pruner {name!r} {reason}")
     return spec
 
 

@@ -89,8 +89,12 @@ class TrainingEvaluator:
     Metrics: ``val_acc``, ``test_acc`` (percent), ``val_loss``, ``test_loss``, ``train_loss``,
     ``params``, ``flops``, ``latency_ms`` (median batch-1 forward) of the deployed network (without a training-only
     auxiliary head), ``train_seconds``, ``epochs``, and ``trained_params`` (the parameters of the network actually
-    trained, auxiliary head included).
+    trained, auxiliary head included). Each epoch's ``val_acc`` goes to the engine's reporter, whatever the study's
+    objectives: :attr:`report_direction` tells its pruner that higher is better.
     """
+
+    report_direction = "maximize"
+    """The direction of the reported values (:data:`nasforge.experiment.reporting.REPORT_DIRECTION`): val_acc."""
 
     def __init__(self, data: str | ImageDataset = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
                  C: int = 16, N: int | None = 1, train: TrainConfig | dict[str, Any] | None = None,

@@ -34,8 +34,8 @@ def _first_at(curve: Curve, step: int) -> float | None:
 
 
 class Pruner(ABC):
-    """Decides, at each report, whether a trial should stop. Values are higher-is-better (the study
-    flips minimized objectives); ``curves`` maps trial numbers to their reported curves so far,
+    """Decides, at each report, whether a trial should stop. Values are higher-is-better (the loop flips
+    lower-is-better reports: :func:`~nasforge.experiment.reporting.report_sign`); ``curves`` maps trial numbers to their reported curves so far,
     including the deciding trial's, whose last point is the new report (under a multi-fidelity strategy, only
     the trials trained at the deciding trial's budget: another budget's curve followed another schedule; a study
     created before 2026-12-07 keeps every budget's curves).
@@ -44,6 +44,8 @@ class Pruner(ABC):
     trial whose training is done would only throw its result away."""
 
     name: str
+    end_setting = "last_step()"
+    """The setting :meth:`last_step` answers, as messages name it (e.g. ``max_resource``)."""
 
     def last_step(self) -> int | None:
         """The step at which every trial ends, when the pruner's settings say so (None: unknown)."""
@@ -81,7 +83,8 @@ class Pruner(ABC):
 class MedianPruner(Pruner):
     """Stop a trial whose best value so far is below the median of the other trials' values at the
     same step, once ``n_startup_trials`` others reached that step and after ``n_warmup_steps`` (steps count from
-    1, so the first ``n_warmup_steps`` reports are never judged, as Optuna's steps counted from 0)."""
+    1, so the first ``n_warmup_steps`` reports are never judged, as Optuna's steps counted from 0). The others are
+    every trial with a report at that step, pruned and running ones too (Optuna's counts complete trials only)."""
 
     name = "median"
 
@@ -119,6 +122,7 @@ class SuccessiveHalvingPruner(Pruner):
     """
 
     name = "asha"
+    end_setting = "max_resource"
 
     def __init__(self, min_resource: int = 1, reduction_factor: int = 3, min_peers: int = 0,
                  max_resource: int | None = None) -> None:
@@ -190,6 +194,7 @@ class LearningCurvePruner(Pruner):
     """
 
     name = "curve"
+    end_setting = "max_step"
 
     def __init__(self, threshold: float = 0.05, top_k: int = 1, n_startup_trials: int = 5, min_points: int = 4,
                  max_step: int | None = None, families: Sequence[str] = ("pow3", "exp3", "ilog2")) -> None:
@@ -331,6 +336,19 @@ def first_decision(pruner: Pruner) -> tuple[str, int, int] | None:
         return next(cls for cls in type(pruner).__mro__ if method in vars(cls))
 
     return pruner.first_decision() if issubclass(owner("first_decision"), owner("should_prune")) else None
+
+
+def never_stops(pruner: Pruner) -> str | None:
+    """Why ``pruner``'s own settings let it stop no trial in any run: its :func:`first_decision` at or past its own
+    :meth:`~Pruner.last_step`, where trials end and no report is judged; None where they do not say so. (Not refused
+    by the constructors: a study stored with such settings still resumes, warned.)"""
+    first, last = first_decision(pruner), pruner.last_step()
+    if first is None or last is None or first[2] < last:
+        return None
+    setting, value, step = first
+    return (f"can never stop a trial: with {setting} {value} its first decision is at step {step}, but its "
+            f"{pruner.end_setting} {last} ends every trial by then (the last report is never judged); raise "
+            f"{pruner.end_setting} above {step}")
 
 
 def pruner_spec(pruner: Pruner | None) -> dict[str, Any] | None:

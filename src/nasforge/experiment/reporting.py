@@ -10,7 +10,8 @@ An evaluator that can report declares a ``reporter`` keyword::
         return Result(metrics={...})
 
 ``report`` records ``(step, value)`` (value in the units of the study's first objective, so the
-pruner can compare trials) and raises :class:`TrialPruned` when the study's pruner decides the
+pruner can compare trials, unless the evaluator declares the direction of what it reports:
+:data:`REPORT_DIRECTION`) and raises :class:`TrialPruned` when the study's pruner decides the
 trial is hopeless. Letting the exception propagate (after any cleanup) is the normal way out; the
 engine then stores the trial as PRUNED with its curve. Evaluators without a ``reporter`` parameter
 are called as ``evaluate(arch, fidelity)``. :class:`Reporter` lives in the leaf module
@@ -32,6 +33,24 @@ from ..evaluators.reporter import Decide, Reporter, TrialPruned  # noqa: F401  (
 from ..settings import bind_error
 from ..spaces import Architecture
 from ._results import evaluator_outcome
+
+
+REPORT_DIRECTION = "report_direction"
+"""The attribute an evaluator may set to the direction of the values it reports, "maximize" or "minimize" (e.g.
+``TrainingEvaluator``: its validation accuracy), whatever the study's objectives; without it the reports are taken
+in the direction of the study's first objective."""
+
+
+def report_sign(evaluator: Any, first_sign: float) -> float:
+    """1.0 where ``evaluator``'s reports are higher-is-better, -1.0 where lower is: its :data:`REPORT_DIRECTION`,
+    else ``first_sign`` (the study's first objective's); another declared value is a UsageError."""
+    direction = getattr(evaluator, REPORT_DIRECTION, None)
+    if direction is None:
+        return first_sign
+    if direction not in ("maximize", "minimize"):
+        raise UsageError(f"the evaluator's {REPORT_DIRECTION} must be 'maximize' or 'minimize' (the direction of the "
+                         f"values it reports), got {direction!r}")
+    return 1.0 if direction == "maximize" else -1.0
 
 
 def accepts_reporter(evaluate: Callable[..., Any]) -> bool:

@@ -35,11 +35,11 @@ from .executors import Executor, Task, get_executor, option_names
 from .identity import STALE_AFTER, process_gone
 from .keepalive import MissedBeats
 from .progress import ProgressReporter
-from .reporting import TRACEBACK, takes_fidelity, takes_reporter
+from .reporting import TRACEBACK, report_sign, takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
 from .stages import FEASIBLE_ONLY, prunes_within_budget, within_budget_guessed
 from .study import SPACE_EXHAUSTED
-from .pruners import Pruner, get_pruner, pruner_spec
+from .pruners import Pruner, get_pruner, never_stops, pruner_spec
 from .trial import Trial, TrialState, error_line
 
 if TYPE_CHECKING:
@@ -131,10 +131,12 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         raise UsageError(f"the evaluator takes no reporter argument, so the pruner {pruner.name!r} would be ignored "
                          "(it decides on reported values); declare evaluate(arch, fidelity=None, reporter=None) and "
                          "call reporter.report(step, value), or leave the pruner out")
+    sign = report_sign(evaluator, study.signs[0])  # how the pruner reads the reports: higher is better
 
     study.requeue_orphans(stale_after)
     requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
     previous = study.stored_run_config()
+    _check_pruner_reach(study, pruner, previous)
     # recorded with keep_target: the target never drops, so a short run after the interruption of a longer one keeps
     # the longer one's target, which a resume of it still works towards; n_trials adds to the target of another run
     # live now (see _Loop.record), so that a resume after one of them was killed makes what both were asked for
@@ -154,7 +156,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
     display = ProgressReporter(study.name, max(0, requested - study.n_proposals)) if progress else None
     loop = _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns,
-                 bound, pruner, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display)
+                 bound, pruner, sign, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display)
     loop.run(evaluator, config, previous)
 
 
@@ -250,6 +252,19 @@ def _check_fidelity_reaches(study: Study, evaluator: Any, fidelity: dict[str, An
                      "ignored; declare f(arch, fidelity) or evaluate(arch, fidelity=None)")
 
 
+def _check_pruner_reach(study: Study, pruner: Pruner | None, previous: dict[str, Any] | None) -> None:
+    """Refuse a pruner whose own settings can never stop a trial (:func:`~.pruners.never_stops`); the one the study
+    recorded (a resume) is only warned about: a study stored with it goes on as it did."""
+    reason = None if pruner is None else never_stops(pruner)
+    if reason is None:
+        return
+    if previous is not None and previous.get("pruner") == _plain({"pruner": pruner_spec(pruner)})["pruner"]:
+        warnings.warn(f"study {study.name!r}: its recorded pruner {pruner.name!r} {reason}; the run goes on with it "
+                      "(pass pruner= to choose another; nasforge resume: --pruner)", stacklevel=user_stacklevel())
+        return
+    raise UsageError(f"pruner {pruner.name!r} {reason}")
+
+
 def _plain(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` as the storage gives it back (JSON: tuples become lists)."""
     return json.loads(json.dumps(config))
@@ -266,7 +281,7 @@ class _Loop:
 
     def __init__(self, study: Study, pool: Any, n_trials: int | None, total: int | None, max_pending: int,
                  max_retries: int, max_crash_reruns: int, failure_bound: tuple[float, int] | None,
-                 pruner: Pruner | None, fidelity: dict[str, Any] | None,
+                 pruner: Pruner | None, sign: float, fidelity: dict[str, Any] | None,
                  callbacks: Sequence[Callable[[Study, Trial], None]], timeout: float | None,
                  heartbeat_interval: float, stale_after: float, display: ProgressReporter | None) -> None:
         self.study, self.pool, self.n_trials, self.total = study, pool, n_trials, total
@@ -285,7 +300,7 @@ class _Loop:
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
         within = prunes_within_budget(study.user_attrs, study.record.created_at)  # an older study: every budget
-        self.curves = _Curves(study, self.budget if within else lambda trial: None)  # what the pruner decides on
+        self.curves = _Curves(study, self.budget if within else lambda trial: None, sign)  # what the pruner judges
         self.pruner_error: UsageError | None = None  # the pruner raised or answered no bool: the run stops
         self.pruner_refused: set[int] = set()  # trials it failed on: put back to WAITING, not told as failed
         self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
@@ -324,7 +339,7 @@ class _Loop:
             self._warn_guessed_rule()
         for trial in self.study.trials if self.pruner is not None else ():  # stored ones: where trials end
             if trial.state == TrialState.COMPLETE and trial.intermediate and self.ends_training(trial):
-                self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
+                self.pruner.trial_completed(self.curves.oriented(trial.intermediate))
         try:
             self.pool.start(evaluator, self.decide)
             if self.timeout is not None:
@@ -539,7 +554,7 @@ class _Loop:
         self.pruned += trial.state == TrialState.PRUNED
         if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
                 self.ends_training(trial)):  # not at a lower multi-fidelity budget
-            self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
+            self.pruner.trial_completed(self.curves.oriented(trial.intermediate))
         if not self.names_checked:
             self.check_names(trial)
         if trial.state == TrialState.FAILED and self.failed == 1:
@@ -679,15 +694,20 @@ class _Curves:
     another budget followed another schedule (an epochs budget stretches each trial's learning-rate schedule over its
     own epochs; a width, a data fraction, ... change what one epoch reaches), so its value at a step is no yardstick.
     A study created before that rule (no :data:`~nasforge.experiment.stages.PRUNES_WITHIN_BUDGET` attribute) is
-    given a ``budget`` that answers None for every trial: its pruner goes on comparing the curves of every budget."""
+    given a ``budget`` that answers None for every trial: its pruner goes on comparing the curves of every budget.
+    ``sign`` turns a stored (raw) report into higher-is-better: :func:`~.reporting.report_sign` of the evaluator."""
 
-    def __init__(self, study: Study, budget: Callable[[Trial], float | None]) -> None:
+    def __init__(self, study: Study, budget: Callable[[Trial], float | None], sign: float) -> None:
         self.study = study
-        self.sign = study.signs[0]
+        self.sign = sign
         self.budget = budget  # a trial's multi-fidelity budget (None: none)
         self.seen: dict[int, tuple[int, int]] = {}  # trial number -> (event, reports) its curve is of
         self.curves: dict[int, tuple[tuple[int, float], ...]] = {}
         self.budgets: dict[int, float | None] = {}  # trial number -> its budget, for those with a curve
+
+    def oriented(self, points: Sequence[tuple[int, float]]) -> tuple[tuple[int, float], ...]:
+        """Stored ``(step, value)`` reports as the pruner sees them (higher is better)."""
+        return tuple((s, self.sign * v) for s, v in points)
 
     def current(self, number: int) -> Mapping[int, Sequence[tuple[int, float]]]:
         """Trial number -> its curve, for every trial with reports at trial ``number``'s budget, that one included
@@ -702,7 +722,7 @@ class _Curves:
                 continue
             further = seen is not None and seen[0] == now[0] and seen[1] <= now[1]  # reports since, no event
             known = self.curves.get(trial.number, ()) if further else ()
-            self.curves[trial.number] = known + tuple((s, self.sign * v) for s, v in trial.intermediate[len(known):])
+            self.curves[trial.number] = known + self.oriented(trial.intermediate[len(known):])
             self.budgets[trial.number] = self.budget(trial)
         budget = self.budgets.get(number)
         return MappingProxyType({n: curve for n, curve in self.curves.items() if self.budgets[n] == budget})

@@ -396,14 +396,18 @@ class SearchConfig:
 
     def _validate_pruner_reach(self, need: Callable[[bool, str, str], None], label: Callable[[str], str],
                                epochs: float | None, epochs_name: str) -> None:
-        """A pruner whose own settings put its first decision (:meth:`Pruner.first_decision`) at or past ``epochs``
-        (a trial's last report, which no pruner stops) could never stop a trial: refused, naming the setting."""
-        from ..experiment.pruners import first_decision, get_pruner
+        """A pruner whose own settings put its first decision (:meth:`Pruner.first_decision`) at or past the trials'
+        end, ``epochs`` or its own :meth:`~Pruner.last_step` (a trial's last report, which no pruner stops), could
+        never stop a trial: refused, naming the setting."""
+        from ..experiment.pruners import first_decision, get_pruner, never_stops
 
-        if self.pruner is None or not isinstance(epochs, (int, float)):
+        if self.pruner is None:
             return
-        first = first_decision(get_pruner(self.pruner))  # valid: _validate_pruner built it
-        if first is None:  # e.g. a user's pruner: its rule is its own
+        pruner = get_pruner(self.pruner)  # valid: _validate_pruner built it
+        reason = never_stops(pruner)  # type: ignore[arg-type]  # a spec builds a pruner
+        need(reason is None, "pruner", f"{pruner.name!r} {reason}")
+        first = first_decision(pruner)
+        if first is None or not isinstance(epochs, (int, float)):  # e.g. a user's pruner: its rule is its own
             return
         setting, value, step = first
         need(step < epochs, "pruner", f"can never stop a trial: with {setting} {value} its first decision is at epoch "
