@@ -3,9 +3,13 @@ wrapped error was raised, the failure-rate abort message, deeply nested results.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from nasforge import Study
+from nasforge.cli import main
+from nasforge.experiment.evaluator_spec import EvaluatorFactoryError, resolve
 from nasforge.spaces import get_space
 
 SPACE = get_space("nb201")
@@ -37,3 +41,28 @@ def test_a_retried_failure_is_exported_as_not_told(tmp_path):
     loaded = Study.load("t", storage=url)
     assert [t.told for t in loaded.trials] == expected
     assert loaded.trials_dataframe()["told_to_strategy"].tolist() == expected
+
+
+# -- 2. an evaluator module that raises while it is imported -------------------------------------------------------
+@pytest.mark.parametrize("source, error", [
+    ('raise RuntimeError("module import broke")', "RuntimeError: module import broke"),
+    ("def f(:", "SyntaxError: invalid syntax (fix53_broken_{0}.py, line 1)"),
+])
+def test_an_evaluator_module_that_raises_on_import_is_one_line(tmp_path, monkeypatch, capsys, source, error):
+    module = f"fix53_broken_{len(source)}"
+    (tmp_path / f"{module}.py").write_text(source + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    error = error.format(len(source))
+    with pytest.raises(EvaluatorFactoryError, match="^importing evaluator module") as caught:
+        resolve(f"{module}:f")
+    assert str(caught.value) == f"importing evaluator module {module!r} raised {error}"
+    assert caught.value.__cause__ is not None  # --debug shows where
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="r", storage=url)
+    study.optimize(lambda arch: {"acc": 1.0}, n_trials=1)
+    study.set_run_config({**study.run_config, "n_trials_total": 3})
+    study.storage.close()
+    capsys.readouterr()
+    assert main(["resume", "r", "--storage", url, "--evaluator", f"{module}:f", "--no-progress"]) == 1
+    assert capsys.readouterr().err == f"nasforge resume: error: importing evaluator module {module!r} raised {error}\n"
