@@ -9,7 +9,9 @@ import pytest
 
 from nasforge import Study
 from nasforge.cli import main
+from nasforge.exceptions import ArchitectureError
 from nasforge.experiment.evaluator_spec import EvaluatorFactoryError, resolve
+from nasforge.experiment.reporting import TRACEBACK, failed_result
 from nasforge.spaces import get_space
 
 SPACE = get_space("nb201")
@@ -66,3 +68,25 @@ def test_an_evaluator_module_that_raises_on_import_is_one_line(tmp_path, monkeyp
     capsys.readouterr()
     assert main(["resume", "r", "--storage", url, "--evaluator", f"{module}:f", "--no-progress"]) == 1
     assert capsys.readouterr().err == f"nasforge resume: error: importing evaluator module {module!r} raised {error}\n"
+
+
+# -- 3. where an error wrapped by training was raised ---------------------------------------------------------------
+def _network_forward():
+    raise ValueError("bad value in training")  # the user's line
+
+
+def _training_wraps():
+    try:
+        _network_forward()
+    except ValueError as exc:
+        raise ArchitectureError("the network of x failed while training: ValueError: bad value in training") from exc
+
+
+def test_a_wrapped_error_keeps_where_its_cause_was_raised():
+    try:
+        _training_wraps()
+    except ArchitectureError as exc:
+        where = failed_result(exc).user_attrs[TRACEBACK]
+    assert where.endswith(f'line {_network_forward.__code__.co_firstlineno + 1}, in _network_forward\n'
+                          '    raise ValueError("bad value in training")  # the user\'s line\n')
+    assert "raise ArchitectureError" not in where

@@ -124,9 +124,14 @@ def failed_result(exc: BaseException) -> Result:
 def _raised_at(exc: BaseException) -> str:
     """The last frames of ``exc``'s traceback below the engine's (the evaluator's and what it called), each as
     Python prints it without the ``^^^`` marker lines, cut at the start to :data:`TRACEBACK_CHARS`; "" when there
-    are none."""
+    are none. An exception raised from another (``raise ... from cause``, as training wraps a model-space network's
+    error in an ArchitectureError) gives the frames of its first cause: where the failure began, not the re-raise."""
     import traceback
 
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
     frames = list(itertools.dropwhile(lambda frame: frame.filename.startswith(_ENGINE),
                                       traceback.extract_tb(exc.__traceback__)))
     text = "".join(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
