@@ -4,14 +4,17 @@ wrapped error was raised, the failure-rate abort message, deeply nested results.
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import pytest
 
-from nasforge import Study
+from nasforge import Result, Study
 from nasforge.cli import main
-from nasforge.exceptions import ArchitectureError
+from nasforge.exceptions import ArchitectureError, StudyAborted
+from nasforge.experiment import Trial, TrialState
 from nasforge.experiment.evaluator_spec import EvaluatorFactoryError, resolve
 from nasforge.experiment.reporting import TRACEBACK, failed_result
+from nasforge.experiment.scheduler import _check_failure_rate
 from nasforge.spaces import get_space
 
 SPACE = get_space("nb201")
@@ -90,3 +93,43 @@ def test_a_wrapped_error_keeps_where_its_cause_was_raised():
     assert where.endswith(f'line {_network_forward.__code__.co_firstlineno + 1}, in _network_forward\n'
                           '    raise ValueError("bad value in training")  # the user\'s line\n')
     assert "raise ArchitectureError" not in where
+
+
+# -- 4. the max_failure_rate abort: its last error, bounded and escaped, and a way out from the CLI ------------------
+class NoErrorText:
+    """Fails every trial without an error text."""
+
+    def __call__(self, arch):
+        return Result(status="failed")
+
+
+def make_no_error_text():
+    return NoErrorText()
+
+
+def test_the_abort_names_the_last_error_in_one_bounded_escaped_line():
+    last = Trial(7, None, TrialState.FAILED, error="\x1b[31mRED " + "x" * 100_000 + "\nsecond line")
+    with pytest.raises(StudyAborted) as caught:
+        _check_failure_rate(SimpleNamespace(name="s"), 5, 3, 0.5, 5, last)
+    message = str(caught.value)
+    assert "last error: \\x1b[31mRED xxx" in message and "\x1b" not in message and "second line" not in message
+    assert len(message) < 600 and "nasforge resume --max-failure-rate RATE|none" in message
+
+
+def test_resume_max_failure_rate_lifts_or_changes_the_recorded_bound(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="a", storage=url)
+    with pytest.warns(UserWarning), pytest.raises(StudyAborted, match="last error: FAILED with no error text; to go"):
+        study.optimize(NoErrorText(), n_trials=12, max_failure_rate=0.5)
+    study.storage.close()
+    resume = ["resume", "a", "--storage", url, "--evaluator", f"{__name__}:make_no_error_text", "--no-progress"]
+    capsys.readouterr()
+    assert main(resume + ["--max-failure-rate", "2"]) == 2
+    assert capsys.readouterr().err == ("nasforge resume: error: argument --max-failure-rate: must be a number in "
+                                       "[0, 1] or none, got 2 (see nasforge resume --help)\n")
+    assert main(resume) == 1  # the recorded bound aborts again
+    assert "max_failure_rate 50%" in capsys.readouterr().err
+    assert main(resume + ["--max-failure-rate", "none"]) == 0
+    loaded = Study.load("a", storage=url)
+    assert loaded.run_config["max_failure_rate"] is None  # recorded for later resumes
+    assert [t.state for t in loaded.trials] == [TrialState.FAILED] * 12
