@@ -133,3 +133,24 @@ def test_resume_max_failure_rate_lifts_or_changes_the_recorded_bound(tmp_path, c
     loaded = Study.load("a", storage=url)
     assert loaded.run_config["max_failure_rate"] is None  # recorded for later resumes
     assert [t.state for t in loaded.trials] == [TrialState.FAILED] * 12
+
+
+# -- 5. user attributes nested too deeply -------------------------------------------------------------------------
+class DeepAttrs:
+    """Returns user attributes nested 5,000 levels deep."""
+
+    def __call__(self, arch):
+        deep: list = []
+        for _ in range(5000):
+            deep = [deep]
+        return Result(metrics={"acc": 1.0}, cost=2.0, user_attrs={"x": deep})
+
+
+@pytest.mark.parametrize("executor", ["inline", "process"])
+def test_deeply_nested_user_attrs_fail_the_trial(tmp_path, executor):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="d", storage=f"sqlite:///{tmp_path / 'd.db'}")
+    options = {"start_method": "fork"} if executor == "process" else None
+    with pytest.warns(UserWarning, match="invalid result: user_attrs nest too deeply"):
+        study.optimize(DeepAttrs(), n_trials=2, executor=executor, executor_options=options)
+    assert [(t.state, t.error, t.cost) for t in study.trials] == [
+        (TrialState.FAILED, "invalid result: user_attrs nest too deeply to be stored as JSON", 2.0)] * 2
