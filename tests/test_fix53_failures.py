@@ -3,7 +3,10 @@ wrapped error was raised, the failure-rate abort message, deeply nested results.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -154,3 +157,19 @@ def test_deeply_nested_user_attrs_fail_the_trial(tmp_path, executor):
         study.optimize(DeepAttrs(), n_trials=2, executor=executor, executor_options=options)
     assert [(t.state, t.error, t.cost) for t in study.trials] == [
         (TrialState.FAILED, "invalid result: user_attrs nest too deeply to be stored as JSON", 2.0)] * 2
+
+
+# -- 6. what docs/engine.md says of SIGTERM and the workers ----------------------------------------------------------
+class TermsItself:
+    def __call__(self, arch):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_worker_sent_sigterm_dies_as_the_docs_say(tmp_path):
+    text = " ".join((Path(__file__).parents[1] / "docs" / "engine.md").read_text().split())
+    assert "(workers ignore both)" not in text
+    assert "a SIGTERM sent to a worker itself kills it, `worker died (killed by SIGTERM)`" in text
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.warns(UserWarning):
+        study.optimize(TermsItself(), n_trials=1, executor="process", executor_options={"start_method": "fork"})
+    assert study.trials[0].error == "worker died (killed by SIGTERM)"
