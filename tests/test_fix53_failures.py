@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
+import nasforge
+
 from nasforge import Result, Study
 from nasforge.cli import main
 from nasforge.exceptions import ArchitectureError, StudyAborted
@@ -81,21 +83,34 @@ def _network_forward():
     raise ValueError("bad value in training")  # the user's line
 
 
-def _training_wraps():
+def _wrapper_in(filename: str):
+    """A function that wraps ``_network_forward``'s error as training does, compiled as if in ``filename``."""
+    code = ("def wraps(forward):\n    try:\n        forward()\n    except ValueError as exc:\n"
+            "        raise ArchitectureError('the network of x failed while training') from exc\n")
+    space = {"ArchitectureError": ArchitectureError}
+    exec(compile(code, filename, "exec"), space)
+    return space["wraps"]
+
+
+def _where(wraps) -> str:
     try:
-        _network_forward()
-    except ValueError as exc:
-        raise ArchitectureError("the network of x failed while training: ValueError: bad value in training") from exc
+        wraps(_network_forward)
+    except ArchitectureError as exc:
+        return failed_result(exc).user_attrs[TRACEBACK]
+    raise AssertionError("no error")
 
 
 def test_a_wrapped_error_keeps_where_its_cause_was_raised():
-    try:
-        _training_wraps()
-    except ArchitectureError as exc:
-        where = failed_result(exc).user_attrs[TRACEBACK]
+    training = os.path.join(os.path.dirname(nasforge.__file__), "evaluators", "training.py")
+    where = _where(_wrapper_in(training))
     assert where.endswith(f'line {_network_forward.__code__.co_firstlineno + 1}, in _network_forward\n'
                           '    raise ValueError("bad value in training")  # the user\'s line\n')
     assert "raise ArchitectureError" not in where
+
+
+def test_a_users_own_raise_from_keeps_its_own_frames(tmp_path):
+    where = _where(_wrapper_in(str(tmp_path / "users_module.py")))
+    assert 'users_module.py", line 5, in wraps' in where and "in _network_forward" not in where
 
 
 # -- 4. the max_failure_rate abort: its last error, bounded and escaped, and a way out from the CLI ------------------
