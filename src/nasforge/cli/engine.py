@@ -26,7 +26,8 @@ from ..experiment.storage.display import (PASSWORD_NOT_RECORDED, display_url, ma
 from ..experiment.storage.urls import (check_not_run_folder, check_stored_storage, sqlite_path, sqlite_url,
                                        storage_errors_as_usage)
 from . import UsageError, given_options
-from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
+from .options import (PRUNER_METAVAR, failure_rate, json_object, non_negative_int, parse_pruner, positive_int,
+                      positive_seconds)
 from .output import add_format_argument, counted, json_safe, print_rows, shown_on
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -117,6 +118,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-crash-reruns", type=non_negative_int, metavar="N",
                    help="override the recorded max_crash_reruns: re-run a trial whose process died at most N times "
                         "(a nasforge search study records it for later resumes) (default: recorded)")
+    p.add_argument("--max-failure-rate", type=failure_rate, metavar="RATE|none",
+                   help="override the recorded max_failure_rate: abort once more than this fraction of the run's "
+                        "trials failed (after min_trials_for_failure_rate), or none for no bound; recorded for later "
+                        "resumes (default: recorded)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_resume)
 
@@ -813,7 +818,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
                                                 ("--executor-options", args.executor_options),
                                                 ("--pruner", args.pruner), ("--trial-timeout", args.trial_timeout),
                                                 ("--no-trial-timeout", args.no_trial_timeout or None),
-                                                ("--timeout", args.timeout), ("--no-timeout", args.no_timeout or None))
+                                                ("--timeout", args.timeout), ("--no-timeout", args.no_timeout or None),
+                                                ("--max-failure-rate", args.max_failure_rate))
                    if value is not None]
         if ignored:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
@@ -867,6 +873,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["pruner"] = parse_pruner(args.pruner)
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
+    if args.max_failure_rate is not None:
+        overrides["max_failure_rate"] = None if args.max_failure_rate == "none" else args.max_failure_rate
     if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
         from ..experiment.study import check_resume_options
 

@@ -646,6 +646,15 @@ positive_float = number_type(float, "a positive number", lambda v: 0 < v < math.
 positive_seconds = number_type(float, "a positive number of seconds", lambda v: 0 < v < math.inf)
 fraction = number_type(float, "in [0, 1)", lambda v: 0 <= v < 1)
 tcp_port = number_type(int, "a port number 0-65535", lambda v: 0 <= v <= 65535)
+_rate = number_type(float, "a number in [0, 1] or none", lambda v: 0 <= v <= 1)
+
+
+def failure_rate(text: str) -> float | str:
+    """An argparse ``type=`` for ``--max-failure-rate``: a fraction in [0, 1], or ``"none"`` (any case: no bound)."""
+    return "none" if text.strip().lower() == "none" else _rate(text)
+
+
+failure_rate.__name__ = "a number in [0, 1] or none"  # argparse shows a type's name when it cannot call it
 
 
 MANIFEST_FIELDS = {"space", "metrics", "training_data"}  # a surrogate manifest's, which no table of results has

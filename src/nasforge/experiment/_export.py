@@ -61,10 +61,11 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText, metrics: Sequ
     objectives, whether or not a trial shown has it, then the trials' other metrics), cost, error, retry link (a
     nullable integer), attempts, the number of intermediate values (the curves themselves are in
     :func:`study_json`), times, fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the
-    outcome is told to the strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or
-    list value as JSON text; a column of integers, e.g. ``source_trial``, a nullable integer). A metric named like
-    one of the bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or
-    ``user_attrs_``, is the column ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
+    outcome was told to the strategy (``Trial.told``: False for enqueued trials kept from it, failed attempts that
+    were retried and unfinished trials), ``user_attrs_KEY`` columns (a dict or list value as JSON text; a column of
+    integers, e.g. ``source_trial``, a nullable integer). A metric named like one of the bookkeeping columns
+    (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or ``user_attrs_``, is the column
+    ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
     import pandas as pd
 
     rows = []
@@ -74,7 +75,7 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText, metrics: Sequ
                      **values, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                      "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
                      "started_at": t.started_at, "finished_at": t.finished_at, "fidelity": json_text(t.fidelity),
-                     "told_to_strategy": t.tell_strategy,
+                     "told_to_strategy": t.told,
                      **{ATTR_PREFIX + k: json_text(v) for k, v in t.user_attrs.items()}})
     attrs = dict.fromkeys(column for row in rows for column in row if column.startswith(ATTR_PREFIX))
     frame = pd.DataFrame(rows, columns=[*trials_columns(metric_names(metrics, trials)), *attrs])
@@ -95,4 +96,4 @@ def study_json(header: Mapping[str, Any], trials: Sequence[Trial], arch_text: Ar
                     "intermediate": [list(p) for p in t.intermediate], "retry_of": t.retry_of,
                     "attempts": t.attempts, "worker": t.worker, "started_at": t.started_at,
                     "finished_at": t.finished_at, "user_attrs": t.user_attrs,
-                    "told_to_strategy": t.tell_strategy} for t in trials]})
+                    "told_to_strategy": t.told} for t in trials]})

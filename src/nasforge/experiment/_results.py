@@ -56,8 +56,17 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
 
     ``need_objectives``: an ``ok`` result must hold every objective (False for trials whose outcome
     is kept from the strategy, e.g. an enqueued retrain that measures other metrics); objectives
-    that are present must be finite.
+    that are present must be finite. User attributes nested too deeply for Python to walk fail it too.
     """
+    try:
+        return _checked_result(result, objectives, need_objectives)
+    except RecursionError:  # only user_attrs are walked level by level (e.g. a list nested 5,000 deep)
+        return Result.failed("invalid result: user_attrs nest too deeply to be stored as JSON",
+                             cost=_cost(result.cost) or 0.0)
+
+
+def _checked_result(result: Any, objectives: Sequence[str], need_objectives: bool) -> Result:
+    """:func:`checked_result`, for user attributes that Python can walk."""
     if not isinstance(result, Result):
         return Result.failed(f"{_UNUSABLE}{type(result).__name__}, expected a Result")
     cost = _cost(result.cost)

@@ -70,25 +70,26 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False, folder: s
                     from None
             raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
                 from None
-        _factory_failed(factory, exc)
+        _raised(f"evaluator factory {factory}", exc)
     except Exception as exc:  # noqa: BLE001 - the factory's own failure, told as such; --debug shows where
-        _factory_failed(factory, exc)
+        _raised(f"evaluator factory {factory}", exc)
 
 
 class EvaluatorFactoryError(NasforgeError, RuntimeError):
-    """The evaluator factory of a spec raised (the factory's exception is chained as ``__cause__``)."""
+    """The evaluator factory of a spec, or the module it is in while it was imported, raised (that exception is
+    chained as ``__cause__``)."""
 
 
-def _factory_failed(factory: str, exc: Exception) -> NoReturn:
-    """Raise the error for ``factory`` raising ``exc``: a missing optional package stays itself (the CLI says what
-    to install), any other failure becomes one :class:`EvaluatorFactoryError` line naming the factory, with ``exc``
-    chained."""
+def _raised(what: str, exc: Exception) -> NoReturn:
+    """Raise the error for ``what`` (the evaluator factory called, or its module imported) raising ``exc``: a
+    missing optional package stays itself (the CLI says what to install), any other failure becomes one
+    :class:`EvaluatorFactoryError` line naming ``what``, with ``exc`` chained."""
     from ..extras import missing_dependency
 
     if missing_dependency(exc) is not None:
         raise exc
-    raise EvaluatorFactoryError(f"evaluator factory {factory} raised {type(exc).__name__}: "
-                                f"{' '.join(str(exc).split()) or '(no message)'}") from exc
+    raise EvaluatorFactoryError(f"{what} raised {type(exc).__name__}: {' '.join(str(exc).split()) or '(no message)'}") \
+        from exc
 
 
 MISSING = "missing a required argument:"
@@ -165,15 +166,26 @@ def resolve(factory: str) -> Any:
 
 def _import(module_name: str) -> Any:
     try:
-        return importlib.import_module(module_name)
+        return _run_module(module_name)
     except ModuleNotFoundError as exc:
         cwd = os.getcwd()
         if exc.name != module_name.split(".")[0] or cwd in sys.path:
             raise UsageError(f"cannot import evaluator module {module_name!r}: {exc}") from None
     sys.path.append(cwd)  # "from the same directory": worker processes inherit sys.path
     try:
-        return importlib.import_module(module_name)
+        return _run_module(module_name)
     except ImportError as exc:
         sys.path.remove(cwd)
         raise UsageError(f"cannot import evaluator module {module_name!r} (looked on sys.path and in {cwd}): "
                          f"{exc}") from None
+
+
+def _run_module(module_name: str) -> Any:
+    """``importlib.import_module(module_name)``; the module's own failure while it runs (a syntax error, an
+    exception at import time) is told in one line by :func:`_raised`. An :class:`ImportError` stays itself."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the module's own failure, told as such; --debug shows where
+        _raised(f"importing evaluator module {module_name!r}", exc)

@@ -113,6 +113,7 @@ TRACEBACK = "traceback"
 TRACEBACK_FRAMES = 4
 TRACEBACK_CHARS = 2000
 _ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # the frames of this package's code are left out
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # nasforge's own code
 
 EMPTY_MESSAGES = {MemoryError: "out of memory", SystemExit: "the evaluator called sys.exit()"}
 """The reason stored for an exception raised without a message, by type (others: "(no message)")."""
@@ -143,14 +144,28 @@ def failed_result(exc: BaseException) -> Result:
 def _raised_at(exc: BaseException) -> str:
     """The last frames of ``exc``'s traceback below the engine's (the evaluator's and what it called), each as
     Python prints it without the ``^^^`` marker lines, cut at the start to :data:`TRACEBACK_CHARS`; "" when there
-    are none."""
+    are none. An exception nasforge's own code raised from another (``raise ... from cause``, as training wraps a
+    model-space network's error in an ArchitectureError) gives the frames of that cause: where the failure began,
+    not nasforge's re-raise (a user's own ``raise ... from`` keeps its frames)."""
     import traceback
 
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen and _raised_by_nasforge(exc):
+        exc = exc.__cause__
+        seen.add(id(exc))
     frames = list(itertools.dropwhile(lambda frame: frame.filename.startswith(_ENGINE),
                                       traceback.extract_tb(exc.__traceback__)))
     text = "".join(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n'
                    + (f"    {frame.line.strip()}\n" if frame.line else "") for frame in frames[-TRACEBACK_FRAMES:])
     return text if len(text) <= TRACEBACK_CHARS else "..." + text[-(TRACEBACK_CHARS - 3):]
+
+
+def _raised_by_nasforge(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in nasforge's own code (its innermost frame is in this package)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE)
 
 
 def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:

@@ -27,6 +27,7 @@ from ..exceptions import (AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAb
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints, violation_of
+from ..terminal_text import escaped
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, objective_not_a_number, unusable_outcome
@@ -785,7 +786,9 @@ def _check_failure_rate(study: Study, finished: int, failed: int, bound: float |
     if bound is None or finished < minimum or failed / finished <= bound:
         return
     raise StudyAborted(f"study {study.name!r} aborted: {failed} of {finished} trials failed "
-                       f"({failed / finished:.0%} > max_failure_rate {bound:.0%}); last error: {last.error}")
+                       f"({failed / finished:.0%} > max_failure_rate {bound:.0%}); last error: "
+                       f"{escaped(error_line(last)):.300}; to go on, resume with a higher bound or none: nasforge "
+                       "resume --max-failure-rate RATE|none (Python: study.resume(evaluator, max_failure_rate=...))")
 
 
 __all__ = ["StudyAborted", "process_gone", "run"]

@@ -91,6 +91,12 @@ class Trial:
         """Whether the strategy proposed this trial (not a retry, not an enqueued trial)."""
         return self.ask_seq is not None
 
+    @property
+    def told(self) -> bool:
+        """Whether the strategy was told this trial's outcome: False while it runs, for a failed attempt that was
+        retried (only a chain's last outcome is told) and for an enqueued trial kept from the strategy."""
+        return self.tell_seq is not None
+
 
 def _genotype_text(genotype: Any) -> str:
     """``repr(genotype)``, or where longer than 120 characters (a DARTS cell) its first 80 and ``... #`` with 8 hex
