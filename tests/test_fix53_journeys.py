@@ -1,0 +1,54 @@
+"""Fixes of review 53 (user journeys): a comparison report of searches run on different data says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasforge import Study, get_space
+from nasforge.analysis.studyreport import render_study
+
+pytest.importorskip("plotly")
+
+
+def _searched(name: str, data: str | None, data_dir: str | None = None, fingerprint: str | None = None) -> Study:
+    """A tiny study recorded as a ``nasforge search`` run over ``data`` (its pipeline config, as a run stores it)."""
+    study = Study(get_space("chain", layers=[["a", "b", "c"], ["x", "y"]]), "random", objectives="val_acc", seed=0,
+                  name=name)
+    study.optimize(lambda arch: {"val_acc": float(len(str(arch.genotype)))}, n_trials=3)
+    if data is not None:
+        study.set_user_attr("pipeline", "search")
+        study.set_user_attr("pipeline_config", {"data": data, "data_dir": data_dir, "workers": 1})
+    if fingerprint is not None:
+        study.set_user_attr("data_fingerprint", fingerprint)
+    return study
+
+
+NOTE = "These studies searched different data"
+
+
+def test_studies_searched_on_other_data_are_overlaid_with_their_data_and_a_note():
+    """Would fail: the page overlaid a 3-class image NPZ and a 2-class tabular NPZ without a word (accuracy and
+    parameters both depend on the data)."""
+    page = render_study([_searched("images", "npz", "/d/images.npz"), _searched("tabular", "npz", "/d/tab.npz")])
+    assert "<th>study</th><th>strategy</th><th>data</th><th>trials</th>" in page
+    assert "<td>images</td><td>random</td><td>npz /d/images.npz</td>" in page
+    assert "<td>tabular</td><td>random</td><td>npz /d/tab.npz</td>" in page
+    assert (f"{NOTE} (images: npz /d/images.npz; tabular: npz /d/tab.npz): their values are not comparable as "
+            "one.") in page
+
+
+def test_one_data_set_gets_the_column_but_no_note_and_studies_without_a_record_keep_their_table():
+    same = render_study([_searched("a", "digits"), _searched("b", "digits")])
+    assert "<td>a</td><td>random</td><td>digits</td>" in same and NOTE not in same
+    plain = render_study([_searched("a", None), _searched("b", None)])  # no search records: the page as before
+    assert "<th>data</th>" not in plain and NOTE not in plain
+    mixed = render_study([_searched("a", "digits"), _searched("b", None)])  # nothing to compare the other with
+    assert "<td>b</td><td>random</td><td></td>" in mixed and NOTE not in mixed
+
+
+def test_one_file_whose_content_changed_between_the_studies_is_told_apart_by_its_fingerprint():
+    page = render_study([_searched("a", "npz", "/d/x.npz", "1234567890ab"), _searched("b", "npz", "/d/x.npz", "ffee")])
+    assert "<td>npz /d/x.npz (content 12345678)</td>" in page and "<td>npz /d/x.npz (content ffee)</td>" in page
+    assert NOTE in page
+    alike = render_study([_searched("a", "npz", "/d/x.npz", "12ab"), _searched("b", "npz", "/d/x.npz", "12ab")])
+    assert "<td>npz /d/x.npz</td>" in alike and NOTE not in alike
