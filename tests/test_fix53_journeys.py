@@ -52,3 +52,35 @@ def test_one_file_whose_content_changed_between_the_studies_is_told_apart_by_its
     assert NOTE in page
     alike = render_study([_searched("a", "npz", "/d/x.npz", "12ab"), _searched("b", "npz", "/d/x.npz", "12ab")])
     assert "<td>npz /d/x.npz</td>" in alike and NOTE not in alike
+
+
+
+@pytest.mark.slow  # counts the 15,625 networks' parameters: about 50 s of CPU
+def test_the_budget_recipes_enumeration_and_penalised_bench_give_what_docs_strategies_md_quotes(tmp_path,
+                                                                                                monkeypatch, capsys):
+    import json
+    import re
+    from pathlib import Path
+
+    from nasforge.benchmarks import load_nb201
+    from nasforge.cli import main
+
+    try:
+        load_nb201(dataset="cifar100")
+    except Exception as exc:  # noqa: BLE001 - the table is data, not shipped with the code
+        pytest.skip(f"no NAS-Bench-201 table: {exc}")
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "strategies.md").read_text()
+    recipe, enumeration = re.findall(r"```python\n(.*?)```", docs[docs.index("**Recipe: the best accuracy under a "
+                                                                            "parameter budget"):], re.S)[:2]
+    setup = "\n".join(recipe.splitlines()[:9])  # its imports, table and params
+    monkeypatch.chdir(tmp_path)
+    exec(compile(setup + "\n" + enumeration, "docs/strategies.md", "exec"), {})
+    assert capsys.readouterr().out == ("58.64 406196 |nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|"
+                                       "nor_conv_1x1~1|nor_conv_1x1~2|\n")
+    assert main(["bench", "--table", "c100_budget.csv", "--space", "nb201", "--objective", "acc", "--secondary",
+                 "acc_test", "--strategies", "random,evolution,tpe", "--seeds", "10", "--trials", "100", "--out",
+                 "bench-budget"]) == 0
+    bench = json.loads((tmp_path / "bench-budget" / "bench.json").read_text())
+    assert round(bench["optimum"], 3) == 58.64
+    assert {row["strategy"]: round(row["mean@100"], 3) for row in bench["summary"]} == {
+        "random": 2.186, "evolution": 1.196, "tpe": 1.034}
