@@ -263,13 +263,15 @@ def _as_nchw(x: np.ndarray, split: str, scale: float, layout: str | None = None)
 
 def check_images(x: np.ndarray, what: str, layout: str | None = None) -> None:
     """A ValueError naming ``what`` for images that are no real numbers (complex, dates, text, records), not of
-    shape (N, H, W), (N, C, H, W) or (N, H, W, C), of a layout :func:`_channels_last` cannot tell (where no
-    ``layout`` tells it), or not finite."""
+    shape (N, H, W), (N, C, H, W) or (N, H, W, C) (a 2-D array: with how tabular features go in), of a layout
+    :func:`_channels_last` cannot tell (where no ``layout`` tells it), or not finite."""
     if x.dtype.kind not in "biuf":
         raise UsageError(f"{what}: pixels must be real numbers (integers or floats), got dtype {x.dtype}")
     if x.ndim not in (3, 4):
+        tabular = ("; tabular features (N, F) go in as one-pixel-wide columns of shape (N, F, 1, 1): "
+                   "x.reshape(len(x), -1, 1, 1), trained with augment 'none'") if x.ndim == 2 else ""
         raise UsageError(f"{what}: expected an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C), got "
-                         f"shape {x.shape}")
+                         f"shape {x.shape}{tabular}")
     if x.ndim == 4 and layout is None:
         _channels_last(x.shape, what)
     check_finite(x, what)

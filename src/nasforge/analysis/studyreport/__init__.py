@@ -42,20 +42,23 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     counts them, stage-2 retrains apart; with the size of its Pareto set when they have several objectives; the best
     value of the first objective is then the best of that set, feasible under the constraints while any trial is, as
     ``nasforge status`` lists it; with the budget it was evaluated at, "62.6 (at epochs=4 of 12)", while a
-    multi-fidelity study has not reached its full budget)."""
+    multi-fidelity study has not reached its full budget; with the data each searched, when one recorded it)."""
     multi = len(studies[0].objectives) > 1
     sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
     labels = study_labels(studies)
+    searched = views.searched_data(studies)
+    data_column = any(searched)
     rows = []
-    for data, label in zip(studies, labels):
+    for data, label, data_text in zip(studies, labels, searched):
         chosen = data.front() if multi else [b for b in [data.best()] if b is not None]
         best = max(chosen, key=lambda t: sign * t.metrics[data.objectives[0]], default=None)
         value = None if best is None else best.metrics[data.objectives[0]]
         short = "" if best is None else views.budget_of_full(data, best, below_full=True)  # not final values yet
-        rows.append([label, data.strategy, views.trials_text(data), *([len(data.front())] if multi else []),
+        rows.append([label, data.strategy, *([data_text] if data_column else []), views.trials_text(data),
+                     *([len(data.front())] if multi else []),
                      views.number_text(float(value)) + short if short else value, _rounded(data.wall_seconds())])
-    columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
-               "wall s"]
+    columns = ["study", "strategy", *(["data"] if data_column else []), "trials", *(["Pareto set"] if multi else []),
+               f"best {studies[0].objectives[0]}", "wall s"]
     table = views.html_table(columns, rows, cls="nf-table nf-sortable")
     note = (f"best {studies[0].objectives[0]}: the best of the study's Pareto set (feasible-first under its "
             "constraints)." if multi else "")

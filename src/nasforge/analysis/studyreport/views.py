@@ -293,13 +293,37 @@ def _asked_workers(data: StudyData) -> str:
     if not run.get("n_workers"):
         return ""
     last = f"{run['n_workers']} ({run.get('executor', 'inline')})"
-    config = data.user_attrs.get("pipeline_config") if data.user_attrs.get("pipeline") == "search" else None
-    searched = config.get("workers") if isinstance(config, dict) else None  # a user's own attribute: not read
+    searched = _search_config(data).get("workers")
     if isinstance(searched, int) and len(data.trials) > len(data.search_trials):  # retrains: stage 2 ran last
         executor = "process" if searched > 1 else "inline"  # as nasforge search runs it
         return f"the search was started with {searched} ({executor}), the stage-2 retraining (the last run) asked " \
                f"for {last}; "
     return f"last run asked for {last}; "
+
+
+def _search_config(data: StudyData) -> dict[str, Any]:
+    """The settings a ``nasforge search`` run recorded with its study (``pipeline_config``), ``{}`` for any other
+    study (an attribute of that name a user set on their own study is not read)."""
+    config = data.user_attrs.get("pipeline_config") if data.user_attrs.get("pipeline") == "search" else None
+    return config if isinstance(config, dict) else {}
+
+
+def searched_data(studies: Sequence[StudyData]) -> list[str | None]:
+    """Per study, the data a ``nasforge search`` run recorded searching: its data set and the file or folder read
+    (``npz /runs/mydata.npz``; ``digits``), with the start of its content fingerprint where studies of one file
+    recorded other contents (the file changed between them); None for a study that recorded none."""
+    texts: list[str | None] = []
+    for data in studies:
+        config = _search_config(data)
+        name, where = config.get("data"), config.get("data_dir")
+        texts.append(None if not name else f"{name} {where}" if where else str(name))
+    prints = [d.user_attrs.get("data_fingerprint") if t else None for d, t in zip(studies, texts)]
+    for text in {t for t in texts if t}:
+        same = [k for k, t in enumerate(texts) if t == text]
+        if len({prints[k] for k in same} - {None}) > 1:  # one path, other contents
+            for k in same:
+                texts[k] = f"{text} (content {prints[k][:8]})" if prints[k] else texts[k]
+    return texts
 
 
 def _retrain_text(retrains: Sequence[Retrained]) -> str:
@@ -377,6 +401,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
             _log_regret_yaxis(fig, ticks)
     no_line = f" (no line for {', '.join(missing)}: no complete trial yet)" if missing else ""
     note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid{no_line}."
+    note += _other_data_note(studies, labels or [d.name for d in studies])
     if regret:
         note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
     if multi:
@@ -391,6 +416,16 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
         note += (" " if note else "") + f"Not at the full budget yet: {', '.join(short)}."
     return section("progress", "Progress", '<div class="nf-row">' + figure_html(by_trial, "progress-trials") +
                    figure_html(by_time, "progress-time") + "</div>", note)
+
+
+def _other_data_note(studies: Sequence[StudyData], labels: Sequence[str]) -> str:
+    """`` These studies searched different data (...): ...`` when the studies compared recorded other data (both
+    accuracy and size depend on it: input channels, classes), else ""."""
+    texts = searched_data(studies)
+    if len({t for t in texts if t}) < 2:
+        return ""
+    shown = "; ".join(f"{label}: {text}" for label, text in zip(labels, texts) if text)
+    return f" These studies searched different data ({shown}): their values are not comparable as one."
 
 
 def _progress_points(data: StudyData, done: list[Trial], holders: list[Trial], curve: list[float]) -> dict[str, list]:
