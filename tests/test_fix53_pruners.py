@@ -91,7 +91,7 @@ def test_a_search_refuses_a_pruner_whose_own_end_comes_at_or_before_its_first_de
         config.validate()
 
 
-@pytest.mark.parametrize("pruner", NEVER[:3])
+@pytest.mark.parametrize("pruner", [*NEVER[:2], {"name": "curve", "max_step": 3}])
 def test_optimize_and_the_command_line_refuse_such_a_pruner(pruner):
     from engine_evaluators import Curves
     from nasforge.cli.options import parse_pruner
@@ -126,3 +126,50 @@ def test_the_median_rule_counts_pruned_and_running_trials_as_documented():
 
     curves = {0: [(1, 50.0)], 1: [(1, 60.0), (2, 70.0), (3, 80.0)], 2: [(1, 10.0)]}  # 0 was pruned at step 1
     assert MedianPruner(n_startup_trials=2).should_prune(2, curves)
+
+
+class _FromZero:
+    """Reports steps 0..4 (a user's evaluator may count from 0): two good curves, then flat low ones."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, arch, fidelity=None, reporter=None):
+        self.calls += 1
+        good = self.calls <= 2
+        for step in range(5):
+            reporter.report(step, 50.0 + 10 * step if good else 10.0)
+        return {"acc": 90.0 if good else 10.0}
+
+
+def test_a_curve_pruner_that_can_stop_trials_counted_from_0_is_taken_by_optimize():
+    """Would fail with this stop's first check: max_step 4 was refused, but the 4th report of a curve counted from 0
+    is at step 3, which the pruner judges (it pruned both flat trials before)."""
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(_FromZero(), n_trials=4, pruner={"name": "curve", "max_step": 4, "n_startup_trials": 2},
+                   progress=False)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2 + [TrialState.PRUNED] * 2
+
+
+def test_report_direction_is_read_only_with_a_pruner_and_through_a_bound_method():
+    """Would fail: an evaluator declaring an unrelated report_direction was refused even without a pruner, and a
+    bound method's object was not asked."""
+    from nasforge.experiment.reporting import report_sign
+
+    class Odd:
+        report_direction = "max"
+
+        def __call__(self, arch):
+            return {"acc": 1.0}
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(Odd(), n_trials=2, progress=False)
+    assert len(study.trials) == 2
+
+    class Declares:
+        report_direction = "maximize"
+
+        def evaluate(self, arch, fidelity=None, reporter=None):
+            return {"acc": 1.0}
+
+    assert report_sign(Declares().evaluate, -1.0) == 1.0

@@ -295,7 +295,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         raise UsageError(f"max_evaluations must be an integer >= 1 or None, got {max_evaluations!r}")
     check_budgets(strategy, bench)
     pruner = get_pruner(pruner)
-    if pruner is not None and (reason := never_stops(pruner)) is not None:
+    if pruner is not None and (reason := never_stops(pruner, first_step=1)) is not None:  # epochs from 1
         raise UsageError(f"pruner {pruner.name!r} {reason}")
     if pruner is not None:
         pruner.reset()  # an object shared across runs (compare_simulated's seeds and strategies) starts afresh

@@ -46,6 +46,9 @@ class Pruner(ABC):
     name: str
     end_setting = "last_step()"
     """The setting :meth:`last_step` answers, as messages name it (e.g. ``max_resource``)."""
+    counts_reports = False
+    """Whether :meth:`first_decision` counts reports rather than steps: an evaluator whose steps start at 0 reaches
+    it one step sooner."""
 
     def last_step(self) -> int | None:
         """The step at which every trial ends, when the pruner's settings say so (None: unknown)."""
@@ -195,6 +198,7 @@ class LearningCurvePruner(Pruner):
 
     name = "curve"
     end_setting = "max_step"
+    counts_reports = True  # min_points reports
 
     def __init__(self, threshold: float = 0.05, top_k: int = 1, n_startup_trials: int = 5, min_points: int = 4,
                  max_step: int | None = None, families: Sequence[str] = ("pow3", "exp3", "ilog2")) -> None:
@@ -338,14 +342,20 @@ def first_decision(pruner: Pruner) -> tuple[str, int, int] | None:
     return pruner.first_decision() if issubclass(owner("first_decision"), owner("should_prune")) else None
 
 
-def never_stops(pruner: Pruner) -> str | None:
+def never_stops(pruner: Pruner, first_step: int = 0) -> str | None:
     """Why ``pruner``'s own settings let it stop no trial in any run: its :func:`first_decision` at or past its own
-    :meth:`~Pruner.last_step`, where trials end and no report is judged; None where they do not say so. (Not refused
-    by the constructors: a study stored with such settings still resumes, warned.)"""
+    :meth:`~Pruner.last_step`, where trials end and no report is judged; None where they do not say so.
+    ``first_step`` is the step of a trial's first report: 1 for nasforge's own evaluators and the simulator (epochs
+    completed), 0 where an evaluator of the user's may count from 0. (Not refused by the constructors: a study stored
+    with such settings still resumes, warned.)"""
     first, last = first_decision(pruner), pruner.last_step()
-    if first is None or last is None or first[2] < last:
+    if first is None or last is None:
         return None
     setting, value, step = first
+    if pruner.counts_reports:
+        step += first_step - 1
+    if step < last:
+        return None
     return (f"can never stop a trial: with {setting} {value} its first decision is at step {step}, but its "
             f"{pruner.end_setting} {last} ends every trial by then (the last report is never judged); raise "
             f"{pruner.end_setting} above {step}")

@@ -44,7 +44,8 @@ in the direction of the study's first objective."""
 def report_sign(evaluator: Any, first_sign: float) -> float:
     """1.0 where ``evaluator``'s reports are higher-is-better, -1.0 where lower is: its :data:`REPORT_DIRECTION`,
     else ``first_sign`` (the study's first objective's); another declared value is a UsageError."""
-    direction = getattr(evaluator, REPORT_DIRECTION, None)
+    owner = getattr(evaluator, "__self__", None)  # a bound method (TrainingEvaluator().evaluate): its object says
+    direction = getattr(evaluator, REPORT_DIRECTION, getattr(owner, REPORT_DIRECTION, None))
     if direction is None:
         return first_sign
     if direction not in ("maximize", "minimize"):

@@ -132,7 +132,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         raise UsageError(f"the evaluator takes no reporter argument, so the pruner {pruner.name!r} would be ignored "
                          "(it decides on reported values); declare evaluate(arch, fidelity=None, reporter=None) and "
                          "call reporter.report(step, value), or leave the pruner out")
-    sign = report_sign(evaluator, study.signs[0])  # how the pruner reads the reports: higher is better
+    sign = 1.0 if pruner is None else report_sign(evaluator, study.signs[0])  # how the pruner reads the reports
 
     study.requeue_orphans(stale_after)
     requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total

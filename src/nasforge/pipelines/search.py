@@ -404,7 +404,7 @@ class SearchConfig:
         if self.pruner is None:
             return
         pruner = get_pruner(self.pruner)  # valid: _validate_pruner built it
-        reason = never_stops(pruner)  # type: ignore[arg-type]  # a spec builds a pruner
+        reason = never_stops(pruner, first_step=1)  # type: ignore[arg-type]  # a spec builds a pruner
         need(reason is None, "pruner", f"{pruner.name!r} {reason}")
         first = first_decision(pruner)
         if first is None or not isinstance(epochs, (int, float)):  # e.g. a user's pruner: its rule is its own
