@@ -57,13 +57,14 @@ def test_a_retried_failure_is_exported_as_not_told(tmp_path):
 @pytest.mark.parametrize("source, error", [
     ('raise RuntimeError("module import broke")', "RuntimeError: module import broke"),
     ("def f(:", "SyntaxError: invalid syntax (fix53_broken_{0}.py, line 1)"),
+    ("from os import no_such_name", "ImportError: cannot import name 'no_such_name' from 'os' ({1})"),
 ])
 def test_an_evaluator_module_that_raises_on_import_is_one_line(tmp_path, monkeypatch, capsys, source, error):
     module = f"fix53_broken_{len(source)}"
     (tmp_path / f"{module}.py").write_text(source + "\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, module, raising=False)
-    error = error.format(len(source))
+    error = error.format(len(source), os.__file__)
     with pytest.raises(EvaluatorFactoryError, match="^importing evaluator module") as caught:
         resolve(f"{module}:f")
     assert str(caught.value) == f"importing evaluator module {module!r} raised {error}"
@@ -188,3 +189,15 @@ def test_a_worker_sent_sigterm_dies_as_the_docs_say(tmp_path):
     with pytest.warns(UserWarning):
         study.optimize(TermsItself(), n_trials=1, executor="process", executor_options={"start_method": "fork"})
     assert study.trials[0].error == "worker died (killed by SIGTERM)"
+
+
+def test_nasforge_s_own_refusal_while_an_evaluator_module_imports_stays_itself(tmp_path, monkeypatch):
+    """Would fail with this stop's first fix: an unknown space named at import became an EvaluatorFactoryError
+    (exit 1) instead of the UsageError (exit 2) it was."""
+    from nasforge.exceptions import UsageError
+
+    (tmp_path / "fix53_badspace.py").write_text('from nasforge.spaces import get_space\nget_space("no_such")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fix53_badspace", raising=False)
+    with pytest.raises(UsageError, match="unknown search space 'no_such'"):
+        resolve("fix53_badspace:f")
