@@ -1,7 +1,8 @@
 """Kill -9 at the wrong moment: a bench overwrite never leaves one run's bench.json beside another's curves, and
-report refuses such a folder."""
+report refuses such a folder; status names the command that writes a killed search run's missing outputs."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,43 @@ def test_a_strategy_name_pandas_would_misread_still_loads(tmp_path):
         path.write_text(path.read_text().replace('"random"', '"NA"').replace("random,", "NA,"))
     assert load_bench(tmp_path).strategies == ["NA"]
 
+
+@pytest.fixture()
+def killed_run(tmp_path, monkeypatch):
+    """A 'nasforge search' run folder whose run finished every trial and was killed before its summary.json."""
+    from nasforge import Result, Study
+    from nasforge.spaces import get_space
+
+    monkeypatch.chdir(tmp_path)
+    Path("kT").mkdir()
+    study = Study(get_space("chain", layers=[["a", "b"], ["c", "d"]]), "random", objectives="acc", seed=0, name="kT",
+                  storage="sqlite:///kT/study.db")
+    for value in (1.0, 3.0, 2.0):
+        study.tell(study.ask(), Result(metrics={"acc": value}))
+    study.set_user_attr("pipeline", "search")
+    study.set_user_attr("search_done", True)
+    yield study
+    study.storage.close()
+
+
+def _status(capsys, folder="kT"):
+    assert main(["status", folder]) == 0
+    return capsys.readouterr().out
+
+
+def test_status_says_a_finished_search_wrote_no_outputs(killed_run, capsys):
+    from nasforge.pipelines.search import resume_command, run_folder_storage
+
+    line = (f"outputs: not written (the run stopped before its summary.json): "
+            f"{resume_command('kT', run_folder_storage('kT'))} writes them")
+    assert _status(capsys).splitlines()[-1] == line
+    Path("kT/summary.json").write_text("{}")
+    assert "outputs:" not in _status(capsys)  # a run that wrote its outputs
+
+
+def test_status_of_an_unfinished_or_python_study_is_unchanged(killed_run, capsys):
+    killed_run.set_user_attr("search_done", False)  # killed in stage 1: its trials are not all done
+    assert "outputs:" not in _status(capsys)
+    killed_run.set_user_attr("search_done", True)
+    killed_run.set_user_attr("pipeline", None)  # a Python study in a folder's study.db: it writes no outputs
+    assert "outputs:" not in _status(capsys)
