@@ -102,7 +102,7 @@ def test_a_one_evaluation_bench_draws_a_dot(tmp_path):
     folder = tmp_path / "bench"
     folder.mkdir()
     (folder / "bench.json").write_text(json.dumps({"benchmark": "toy", "objective": "acc", "direction": "maximize",
-                                                   "optimum": 12.0, "seeds": 1, "budget": 1}))
+                                                   "optimum": 12.0, "seeds": 1, "budget": 2}))
     (folder / "bench_curves.csv").write_text("strategy,evaluations,regret_mean,regret_q25,regret_q75\n"
                                              "random,1,1.5,1.5,1.5\nevolution,1,0.5,0.5,0.5\n"
                                              "evolution,2,0.25,0.2,0.3\n")

@@ -231,17 +231,25 @@ def check_bench_folder(folder: str | Path, overwrite: bool, name: str = "folder"
     return found
 
 
+MARKS = tuple(name for name in OUTPUTS if name.endswith(".json"))
+"""The :data:`OUTPUTS` whose presence says a bench run finished writing (readers such as ``nasforge report`` trust
+them): :func:`save_outputs` writes them last and removes an earlier run's first."""
+
+
 def save_outputs(folder: str | Path, files: dict[str, tuple[str, str | bytes]], overwrite: bool) -> dict[str, Path]:
-    """Write ``files`` (key -> (file name, content)) into ``folder``, each atomically, then remove what is left
-    of an earlier run (its other outputs, its now stale report); refused when there is one and not
-    ``overwrite``. Returns key -> path."""
+    """Write ``files`` (key -> (file name, content)) into ``folder``, each atomically; refused when an earlier
+    run's outputs are there and not ``overwrite``. With it, the earlier run's :data:`MARKS` go first, then what
+    this run does not replace (its now stale report); this run's marks are written last. So a run killed on the
+    way leaves a folder plainly incomplete (no mark), never one run's mark beside another's curves. Returns key ->
+    path."""
     earlier = check_bench_folder(folder, overwrite)
-    paths = {key: write_atomic(Path(folder) / name, content, "folder", follow=False)
-             for key, (name, content) in files.items()}
-    for path in earlier:
-        if path not in paths.values():
+    written = {Path(folder) / name for name, _ in files.values()}
+    for path in sorted(earlier, key=lambda p: p.name not in MARKS):
+        if path.name in MARKS or path not in written:
             path.unlink(missing_ok=True)
-    return paths
+    last = sorted(files, key=lambda key: files[key][0] in MARKS)
+    paths = {key: write_atomic(Path(folder) / files[key][0], files[key][1], "folder", follow=False) for key in last}
+    return {key: paths[key] for key in files}
 
 
 def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int, objective: str,

@@ -561,7 +561,25 @@ def cmd_status(args: argparse.Namespace) -> int:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
         dead = f" (its process is gone: {rerun_hint(study, args.storage)} re-runs it)" if r["process_gone"] else ""
         print(shown_on(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}", sys.stdout))
+    if _outputs_unwritten(study, counts):
+        hint = rerun_hint(study, args.storage)
+        print(shown_on(f"outputs: not written (the run stopped before its summary.json): {hint} writes them",
+                       sys.stdout))
     return 0
+
+
+def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
+    """Whether ``study`` is the study of a ``nasforge search`` run folder (its study.db) whose trials are all done
+    (the search finished, some trial complete, none running or waiting) but which holds no ``summary.json``: the
+    run was killed while it wrote its outputs, which ``nasforge resume`` writes."""
+    from ..pipelines.search import PIPELINE, RUN_DATABASE
+
+    database = sqlite_path(study.storage_url)
+    if database is None or Path(database).name != RUN_DATABASE or study.user_attrs.get("pipeline") != PIPELINE:
+        return False
+    done = study.user_attrs.get("search_done") and counts.get("COMPLETE") and not (counts.get("RUNNING")
+                                                                                   or counts.get("WAITING"))
+    return bool(done) and not os.path.isfile(Path(database).parent / "summary.json")
 
 
 FRONT_SHOWN = 10

@@ -394,7 +394,7 @@ def load_bench(folder: str | Path) -> BenchData:
             raise UsageError(f"{folder} is not a nasforge bench folder: {path.name} is missing")
     try:
         meta = json.loads(meta_path.read_text())
-        curves = pd.read_csv(csv_path)
+        curves = pd.read_csv(csv_path, converters={"strategy": str})  # a name as written ("NA", "1e3")
     except (ValueError, OSError) as exc:
         raise UsageError(f"cannot read bench results in {folder}: {exc}") from None
     if not isinstance(meta, dict):
@@ -414,8 +414,27 @@ def load_bench(folder: str | Path) -> BenchData:
             raise UsageError(f"{csv_path}: column {column!r} holds a non-number in {data_rows([bad[0]])}: "
                              f"{curves[column].iloc[bad[0]]!r:.40}")
         curves[column] = numbers
+    _check_one_run(folder, meta, curves)
     _check_bench_regret(csv_path, meta, curves)
     return BenchData(folder, meta, curves)
+
+
+def _check_one_run(folder: Path, meta: dict[str, Any], curves: Any) -> None:
+    """A UsageError when ``bench_curves.csv`` is not of the run of ``bench.json``: its strategies are not those of
+    the ``summary`` or its last evaluation is not the ``budget`` (as every bench run wrote them; e.g. an overwrite
+    of an earlier release killed between its files)."""
+    summary, budget = meta.get("summary"), meta.get("budget")
+    found = list(dict.fromkeys(curves["strategy"]))
+    expected = [str(row.get("strategy")) for row in summary or ()]
+    last = curves["evaluations"].max()
+    if summary is not None and set(found) != set(expected):
+        differs = f"strategies {', '.join(found)} (bench.json's: {', '.join(expected)})"
+    elif isinstance(budget, int) and not isinstance(budget, bool) and last != budget:
+        differs = f"evaluations up to {last:g} (bench.json's budget: {budget})"
+    else:
+        return
+    raise UsageError(f"{folder} holds outputs of two runs: bench_curves.csv has {differs}: run the bench again "
+                     "with --overwrite")
 
 
 def _check_bench_regret(csv_path: Path, meta: dict[str, Any], curves: Any) -> None:
