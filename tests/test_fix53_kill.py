@@ -116,7 +116,7 @@ def _status(capsys, folder="kT"):
 def test_status_says_a_finished_search_wrote_no_outputs(killed_run, capsys):
     from nasforge.pipelines.search import resume_command, run_folder_storage
 
-    line = (f"outputs: not written (the run stopped before its summary.json): "
+    line = ("outputs: not written (no summary.json: the run stopped before it, unless it is writing them now): "
             f"{resume_command('kT', run_folder_storage('kT'))} writes them")
     assert _status(capsys).splitlines()[-1] == line
     Path("kT/summary.json").write_text("{}")

@@ -563,8 +563,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(shown_on(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}", sys.stdout))
     if _outputs_unwritten(study, counts):
         hint = rerun_hint(study, args.storage)
-        print(shown_on(f"outputs: not written (the run stopped before its summary.json): {hint} writes them",
-                       sys.stdout))
+        print(shown_on("outputs: not written (no summary.json: the run stopped before it, unless it is writing them "
+                       f"now): {hint} writes them", sys.stdout))
     return 0
 
 
