@@ -12,7 +12,8 @@ Objectives: maximize val_acc, minimize a cost. Three settings:
 The peer ``optuna_nsga2`` is Optuna's NSGA-II charged as our strategies are: a repeated architecture is told its
 known score, not evaluated again (``dedup=True``, as ``peer_settings`` runs the single-objective peers), with
 ``nsga2``'s population of 20; ``optuna_nsga2+plain`` is Optuna as it comes (repeats evaluated, population 50; the
-``optuna_nsga2`` rows stored before 2026-12-07 are this one).
+``optuna_nsga2`` rows stored before 2026-12-07 are this one). Their rows record Optuna's version and the sampler's
+resolved settings under ``"optuna"``.
 
 Per strategy and seed: 1 - HV(found)/HV(true front) at 100 and 300 evaluations, how many of the true
 front's objective vectors were evaluated by 300, and how many points of the front that de-duplication
@@ -195,6 +196,7 @@ def run(args: tuple[str, str, int, int]) -> dict:
     out["found_networks"] = len(cfg["true_networks"] & {k for k, ok in zip(keys, feasible) if ok})
     out["hits"] = sorted(hits)
     out["seconds"] = time.perf_counter() - start
+    out["library"] = strategy.library_settings()  # Optuna's version and sampler settings for the peers
     if hasattr(strategy, "models"):  # ts_hvi: how its final accuracy model errs where the front is decided
         seen = {cfg["space"].canonical_key(a) for a, _ in strategy.archive}
         unseen = [i for i, a in enumerate(cfg["contenders"][0]) if cfg["space"].canonical_key(a) not in seen]
@@ -342,13 +344,14 @@ def main() -> None:
                     runs = pool.map(run, tasks, chunksize=1)
             else:
                 runs = [run(t) for t in tasks]
-            keys = dict.fromkeys(k for r in runs for k in r if k not in ("hits", "missed_points"))
+            keys = dict.fromkeys(k for r in runs for k in r if k not in ("hits", "missed_points", "library"))
             # the mean over the seeds that have the figure (a seed that evaluated every contender has no error)
             row = {k: float(np.mean([r[k] for r in runs if k in r])) for k in keys}
             if "missed_points" in runs[0]:
                 row["missed_points"] = pool_missed(runs)
             # per true front point (accuracy, cost): in how many seeds it was evaluated
             row["per_point"] = [[*p, sum(p in r["hits"] for r in runs)] for p in sorted(cfg["true"])]
+            row.update(runs[0]["library"])
             found = [r["found"] for r in runs]
             row.update({"seeds": seeds, "trials": trials, "wall_seconds": time.perf_counter() - start,
                         "found_median": float(np.median(found)), "found_per_seed": found,
