@@ -370,7 +370,7 @@ def main() -> None:
     parser.add_argument("--plot-only", action="store_true", help="plot and print the stored rows, with each mean's "
                         "standard error over the seeds")
     parser.add_argument("--pool", default="", metavar="FILES", help="with --plot-only: comma-separated result files "
-                        "whose rows' seeds are pooled with the same rows' stored seeds")
+                        "whose rows' seeds are pooled with the same rows' stored seeds (in the table and the figure)")
     parser.add_argument("--compare", default="", metavar="ROW", help="with --plot-only: ROW against every other "
                         "row: difference of means with its standard error, and a Mann-Whitney test")
     parser.add_argument("--loo", action="store_true", help="leave-one-out CV of each strategy's model instead")
@@ -448,11 +448,12 @@ def main() -> None:
                                 **library_settings(table, name, kwargs))
             write_json(path, results)
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
+    if args.plot_only:  # pooled before plotting: the figure draws the seeds the table counts
+        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
+        results = pooled(results, [p for p in args.pool.split(",") if p], table)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
          f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")
     if args.plot_only:
-        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
-        results = pooled(results, [p for p in args.pool.split(",") if p], table)
         print(markdown_table(results, table.optimum("val_acc", "maximize")))
         if args.compare:
             compare_rows(results, table.optimum("val_acc", "maximize"), args.compare)

@@ -1,5 +1,6 @@
 """Review 53 fixes (peer comparisons): what a benchmark records of the Optuna peers names the Optuna version and the
-sampler's resolved settings (``optuna_tpe`` is another algorithm under Optuna 3.5-4.x than under 5)."""
+sampler's resolved settings (``optuna_tpe`` is another algorithm under Optuna 3.5-4.x than under 5), and
+``strategies_learning.py`` plots the rows it tabulates (after pooling)."""
 
 from __future__ import annotations
 
@@ -98,3 +99,36 @@ def test_strategies_learning_records_the_optuna_version_and_refuses_merging_anot
     older = {k: v for k, v in stored.items() if k != "optuna"}  # a row stored before it recorded the version
     assert learning.merge_refusal("optuna_tpe", older, 300, {"dedup": True}, "network", library) is None
 
+
+def test_strategies_learning_plots_the_seeds_its_table_pools(bench_module, tmp_path, monkeypatch):
+    """Would fail before: --plot-only drew the figure before pooling --pool, so the committed CIFAR-10 figure drew
+    smac from 40 seeds while its table row pooled 70."""
+    import os
+    import sys
+
+    import nasforge.benchmarks
+
+    learning = bench_module("strategies_learning")
+
+    class Table:
+        @staticmethod
+        def optimum(objective, direction):
+            return 100.0
+
+    def row(seeds: range) -> dict:
+        per_seed = {str(seed): {"values": [99.0] * 60, "seconds": 0.1} for seed in seeds}
+        return learning.summarize_traces(Table(), per_seed, 60)
+
+    (tmp_path / "strategies_learning_cifar10.json").write_text(json.dumps({"smac": row(range(2))}))
+    pool = tmp_path / "smac_seeds2-4.json"
+    pool.write_text(json.dumps({"smac": row(range(2, 5))}))
+    drawn: dict[str, int] = {}
+    monkeypatch.setattr(nasforge.benchmarks, "load_nb201", lambda **kwargs: Table())
+    monkeypatch.setattr(learning, "plot", lambda results, path, title: drawn.update(
+        {name: r["seeds"] for name, r in results.items()}))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS"):  # main sets them
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    monkeypatch.setattr(sys, "argv", ["strategies_learning.py", "--plot-only", "--out", str(tmp_path), "--pool",
+                                      str(pool)])
+    learning.main()
+    assert drawn == {"smac": 5}
