@@ -30,7 +30,9 @@ ROW against every other row (difference of means with its standard error, "level
 ``dedup=True`` (``nasforge.analysis.harness.peer_settings``, as in ``nasforge bench``) unless ``--strategy-kwargs``
 says otherwise, so every row is charged by the same rule:
 300 distinct architectures (``--strategies optuna_tpe --strategy-kwargs '{"dedup": false}' --suffix +plain`` is
-plain Optuna, whose repeats are evaluated again and count against the budget). With ``--loo``,
+plain Optuna, whose repeats are evaluated again and count against the budget). An Optuna row also records, under
+``"optuna"``, Optuna's version and the sampler's resolved settings (``optuna_tpe`` is another algorithm under Optuna
+3.5-4.x than under 5), and new seeds of another Optuna are not merged into it. With ``--loo``,
 ``--loo-surrogate JSON --suffix +NAME`` also refits the surrogate with those settings on the same history
 (row ``<strategy>+NAME``), so the two rows compare calibrations on identical data.
 """
@@ -88,8 +90,20 @@ def run_strategy(table, name: str, seeds: range, trials: int, workers: int, stor
     return row
 
 
-def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: dict, canonical_rule: str) -> str | None:
-    """Why new seeds cannot be merged into the stored row ``stored`` (runs of other settings), or None."""
+def library_settings(table, name: str, strategy_kwargs: dict) -> dict:
+    """What a row of strategy ``name`` (run with ``strategy_kwargs``) records of the library behind it: Optuna's
+    version and the sampler's resolved settings for the Optuna peers (``optuna_tpe`` is univariate TPE without
+    constant liar under Optuna 3.5-4.x, multivariate with constant liar under 5), nothing for ours
+    (:meth:`~nasforge.strategies.base.Strategy.library_settings`)."""
+    from nasforge.strategies import get_strategy
+
+    return get_strategy(name, table.space, seed=0, **strategy_kwargs).library_settings()
+
+
+def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: dict, canonical_rule: str,
+                  library: dict | None = None) -> str | None:
+    """Why new seeds cannot be merged into the stored row ``stored`` (runs of other settings, or of another version
+    of the library behind the strategy, ``library`` as :func:`library_settings` gives it), or None."""
     if stored is None:
         return None
     if stored.get("trials") != trials:
@@ -98,8 +112,9 @@ def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: d
     peer = row in peer_settings([row.partition("+")[0]])  # a bare Optuna row, not a variant
     if "strategy_kwargs" not in stored and peer:  # an Optuna row of before 2026-12-06: plain Optuna
         stored = {**stored, "strategy_kwargs": {}}
-    for key, mine in (("strategy_kwargs", strategy_kwargs), ("canonical_rule", canonical_rule)):
-        if key in stored and stored[key] != mine:  # other rows stored before 2026-12-06 lack strategy_kwargs
+    settings = (("strategy_kwargs", strategy_kwargs), ("canonical_rule", canonical_rule), *(library or {}).items())
+    for key, mine in settings:
+        if key in stored and stored[key] != mine:  # older rows lack strategy_kwargs (2026-12-06) or "optuna"
             return (f"{row}: the stored row ran with {key.replace('_', '-')} {stored[key]!r}, not {mine!r}; "
                     "use the same settings, another --suffix, or --seed-start 0 to replace it")
     return None
@@ -355,7 +370,7 @@ def main() -> None:
     parser.add_argument("--plot-only", action="store_true", help="plot and print the stored rows, with each mean's "
                         "standard error over the seeds")
     parser.add_argument("--pool", default="", metavar="FILES", help="with --plot-only: comma-separated result files "
-                        "whose rows' seeds are pooled with the same rows' stored seeds")
+                        "whose rows' seeds are pooled with the same rows' stored seeds (in the table and the figure)")
     parser.add_argument("--compare", default="", metavar="ROW", help="with --plot-only: ROW against every other "
                         "row: difference of means with its standard error, and a Mann-Whitney test")
     parser.add_argument("--loo", action="store_true", help="leave-one-out CV of each strategy's model instead")
@@ -413,30 +428,32 @@ def main() -> None:
     path = out / f"strategies_learning_{args.dataset}.json"
     results = read_json(path, {})
     if not args.plot_only:
-        if args.seed_start:  # checked before any work: nothing stored is replaced by a mismatched merge
+        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
+        if args.seed_start:  # checked before any run: nothing stored is replaced by a mismatched merge
             for spec in specs:
-                row = spec[0] + args.suffix
-                refusal = merge_refusal(row, results.get(row), args.trials,
-                                        strategy_kwargs_for(spec[0], args.strategy_kwargs), args.canonical_rule)
+                row, kwargs = spec[0] + args.suffix, strategy_kwargs_for(spec[0], args.strategy_kwargs)
+                refusal = merge_refusal(row, results.get(row), args.trials, kwargs, args.canonical_rule,
+                                        library_settings(table, spec[0], kwargs))
                 if refusal:
                     parser.error(refusal)
         refusal = rule_refusal(path, results, args.canonical_rule)  # nor is one table given rows of two rules
         if refusal:
             raise SystemExit(refusal)
-        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
             row, kwargs = name + args.suffix, strategy_kwargs_for(name, args.strategy_kwargs)
             results[row] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
                                         args.workers, results.get(row) if args.seed_start else None, kwargs)
-            results[row].update(canonical_rule=args.canonical_rule, strategy_kwargs=kwargs)
+            results[row].update(canonical_rule=args.canonical_rule, strategy_kwargs=kwargs,
+                                **library_settings(table, name, kwargs))
             write_json(path, results)
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
+    if args.plot_only:  # pooled before plotting: the figure draws the seeds the table counts
+        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
+        results = pooled(results, [p for p in args.pool.split(",") if p], table)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
          f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")
     if args.plot_only:
-        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
-        results = pooled(results, [p for p in args.pool.split(",") if p], table)
         print(markdown_table(results, table.optimum("val_acc", "maximize")))
         if args.compare:
             compare_rows(results, table.optimum("val_acc", "maximize"), args.compare)

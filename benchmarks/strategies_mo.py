@@ -12,20 +12,25 @@ Objectives: maximize val_acc, minimize a cost. Three settings:
 The peer ``optuna_nsga2`` is Optuna's NSGA-II charged as our strategies are: a repeated architecture is told its
 known score, not evaluated again (``dedup=True``, as ``peer_settings`` runs the single-objective peers), with
 ``nsga2``'s population of 20; ``optuna_nsga2+plain`` is Optuna as it comes (repeats evaluated, population 50; the
-``optuna_nsga2`` rows stored before 2026-12-07 are this one).
+``optuna_nsga2`` rows stored before 2026-12-07 are this one). Their rows record Optuna's version and the sampler's
+resolved settings under ``"optuna"``.
 
 Per strategy and seed: 1 - HV(found)/HV(true front) at 100 and 300 evaluations, how many of the true
-front's objective vectors were evaluated by 300, and how many points of the front that de-duplication
-can reach (the front of the canonical representatives' results; ``found_reachable_front``), and of how many
+front's objective vectors were evaluated by 300, and how many points of the representatives' front (the front of
+the results of each canonical form's representative, the cell the exhaustive optimizer scores: what a strategy
+scoring representatives aims at; ``found_reachable_front``), and of how many
 true front points the network was trained, whichever cell of its canonical form (``found_networks``). Runs call
 ask/tell directly (no Study: the loop is the same).
 A strategy named ``NAME+known`` gets the cost as a known function of the architecture
 (``surrogates=[None, {"name": "known", "cost": "conv_proxy" or "params", "sign": -1}]``; for ``params`` also
 ``"metric": "params"``, so the constraint is checked before proposing): ``ts_hvi+known``, ``qnehvi+known``.
-Each setting also prints the ceiling of de-duplicating strategies (one cell per canonical form: the
-representative the exhaustive optimizer scores): how many true front points they can reach and the best
-gap. Rows are written to ``--out`` as they finish, merged into the settings and rows already there (a run with
-other seeds, trials, rule or strategy keyword arguments is refused: choose another ``--out``).
+Each setting also prints the ceiling of strategies that score canonical representatives (the model-based
+proposals of ts_hvi and qnehvi): how many true front points they can reach and the best gap; and how many distinct
+networks (canonical forms) the true front's points are, all of which a de-duplicating strategy that evaluates the
+right cell of each form can find (nsga2, mo_evolution and Optuna evaluate whichever cell they propose first, and
+exceed the representatives' ceiling). Rows are written to ``--out`` as they finish, merged into the settings and
+rows already there (a run with other seeds, trials, rule or strategy keyword arguments is refused: choose another
+``--out``).
 
 ``NAME+known+oracleE`` (e.g. ``ts_hvi+known+oracle0.5``) asks how good a model must be: its accuracy
 "surrogate" knows the table (:class:`OracleSurrogate`: the table's value plus a Gaussian error of sd E
@@ -108,9 +113,10 @@ def setting(name: str, table) -> dict:
     dirs = ["maximize", "minimize"]
     front = pareto.pareto_front(points[feasible], dirs)
     true_points = points[feasible][front]
-    # the ceiling of de-duplicating strategies: they evaluate one cell per canonical form (the exhaustive
-    # optimizer's representative), while the table gives identical functions different accuracies
+    # the ceiling of strategies that score representatives: they evaluate one cell per canonical form, the exhaustive
+    # optimizer's representative, while the table gives identical functions different accuracies
     reps = unique_architectures(space)[0]
+    true_networks = {space.canonical_key(archs[i]) for i in np.flatnonzero(feasible)[front]}
     rep_acc, rep_cost = np.array([table.value(a, "val_acc") for a in reps]), np.array([cost_of(a) for a in reps])
     ok = rep_cost <= (float(constraint.split()[-1]) if constraint else np.inf)
     rep_points = np.c_[rep_acc, rep_cost][ok]
@@ -118,7 +124,8 @@ def setting(name: str, table) -> dict:
     true_hv = pareto.hypervolume(true_points, ref, dirs)
     ceiling = {"reachable_points": len({tuple(p) for p in true_points} & {tuple(p) for p in rep_points}),
                "best_gap": 1.0 - pareto.hypervolume(rep_front, ref, dirs) / true_hv,
-               "reachable_front_points": len(rep_front)}
+               "reachable_front_points": len(rep_front),
+               "front_networks": len(true_networks)}  # de-duplication's own ceiling: one cell per form
     # the front's contenders: representatives within 1 point of the best accuracy at their cost
     best_at = {c: rep_acc[ok & (rep_cost == c)].max() for c in np.unique(rep_cost[ok])}
     near = ok & (rep_cost <= true_points[:, 1].max()) & \
@@ -133,7 +140,7 @@ def setting(name: str, table) -> dict:
             "cost": cost_of,
             "true": {tuple(p) for p in true_points}, "hv": true_hv, "ceiling": ceiling, "contenders": contenders,
             "reps": (reps, rep_acc), "reachable": reachable, "reachable_front": {tuple(p) for p in rep_front},
-            "true_networks": {space.canonical_key(archs[i]) for i in np.flatnonzero(feasible)[front]}}
+            "true_networks": true_networks}
 
 
 def make(strategy: str, cfg: dict, seed: int):
@@ -189,12 +196,13 @@ def run(args: tuple[str, str, int, int]) -> dict:
     evaluated = {p for p, ok in zip(got, feasible) if ok}
     hits = cfg["true"] & evaluated
     out["found"] = len(hits)
-    # the front of what de-duplication can reach; finding it is what the search aims at
+    # the representatives' front: what a strategy scoring representatives aims at
     out["found_reachable_front"] = len(cfg["reachable_front"] & evaluated)
     # true front points whose network was trained (the same canonical form, whichever cell of it)
     out["found_networks"] = len(cfg["true_networks"] & {k for k, ok in zip(keys, feasible) if ok})
     out["hits"] = sorted(hits)
     out["seconds"] = time.perf_counter() - start
+    out["library"] = strategy.library_settings()  # Optuna's version and sampler settings for the peers
     if hasattr(strategy, "models"):  # ts_hvi: how its final accuracy model errs where the front is decided
         seen = {cfg["space"].canonical_key(a) for a, _ in strategy.archive}
         unseen = [i for i, a in enumerate(cfg["contenders"][0]) if cfg["space"].canonical_key(a) not in seen]
@@ -329,9 +337,10 @@ def main() -> None:
                                      "constraint": cfg["constraint"], "dedup_ceiling": cfg["ceiling"],
                                      "strategies": kept}
         print(f"== {name}: {len(cfg['true'])}-point true front, reference {cfg['ref']}, "
-              f"constraint {cfg['constraint']}; with de-duplication at most {cfg['ceiling']['reachable_points']} "
-              f"points and gap {cfg['ceiling']['best_gap']:.4f}; the front of what it can reach has "
-              f"{cfg['ceiling']['reachable_front_points']} points", flush=True)
+              f"constraint {cfg['constraint']}; scoring canonical representatives (ts_hvi, qnehvi) reaches at most "
+              f"{cfg['ceiling']['reachable_points']} points and gap {cfg['ceiling']['best_gap']:.4f}, and the "
+              f"representatives' front has {cfg['ceiling']['reachable_front_points']} points; the true front is "
+              f"{cfg['ceiling']['front_networks']} distinct networks (what de-duplication itself allows)", flush=True)
         groups = [(s, args.seeds, args.trials) for s in args.strategies.split(",") if s] + \
                  [(s, args.slow_seeds, args.slow_trials) for s in args.slow.split(",") if s]
         for strategy, seeds, trials in groups:
@@ -342,13 +351,14 @@ def main() -> None:
                     runs = pool.map(run, tasks, chunksize=1)
             else:
                 runs = [run(t) for t in tasks]
-            keys = dict.fromkeys(k for r in runs for k in r if k not in ("hits", "missed_points"))
+            keys = dict.fromkeys(k for r in runs for k in r if k not in ("hits", "missed_points", "library"))
             # the mean over the seeds that have the figure (a seed that evaluated every contender has no error)
             row = {k: float(np.mean([r[k] for r in runs if k in r])) for k in keys}
             if "missed_points" in runs[0]:
                 row["missed_points"] = pool_missed(runs)
             # per true front point (accuracy, cost): in how many seeds it was evaluated
             row["per_point"] = [[*p, sum(p in r["hits"] for r in runs)] for p in sorted(cfg["true"])]
+            row.update(runs[0]["library"])
             found = [r["found"] for r in runs]
             row.update({"seeds": seeds, "trials": trials, "wall_seconds": time.perf_counter() - start,
                         "found_median": float(np.median(found)), "found_per_seed": found,
@@ -358,7 +368,7 @@ def main() -> None:
             sem = row["found_standard_error"]
             print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
                   f"(median {row['found_median']:g}" + ("" if sem is None else f", standard error {sem:.2f}") + "); "
-                  f"of the front de-duplication can reach "
+                  f"of the representatives' front "
                   f"{row['found_reachable_front']:.2f} of {cfg['ceiling']['reachable_front_points']}; "
                   f"networks of the true front trained {row['found_networks']:.2f} of {len(cfg['true'])}  "
                   f"{row['seconds']:.2f} s/run", flush=True)

@@ -75,7 +75,8 @@ def main() -> None:
         start = time.perf_counter()
         report = compare(bench, names, seeds=args.seeds, budget=args.budget, strategy_kwargs=kwargs,
                          workers=args.workers)
-        results[label] = {"wall_seconds": time.perf_counter() - start, "table": report.table()}
+        results[label] = {"wall_seconds": time.perf_counter() - start, "table": report.table(),
+                          "strategy_settings": report.strategy_settings}  # the peers' with Optuna's version
         report.save(Path(args.out) / f"strategies_nb201_{label}", overwrite=True)  # replaces its own stored run
     write_json(Path(args.out) / "strategies_nb201.json", results)
     print(f"ask+tell overhead (random, in memory): {results['overhead']}")

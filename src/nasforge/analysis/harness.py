@@ -342,7 +342,9 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
     strategy's settings as the results record them: the plain-data ones it was given, under its constructor
     settings read back (:func:`~nasforge.settings.constructor_settings`) and those a resumed state of it must
     share (``Strategy._settings``: a model-based strategy's surrogate spec, acquisition and optimizer, whose
-    objects the constructor settings leave out)."""
+    objects the constructor settings leave out), and, for a strategy running another library whose version changes
+    the algorithm, that library's version and resolved settings (:meth:`Strategy.library_settings`: ``"optuna"``
+    for the Optuna peers)."""
     kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     settings = {}
     for name in strategies:
@@ -356,7 +358,8 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
             named = str(exc).startswith(f"strategy {name!r}")
             raise MissingDependencyError(f"{option}: {'' if named else f'strategy {name!r}: '}{exc}") from exc
         _refuse_objective_counts(name, strategy.objective_counts, option)
-        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **strategy_settings(strategy)}
+        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **strategy_settings(strategy),
+                          **strategy.library_settings()}
     return settings
 
 

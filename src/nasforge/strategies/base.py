@@ -295,6 +295,12 @@ class Strategy(ABC):
         """The score told for ``arch`` (or a functionally identical one), None if unknown."""
         return self._scores.get(self.space.canonical_key(arch))
 
+    def library_settings(self) -> dict[str, Any]:
+        """What a benchmark records next to the settings when the strategy runs another library whose version
+        changes the algorithm (the Optuna peers): that library's version and the settings it resolved; none for
+        nasforge's own strategies."""
+        return {}
+
     # -- hooks for subclasses ------------------------------------------------------------------
     @abstractmethod
     def _propose(self) -> Architecture:

@@ -77,6 +77,20 @@ def _sampling_error(cls: type, kwargs: dict[str, Any], n_objectives: int) -> Exc
     return None
 
 
+def _resolved_settings(sampler: Any) -> dict[str, Any]:
+    """The settings an Optuna ``sampler`` resolved that change what it does between Optuna versions: TPE's
+    ``multivariate`` and ``constant_liar`` (Optuna 3.5-4.x defaults both to False, Optuna 5 to True and ignores
+    ``multivariate=False``), its start-up and candidate counts, NSGA-II's population. They are read from the sampler's
+    private attributes; one another Optuna lacks is left out."""
+    parzen = getattr(sampler, "_parzen_estimator_parameters", None)
+    found = {"multivariate": getattr(parzen, "multivariate", None),
+             "constant_liar": getattr(sampler, "_constant_liar", None),
+             "n_startup_trials": getattr(sampler, "_n_startup_trials", None),
+             "n_ei_candidates": getattr(sampler, "_n_ei_candidates", None),
+             "population_size": getattr(sampler, "_population_size", None)}
+    return {name: value for name, value in found.items() if isinstance(value, (bool, int))}
+
+
 def _constraints(score: Score) -> dict[str, float]:
     """Optuna's constraint values for ``score``: ``{"violation": v}`` for a :class:`ConstrainedScore` (feasible
     when v is 0, as Optuna reads values <= 0), none for a plain score."""
@@ -232,6 +246,17 @@ class OptunaStrategy(Strategy):
     def extra_settings(self) -> dict[str, Any]:
         """The sampler's settings (the constructor's ``**sampler_kwargs``), for :func:`constructor_settings`."""
         return dict(self.sampler_kwargs)
+
+    def library_settings(self) -> dict[str, Any]:
+        """``{"optuna": {...}}``: Optuna's version, the sampler's class and the settings it resolved
+        (:func:`_resolved_settings`). The same name runs another algorithm under another Optuna (``optuna_tpe`` is
+        univariate TPE without constant liar under Optuna 3.5-4.x, multivariate with constant liar under 5), so a
+        benchmark records which one ran."""
+        import optuna
+
+        sampler = self._study.sampler
+        return {"optuna": {"version": optuna.__version__, "sampler": type(sampler).__name__,
+                           **_resolved_settings(sampler)}}
 
     def state_dict(self) -> dict:
         raise NoStateError("Optuna-backed strategies keep their state inside Optuna and cannot be snapshotted; "
