@@ -8,6 +8,7 @@ import math
 import os
 import re
 import signal
+import socket
 import sys
 import time
 import warnings
@@ -24,6 +25,9 @@ from .process import worker_result
 
 CAPACITY_REFRESH = 5.0
 """Seconds between two reads of the cluster's nodes (which an autoscaler may add) for :meth:`RayExecutor.free_slots`."""
+GCS_CONNECT_TIMEOUT = 5.0
+"""Seconds a ``host:port`` Ray address gets to accept a TCP connection before its cluster counts as down (ray.init
+itself retries such an address for minutes)."""
 
 
 def _remote_types() -> tuple[Any, Any]:
@@ -87,6 +91,13 @@ def _failure_text(exc: Exception) -> str:
     cause = getattr(exc, "cause", None) or exc
     lines = re.sub(r"\x1b\[[0-9;]*m", "", str(cause)).strip().splitlines()
     return f"ray task failed: {type(cause).__name__}: {lines[-1] if lines else ''}"
+
+
+def _gcs_endpoint(address: str) -> tuple[str, int] | None:
+    """The host and port of a plain ``host:port`` Ray address (a cluster's GCS, as ``ray start --head`` prints it;
+    an IPv6 host in brackets); None for ``auto``, ``local``, ``ray://...`` and the like, which ray.init checks."""
+    match = re.fullmatch(r"(?:\[([0-9A-Fa-f:.]+)\]|([^:/\[\]\s]+)):([0-9]{1,5})", address.strip())
+    return None if match is None else (match[1] or match[2], int(match[3]))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -217,13 +228,11 @@ class RayExecutor(Executor):
         kwargs.setdefault("include_dashboard", False)  # the user's init_kwargs win (log_to_driver=True: prints)
         kwargs.setdefault("log_to_driver", False)
         kwargs.setdefault("logging_level", logging.ERROR)  # Ray's own INFO/WARNING lines on stderr
+        self._check_reachable()
         try:
             ray.init(address=self.address, **kwargs)
         except ConnectionError as exc:  # no Ray instance there: a cluster that is down
-            where = (f"executor option address={self.address!r}" if self.address is not None
-                     else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}")
-            raise UsageError(f"cannot reach the Ray cluster at {where} ({_one_line(exc)}): start it, or run on this "
-                             "machine with executor='process' (nasforge resume --executor process)") from exc
+            raise self._unreachable(_one_line(exc)) from exc
         except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
             options = (("address", self.address), ("init_kwargs", self.init_kwargs))
             given = [f"executor option {name}={value!r}" for name, value in options if value]
@@ -234,6 +243,28 @@ class RayExecutor(Executor):
             raise UsageError(f"{' and '.join(given)} {'was' if len(given) == 1 else 'were'} refused by ray.init: "
                              f"{type(exc).__name__}: {_one_line(exc)}") from exc
         self._restore_sigterm()
+
+    def _check_reachable(self) -> None:
+        """Refuse a plain ``host:port`` address (the option's, else ``RAY_ADDRESS``) that accepts no TCP connection
+        within :data:`GCS_CONNECT_TIMEOUT`: ray.init would wait minutes for such a cluster."""
+        endpoint = _gcs_endpoint(self.address if self.address is not None else os.environ.get("RAY_ADDRESS", ""))
+        if endpoint is None:
+            return
+        host, port = endpoint
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            socket.create_connection((host, port), timeout=GCS_CONNECT_TIMEOUT).close()
+        except TimeoutError as exc:
+            raise self._unreachable(f"no TCP connection to {shown} within {GCS_CONNECT_TIMEOUT:g} s") from exc
+        except OSError as exc:  # refused, an unknown host, no route
+            raise self._unreachable(f"no TCP connection to {shown}: {_one_line(exc)}") from exc
+
+    def _unreachable(self, reason: str) -> UsageError:
+        """The error of an address (the option's, else ``RAY_ADDRESS``) where no Ray instance answers."""
+        where = (f"executor option address={self.address!r}" if self.address is not None
+                 else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}")
+        return UsageError(f"cannot reach the Ray cluster at {where} ({reason}): start it, or run on this machine with "
+                          "executor='process' (nasforge resume --executor process)")
 
     def _restore_sigterm(self) -> None:
         """Put back the SIGTERM handler from before ray.init; Python's default stays replaced by Ray's handler, set
