@@ -3,6 +3,7 @@ listening, a lost mailbox actor, and SQLAlchemy PostgreSQL drivers other than ps
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import time
 
@@ -69,3 +70,19 @@ def test_other_ray_addresses_are_left_to_ray_init(address):
 
     assert ray_executor._gcs_endpoint(address) is None
     assert ray_executor._gcs_endpoint("head-node:6379") == ("head-node", 6379)
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "pg8000", "psycopg2", "nosuchdriver"])
+def test_a_postgresql_url_of_another_driver_says_to_write_postgresql_psycopg(driver):
+    """Would fail: +asyncpg and +pg8000 said only "No module named 'asyncpg'", which reads as a skipped install step
+    (a +psycopg2 URL already named the scheme to write)."""
+    from nasforge.exceptions import StorageError
+    from nasforge.experiment.storage import open_storage
+
+    pytest.importorskip("sqlalchemy")
+    if driver != "nosuchdriver" and importlib.util.find_spec(driver) is not None:
+        pytest.skip(f"{driver} is installed here")
+    with pytest.raises(StorageError, match=rf"^cannot open storage 'postgresql\+{driver}://u:\*\*\*@127\.0\.0\.1:1/"
+                                          r"db': .*; nasforge's postgres extra installs psycopg 3: write the URL as "
+                                          r"postgresql\+psycopg://\.\.\.$"):
+        open_storage(f"postgresql+{driver}://u:secret@127.0.0.1:1/db")
