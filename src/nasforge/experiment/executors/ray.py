@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 import time
+import uuid
 import warnings
 from collections import deque
 from typing import Any
@@ -34,11 +35,14 @@ def _remote_types() -> tuple[Any, Any]:
     """The Ray task and mailbox actor, defined on first use so that ``ray`` is imported lazily."""
     import ray
 
-    @ray.remote
+    # Ray restarts it where its worker dies (a restart loses what it held, which ``drain`` tells by a new
+    # incarnation) and sends calls made meanwhile to the new one; no CPU: it must restart while tasks fill the nodes
+    @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
     class Mailbox:
         """Carries reports from tasks to the driver and the driver's answers back."""
 
         def __init__(self) -> None:
+            self.incarnation = uuid.uuid4().hex
             self.started: list[int] = []
             self.reports: list[tuple[int, int, float]] = []
             self.answers: dict[tuple[int, int], bool] = {}
@@ -49,9 +53,9 @@ def _remote_types() -> tuple[Any, Any]:
         def post(self, number: int, step: int, value: float) -> None:
             self.reports.append((number, step, value))
 
-        def drain(self) -> tuple[list[int], list[tuple[int, int, float]]]:
+        def drain(self) -> tuple[str, list[int], list[tuple[int, int, float]]]:
             started, reports, self.started, self.reports = self.started, self.reports, [], []
-            return started, reports
+            return self.incarnation, started, reports
 
         def answer(self, number: int, step: int, stop: bool) -> None:
             self.answers[(number, step)] = stop
@@ -175,6 +179,9 @@ class RayExecutor(Executor):
         self._running: dict[Any, Task] = {}
         self._started: dict[int, float] = {}  # trial number -> when its task began running
         self._mailbox: Any = None
+        self._mailbox_type: Any = None  # the Mailbox actor class, made by start
+        self._incarnation = ""  # the mailbox's, as its first drain gave it
+        self._reporting = False  # whether tasks report to the driver and wait for its answers
         self._sigterm: Any = None  # the SIGTERM handler before ray.init replaced it
         self._slots, self._slots_read = n_workers, 0.0
 
@@ -202,15 +209,22 @@ class RayExecutor(Executor):
             if _running_settings() is not None:  # a Ray started for settings that cannot run a trial is not kept
                 ray.shutdown()
             raise
-        evaluate, mailbox = _remote_types()
+        evaluate, self._mailbox_type = _remote_types()
         self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
         self._mailbox = None
-        if self.trial_timeout is not None or accepts_reporter(getattr(evaluator, "evaluate", evaluator)):
-            self._mailbox = mailbox.remote()  # only tasks that report or can time out need one
-            ray.get(self._mailbox.drain.remote())  # wait until it is up
+        self._reporting = accepts_reporter(getattr(evaluator, "evaluate", evaluator))
+        if self.trial_timeout is not None or self._reporting:  # only tasks that report or can time out need one
+            self._new_mailbox()
         self._evaluator = ray.put(evaluator)
         self._decide = decide
         self._threads = max(1, int(self.cpus_per_trial))
+
+    def _new_mailbox(self) -> None:
+        """Start the mailbox and wait until it is up."""
+        import ray
+
+        self._mailbox = self._mailbox_type.remote()
+        self._incarnation = ray.get(self._mailbox.drain.remote())[0]
 
     def _init_ray(self) -> None:
         """``ray.init`` with this executor's settings, keeping a SIGTERM handler set before it (the command line's
@@ -323,7 +337,7 @@ class RayExecutor(Executor):
         done: list[tuple[int, Result]] = []
         end = time.monotonic() + timeout
         while not done and self._running:
-            self._answer_reports()
+            done.extend(self._answer_reports())
             ready, _ = ray.wait(list(self._running), num_returns=1, timeout=min(0.05, max(0.0, end - time.monotonic())))
             for ref in ready:
                 task = self._running.pop(ref)
@@ -338,16 +352,45 @@ class RayExecutor(Executor):
         self._dispatch()
         return done
 
-    def _answer_reports(self) -> None:
+    def _answer_reports(self) -> list[tuple[int, Result]]:
+        """Note the tasks that began running and answer their reports; the trials that a lost mailbox failed."""
         import ray
 
         if self._mailbox is None:
-            return
-        started, reports = ray.get(self._mailbox.drain.remote())
+            return []
+        try:
+            incarnation, started, reports = ray.get(self._mailbox.drain.remote())
+        except ray.exceptions.RayActorError:  # gone for good, not restarted: a new one for the tasks to come
+            self._new_mailbox()
+            return self._mailbox_lost()
+        failed = self._mailbox_lost() if incarnation != self._incarnation else []
+        self._incarnation = incarnation
         for number in started:
             self._started[number] = time.monotonic()
+        failed_now = {number for number, _ in failed}  # their tasks' last reports, sent again, are not stored
         for number, step, value in reports:
-            self._mailbox.answer.remote(number, step, self._decide(number, step, value))
+            if number not in failed_now:
+                self._mailbox.answer.remote(number, step, self._decide(number, step, value))
+        return failed
+
+    def _mailbox_lost(self) -> list[tuple[int, Result]]:
+        """After the mailbox's worker died: its reports and answers are gone, so the running tasks of an evaluator
+        that reports, which could wait for an answer forever, are cancelled and fail; other tasks go on, those
+        whose start it had not passed on yet timed from now."""
+        import ray
+
+        if not self._reporting:
+            now = time.monotonic()
+            for task in self._running.values():
+                self._started.setdefault(task.number, now)
+            return []
+        failed = []
+        for ref, task in self._running.items():
+            ray.cancel(ref, force=True)
+            self._started.pop(task.number, None)
+            failed.append((task.number, Result.failed("worker died (Ray mailbox actor lost)")))
+        self._running = {}
+        return failed
 
     def _check_timeouts(self) -> list[tuple[int, Result]]:
         import ray
