@@ -8,8 +8,10 @@ import math
 import os
 import re
 import signal
+import socket
 import sys
 import time
+import uuid
 import warnings
 from collections import deque
 from typing import Any
@@ -24,17 +26,23 @@ from .process import worker_result
 
 CAPACITY_REFRESH = 5.0
 """Seconds between two reads of the cluster's nodes (which an autoscaler may add) for :meth:`RayExecutor.free_slots`."""
+GCS_CONNECT_TIMEOUT = 5.0
+"""Seconds a ``host:port`` Ray address gets to accept a TCP connection before its cluster counts as down (ray.init
+itself retries such an address for minutes)."""
 
 
 def _remote_types() -> tuple[Any, Any]:
     """The Ray task and mailbox actor, defined on first use so that ``ray`` is imported lazily."""
     import ray
 
-    @ray.remote
+    # Ray restarts it where its worker dies (a restart loses what it held, which ``drain`` tells by a new
+    # incarnation) and sends calls made meanwhile to the new one; no CPU: it must restart while tasks fill the nodes
+    @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
     class Mailbox:
         """Carries reports from tasks to the driver and the driver's answers back."""
 
         def __init__(self) -> None:
+            self.incarnation = uuid.uuid4().hex
             self.started: list[int] = []
             self.reports: list[tuple[int, int, float]] = []
             self.answers: dict[tuple[int, int], bool] = {}
@@ -45,9 +53,9 @@ def _remote_types() -> tuple[Any, Any]:
         def post(self, number: int, step: int, value: float) -> None:
             self.reports.append((number, step, value))
 
-        def drain(self) -> tuple[list[int], list[tuple[int, int, float]]]:
+        def drain(self) -> tuple[str, list[int], list[tuple[int, int, float]]]:
             started, reports, self.started, self.reports = self.started, self.reports, [], []
-            return started, reports
+            return self.incarnation, started, reports
 
         def answer(self, number: int, step: int, stop: bool) -> None:
             self.answers[(number, step)] = stop
@@ -87,6 +95,13 @@ def _failure_text(exc: Exception) -> str:
     cause = getattr(exc, "cause", None) or exc
     lines = re.sub(r"\x1b\[[0-9;]*m", "", str(cause)).strip().splitlines()
     return f"ray task failed: {type(cause).__name__}: {lines[-1] if lines else ''}"
+
+
+def _gcs_endpoint(address: str) -> tuple[str, int] | None:
+    """The host and port of a plain ``host:port`` Ray address (a cluster's GCS, as ``ray start --head`` prints it;
+    an IPv6 host in brackets); None for ``auto``, ``local``, ``ray://...`` and the like, which ray.init checks."""
+    match = re.fullmatch(r"(?:\[([0-9A-Fa-f:.]+)\]|([^:/\[\]\s]+)):([0-9]{1,5})", address.strip())
+    return None if match is None else (match[1] or match[2], int(match[3]))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -164,6 +179,9 @@ class RayExecutor(Executor):
         self._running: dict[Any, Task] = {}
         self._started: dict[int, float] = {}  # trial number -> when its task began running
         self._mailbox: Any = None
+        self._mailbox_type: Any = None  # the Mailbox actor class, made by start
+        self._incarnation = ""  # the mailbox's, as its first drain gave it
+        self._reporting = False  # whether tasks report to the driver and wait for its answers
         self._sigterm: Any = None  # the SIGTERM handler before ray.init replaced it
         self._slots, self._slots_read = n_workers, 0.0
 
@@ -191,15 +209,22 @@ class RayExecutor(Executor):
             if _running_settings() is not None:  # a Ray started for settings that cannot run a trial is not kept
                 ray.shutdown()
             raise
-        evaluate, mailbox = _remote_types()
+        evaluate, self._mailbox_type = _remote_types()
         self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
         self._mailbox = None
-        if self.trial_timeout is not None or accepts_reporter(getattr(evaluator, "evaluate", evaluator)):
-            self._mailbox = mailbox.remote()  # only tasks that report or can time out need one
-            ray.get(self._mailbox.drain.remote())  # wait until it is up
+        self._reporting = accepts_reporter(getattr(evaluator, "evaluate", evaluator))
+        if self.trial_timeout is not None or self._reporting:  # only tasks that report or can time out need one
+            self._new_mailbox()
         self._evaluator = ray.put(evaluator)
         self._decide = decide
         self._threads = max(1, int(self.cpus_per_trial))
+
+    def _new_mailbox(self) -> None:
+        """Start the mailbox and wait until it is up."""
+        import ray
+
+        self._mailbox = self._mailbox_type.remote()
+        self._incarnation = ray.get(self._mailbox.drain.remote())[0]
 
     def _init_ray(self) -> None:
         """``ray.init`` with this executor's settings, keeping a SIGTERM handler set before it (the command line's
@@ -217,13 +242,11 @@ class RayExecutor(Executor):
         kwargs.setdefault("include_dashboard", False)  # the user's init_kwargs win (log_to_driver=True: prints)
         kwargs.setdefault("log_to_driver", False)
         kwargs.setdefault("logging_level", logging.ERROR)  # Ray's own INFO/WARNING lines on stderr
+        self._check_reachable()
         try:
             ray.init(address=self.address, **kwargs)
         except ConnectionError as exc:  # no Ray instance there: a cluster that is down
-            where = (f"executor option address={self.address!r}" if self.address is not None
-                     else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}")
-            raise UsageError(f"cannot reach the Ray cluster at {where} ({_one_line(exc)}): start it, or run on this "
-                             "machine with executor='process' (nasforge resume --executor process)") from exc
+            raise self._unreachable(_one_line(exc)) from exc
         except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
             options = (("address", self.address), ("init_kwargs", self.init_kwargs))
             given = [f"executor option {name}={value!r}" for name, value in options if value]
@@ -234,6 +257,28 @@ class RayExecutor(Executor):
             raise UsageError(f"{' and '.join(given)} {'was' if len(given) == 1 else 'were'} refused by ray.init: "
                              f"{type(exc).__name__}: {_one_line(exc)}") from exc
         self._restore_sigterm()
+
+    def _check_reachable(self) -> None:
+        """Refuse a plain ``host:port`` address (the option's, else ``RAY_ADDRESS``) that accepts no TCP connection
+        within :data:`GCS_CONNECT_TIMEOUT`: ray.init would wait minutes for such a cluster."""
+        endpoint = _gcs_endpoint(self.address if self.address is not None else os.environ.get("RAY_ADDRESS", ""))
+        if endpoint is None:
+            return
+        host, port = endpoint
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            socket.create_connection((host, port), timeout=GCS_CONNECT_TIMEOUT).close()
+        except TimeoutError as exc:
+            raise self._unreachable(f"no TCP connection to {shown} within {GCS_CONNECT_TIMEOUT:g} s") from exc
+        except OSError as exc:  # refused, an unknown host, no route
+            raise self._unreachable(f"no TCP connection to {shown}: {_one_line(exc)}") from exc
+
+    def _unreachable(self, reason: str) -> UsageError:
+        """The error of an address (the option's, else ``RAY_ADDRESS``) where no Ray instance answers."""
+        where = (f"executor option address={self.address!r}" if self.address is not None
+                 else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}")
+        return UsageError(f"cannot reach the Ray cluster at {where} ({reason}): start it, or run on this machine with "
+                          "executor='process' (nasforge resume --executor process)")
 
     def _restore_sigterm(self) -> None:
         """Put back the SIGTERM handler from before ray.init; Python's default stays replaced by Ray's handler, set
@@ -292,7 +337,7 @@ class RayExecutor(Executor):
         done: list[tuple[int, Result]] = []
         end = time.monotonic() + timeout
         while not done and self._running:
-            self._answer_reports()
+            done.extend(self._answer_reports())
             ready, _ = ray.wait(list(self._running), num_returns=1, timeout=min(0.05, max(0.0, end - time.monotonic())))
             for ref in ready:
                 task = self._running.pop(ref)
@@ -307,16 +352,45 @@ class RayExecutor(Executor):
         self._dispatch()
         return done
 
-    def _answer_reports(self) -> None:
+    def _answer_reports(self) -> list[tuple[int, Result]]:
+        """Note the tasks that began running and answer their reports; the trials that a lost mailbox failed."""
         import ray
 
         if self._mailbox is None:
-            return
-        started, reports = ray.get(self._mailbox.drain.remote())
+            return []
+        try:
+            incarnation, started, reports = ray.get(self._mailbox.drain.remote())
+        except ray.exceptions.RayActorError:  # gone for good, not restarted: a new one for the tasks to come
+            self._new_mailbox()
+            return self._mailbox_lost()
+        failed = self._mailbox_lost() if incarnation != self._incarnation else []
+        self._incarnation = incarnation
         for number in started:
             self._started[number] = time.monotonic()
+        failed_now = {number for number, _ in failed}  # their tasks' last reports, sent again, are not stored
         for number, step, value in reports:
-            self._mailbox.answer.remote(number, step, self._decide(number, step, value))
+            if number not in failed_now:
+                self._mailbox.answer.remote(number, step, self._decide(number, step, value))
+        return failed
+
+    def _mailbox_lost(self) -> list[tuple[int, Result]]:
+        """After the mailbox's worker died: its reports and answers are gone, so the running tasks of an evaluator
+        that reports, which could wait for an answer forever, are cancelled and fail; other tasks go on, those
+        whose start it had not passed on yet timed from now."""
+        import ray
+
+        if not self._reporting:
+            now = time.monotonic()
+            for task in self._running.values():
+                self._started.setdefault(task.number, now)
+            return []
+        failed = []
+        for ref, task in self._running.items():
+            ray.cancel(ref, force=True)
+            self._started.pop(task.number, None)
+            failed.append((task.number, Result.failed("worker died (Ray mailbox actor lost)")))
+        self._running = {}
+        return failed
 
     def _check_timeouts(self) -> list[tuple[int, Result]]:
         import ray

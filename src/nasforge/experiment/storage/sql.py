@@ -396,6 +396,13 @@ LIBPQ_DRIVERS = ("psycopg", "psycopg2")
 """PostgreSQL drivers built on libpq, which take its ``connect_timeout``."""
 
 
+def _other_postgres_driver(url: sa.URL, exc: BaseException) -> bool:
+    """Whether ``exc`` is the missing driver of a PostgreSQL URL whose driver is not psycopg (``+psycopg2``,
+    ``+asyncpg``, ``+pg8000``, or a name SQLAlchemy does not know)."""
+    return (url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg"
+            and isinstance(exc, (ModuleNotFoundError, sa.exc.NoSuchModuleError)))
+
+
 def _postgres_connect_args(url: sa.URL, readonly: bool) -> dict[str, Any]:
     """The driver's arguments for a PostgreSQL engine: read-only transactions for a read-only open
     (:func:`_read_only_options`), and :data:`CONNECT_TIMEOUT` where the user set no connect timeout."""
@@ -588,9 +595,9 @@ class SQLStorage(Storage):
             missing = missing_dependency(exc, "a PostgreSQL storage")  # its driver (psycopg) is not installed
             if missing is not None:
                 raise missing from None
-            if isinstance(exc, ModuleNotFoundError) and exc.name == "psycopg2":
-                raise StorageError(f"cannot open storage {shown!r}: No module named 'psycopg2'; nasforge's postgres "
-                                   "extra installs psycopg 3: write the URL as postgresql+psycopg://...") from None
+            if _other_postgres_driver(parsed, exc):
+                raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}; nasforge's postgres extra "
+                                   "installs psycopg 3: write the URL as postgresql+psycopg://...") from None
             if _denied(exc):
                 raise _rights_denied(f"cannot open storage {shown!r}", exc, parsed) from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
