@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.workers_simulated:
         refuse_multi_fidelity(strategies, "--strategies", "run them with --workers-simulated N (modelled learning "
                                                           "curves and training times)")
-    args.pruner = None if args.pruner is None else parse_pruner(args.pruner, strategy_option="--strategies")
+    if args.pruner is not None:  # the simulator reports epochs from 1
+        args.pruner = parse_pruner(args.pruner, strategy_option="--strategies", first_step=1)
     if args.pruner is not None and not args.workers_simulated:
         raise UsageError(f"--pruner {pruner_name(args.pruner)}: needs --workers-simulated (a pruner stops "
                          "evaluations on their modelled curves); leave it out or give --workers-simulated N")

@@ -315,11 +315,11 @@ def grammar_metavars(p: argparse.ArgumentParser) -> None:
 PRUNER_METAVAR = "{median,asha,curve,none}|JSON"
 
 
-def parse_pruner(text: str, option: str = "--pruner",
-                 strategy_option: str | None = None) -> str | dict[str, Any] | None:
+def parse_pruner(text: str, option: str = "--pruner", strategy_option: str | None = None,
+                 first_step: int = 0) -> str | dict[str, Any] | None:
     """A ``--pruner`` value as search and bench take it (resume's forms): None for ``none``, a JSON object (a pruner
     spec: its ``name`` and settings) or a registered name; checked by building the pruner now, before any work (one
-    whose own settings can never stop a trial is refused)."""
+    whose own settings can never stop a trial whose reports start at step ``first_step`` is refused)."""
     from ..experiment.pruners import PRUNERS, get_pruner, never_stops, pruner_hint
 
     if text.strip().lower() == "none":
@@ -336,7 +336,7 @@ def parse_pruner(text: str, option: str = "--pruner",
         pruner = get_pruner(spec)
     except UsageError as exc:
         raise UsageError(f"{option}: {exc}") from None
-    if (reason := never_stops(pruner)) is not None:  # type: ignore[arg-type]  # a name or spec builds one
+    if (reason := never_stops(pruner, first_step)) is not None:  # type: ignore[arg-type]  # a spec builds one
         raise UsageError(f"{option}: pruner {name!r} {reason}")
     return spec
 

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
                              "supernet scores)")
     else:
         score = score_settings(args)
-    pruner = None if args.pruner is None else parse_pruner(args.pruner, strategy_option="--strategy")
+    pruner = None if args.pruner is None else parse_pruner(args.pruner, strategy_option="--strategy", first_step=1)
     named = any(getattr(args, flag, None) for flag in ("space_given", "space_config", "space_module"))
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,

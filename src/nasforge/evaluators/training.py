@@ -95,6 +95,9 @@ class TrainingEvaluator:
 
     report_direction = "maximize"
     """The direction of the reported values (:data:`nasforge.experiment.reporting.REPORT_DIRECTION`): val_acc."""
+    first_report_step = 1
+    """The step of a trial's first report (:data:`nasforge.experiment.reporting.FIRST_REPORT_STEP`): epochs
+    completed, from 1."""
 
     def __init__(self, data: str | ImageDataset = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
                  C: int = 16, N: int | None = 1, train: TrainConfig | dict[str, Any] | None = None,

@@ -183,11 +183,11 @@ def _import(module_name: str) -> Any:
 def _run_module(module_name: str) -> Any:
     """``importlib.import_module(module_name)``; the module's own failure while it runs (a syntax error, an
     exception at import time, an import of a name its packages lack) is told in one line by :func:`_raised`. A
-    :class:`ModuleNotFoundError` (told by :func:`_import`) and nasforge's own errors (an unknown space named at
-    import: bad input, exit 2) stay themselves."""
+    :class:`ModuleNotFoundError` (told by :func:`_import`) and nasforge's refusals of bad input (an unknown space
+    named at import: exit 2) stay themselves."""
     try:
         return importlib.import_module(module_name)
-    except (ModuleNotFoundError, NasforgeError):
+    except (ModuleNotFoundError, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - the module's own failure, told as such; --debug shows where
         _raised(f"importing evaluator module {module_name!r}", exc)

@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..evaluators.base import Result
+from ..checks import check_int
 from ..exceptions import UsageError
 from ..evaluators.reporter import Decide, Reporter, TrialPruned  # noqa: F401  (re-exported)
 from ..settings import bind_error
@@ -41,11 +42,28 @@ REPORT_DIRECTION = "report_direction"
 in the direction of the study's first objective."""
 
 
+FIRST_REPORT_STEP = "first_report_step"
+"""The attribute an evaluator may set to the step of a trial's first report (``TrainingEvaluator``: 1, epochs
+completed); without it a pruner counting reports (``curve``'s ``min_points``) is judged as if steps may start at 0."""
+
+
+def _declared(evaluator: Any, name: str) -> Any:
+    """The evaluator's attribute ``name``, or that of a bound method's object (``TrainingEvaluator().evaluate``);
+    None where neither sets it."""
+    owner = getattr(evaluator, "__self__", None)
+    return getattr(evaluator, name, getattr(owner, name, None))
+
+
+def first_report_step(evaluator: Any) -> int:
+    """The step of a trial's first report as ``evaluator`` declares it (:data:`FIRST_REPORT_STEP`), else 0."""
+    step = _declared(evaluator, FIRST_REPORT_STEP)
+    return 0 if step is None else check_int(f"the evaluator's {FIRST_REPORT_STEP}", step, 0)
+
+
 def report_sign(evaluator: Any, first_sign: float) -> float:
     """1.0 where ``evaluator``'s reports are higher-is-better, -1.0 where lower is: its :data:`REPORT_DIRECTION`,
     else ``first_sign`` (the study's first objective's); another declared value is a UsageError."""
-    owner = getattr(evaluator, "__self__", None)  # a bound method (TrainingEvaluator().evaluate): its object says
-    direction = getattr(evaluator, REPORT_DIRECTION, getattr(owner, REPORT_DIRECTION, None))
+    direction = _declared(evaluator, REPORT_DIRECTION)
     if direction is None:
         return first_sign
     if direction not in ("maximize", "minimize"):

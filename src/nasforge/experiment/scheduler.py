@@ -36,7 +36,7 @@ from .executors import Executor, Task, get_executor, option_names
 from .identity import STALE_AFTER, process_gone
 from .keepalive import MissedBeats
 from .progress import ProgressReporter
-from .reporting import TRACEBACK, report_sign, takes_fidelity, takes_reporter
+from .reporting import TRACEBACK, first_report_step, report_sign, takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
 from .stages import FEASIBLE_ONLY, prunes_within_budget, within_budget_guessed
 from .study import SPACE_EXHAUSTED
@@ -137,7 +137,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     study.requeue_orphans(stale_after)
     requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
     previous = study.stored_run_config()
-    _check_pruner_reach(study, pruner, previous)
+    _check_pruner_reach(study, pruner, previous, evaluator)
     # recorded with keep_target: the target never drops, so a short run after the interruption of a longer one keeps
     # the longer one's target, which a resume of it still works towards; n_trials adds to the target of another run
     # live now (see _Loop.record), so that a resume after one of them was killed makes what both were asked for
@@ -253,10 +253,11 @@ def _check_fidelity_reaches(study: Study, evaluator: Any, fidelity: dict[str, An
                      "ignored; declare f(arch, fidelity) or evaluate(arch, fidelity=None)")
 
 
-def _check_pruner_reach(study: Study, pruner: Pruner | None, previous: dict[str, Any] | None) -> None:
-    """Refuse a pruner whose own settings can never stop a trial (:func:`~.pruners.never_stops`); the one the study
-    recorded (a resume) is only warned about: a study stored with it goes on as it did."""
-    reason = None if pruner is None else never_stops(pruner)
+def _check_pruner_reach(study: Study, pruner: Pruner | None, previous: dict[str, Any] | None, evaluator: Any) -> None:
+    """Refuse a pruner whose own settings can never stop a trial (:func:`~.pruners.never_stops`, from the step the
+    evaluator's reports start at); the one the study recorded (a resume) is only warned about: a study stored with it
+    goes on as it did."""
+    reason = None if pruner is None else never_stops(pruner, first_report_step(evaluator))
     if reason is None:
         return
     if previous is not None and previous.get("pruner") == _plain({"pruner": pruner_spec(pruner)})["pruner"]:

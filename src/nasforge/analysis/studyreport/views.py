@@ -420,9 +420,14 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
 
 def _other_data_note(studies: Sequence[StudyData], labels: Sequence[str]) -> str:
     """`` These studies searched different data (...): ...`` when the studies compared recorded other data (both
-    accuracy and size depend on it: input channels, classes), else ""."""
+    accuracy and size depend on it: input channels, classes), else "". Where every such study recorded its data's
+    content fingerprint, those decide: one file copied to two paths is the same data."""
     texts = searched_data(studies)
-    if len({t for t in texts if t}) < 2:
+    prints = [d.user_attrs.get("data_fingerprint") for d, t in zip(studies, texts) if t]
+    if all(isinstance(p, str) and p for p in prints):
+        if len(set(prints)) < 2:
+            return ""
+    elif len({t for t in texts if t}) < 2:
         return ""
     shown = "; ".join(f"{label}: {text}" for label, text in zip(labels, texts) if text)
     return f" These studies searched different data ({shown}): their values are not comparable as one."
