@@ -235,10 +235,11 @@ def utf8_text(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = True) -> Path:
+def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = True, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
-    folder if needed); a file replaced keeps its permissions, and a symbolic link is written through (its target
-    is replaced, the link stays), or with ``follow=False`` replaced itself. The temporary files of the same target
+    folder if needed); a file replaced keeps its permissions (``mode``, when given, is the new file's instead), and a
+    symbolic link is written through (its target is replaced, the link stays), or with ``follow=False`` replaced
+    itself. The temporary files of the same target
     that killed writers left are removed (:func:`remove_dead_temporaries`). Text is written as UTF-8, a lone
     surrogate (:func:`utf8_text`) as its backslash escape. An OSError is a UsageError naming ``name``."""
     path = Path(path)
@@ -247,7 +248,8 @@ def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_dead_temporaries(target.parent, (target.name,))
-        mode = target.stat().st_mode & 0o7777 if target.is_file() and not target.is_symlink() else 0o666 & ~_umask()
+        if mode is None:
+            mode = target.stat().st_mode & 0o7777 if target.is_file() and not target.is_symlink() else 0o666 & ~_umask()
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:

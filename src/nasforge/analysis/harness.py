@@ -240,15 +240,18 @@ def save_outputs(folder: str | Path, files: dict[str, tuple[str, str | bytes]], 
     """Write ``files`` (key -> (file name, content)) into ``folder``, each atomically; refused when an earlier
     run's outputs are there and not ``overwrite``. With it, the earlier run's :data:`MARKS` go first, then what
     this run does not replace (its now stale report); this run's marks are written last. So a run killed on the
-    way leaves a folder plainly incomplete (no mark), never one run's mark beside another's curves. Returns key ->
-    path."""
+    way leaves a folder plainly incomplete (no mark), never one run's mark beside another's curves; a mark written
+    anew keeps the permissions of the one it replaces. Returns key -> path."""
     earlier = check_bench_folder(folder, overwrite)
     written = {Path(folder) / name for name, _ in files.values()}
+    modes = {path.name: path.stat().st_mode & 0o7777 for path in earlier
+             if path.name in MARKS and path.is_file() and not path.is_symlink()}
     for path in sorted(earlier, key=lambda p: p.name not in MARKS):
         if path.name in MARKS or path not in written:
             path.unlink(missing_ok=True)
     last = sorted(files, key=lambda key: files[key][0] in MARKS)
-    paths = {key: write_atomic(Path(folder) / files[key][0], files[key][1], "folder", follow=False) for key in last}
+    paths = {key: write_atomic(Path(folder) / files[key][0], files[key][1], "folder", follow=False,
+                               mode=modes.get(files[key][0])) for key in last}
     return {key: paths[key] for key in files}
 
 

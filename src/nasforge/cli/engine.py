@@ -569,9 +569,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
-    """Whether ``study`` is the study of a ``nasforge search`` run folder (its study.db) whose trials are all done
-    (the search finished, some trial complete, none running or waiting) but which holds no ``summary.json``: the
-    run was killed while it wrote its outputs, which ``nasforge resume`` writes."""
+    """Whether ``study`` is the study of a ``nasforge search`` run (in a study.db) whose trials are all done (the
+    search finished, some trial complete, none running or waiting) but whose run folder holds no ``summary.json``:
+    the run was killed while it wrote its outputs, which ``nasforge resume`` writes. The run folder is the
+    database's own when the run stored its study there (wherever the folder is now), else the ``--out`` it recorded
+    (a study kept in a storage file elsewhere), when that folder is there to look in."""
     from ..pipelines.search import PIPELINE, RUN_DATABASE
 
     database = sqlite_path(study.storage_url)
@@ -579,7 +581,13 @@ def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
         return False
     done = study.user_attrs.get("search_done") and counts.get("COMPLETE") and not (counts.get("RUNNING")
                                                                                    or counts.get("WAITING"))
-    return bool(done) and not os.path.isfile(Path(database).parent / "summary.json")
+    config = study.user_attrs.get("pipeline_config") or {}
+    out, storage = config.get("out"), config.get("storage")
+    stored_at = sqlite_path(storage) if isinstance(storage, str) else None
+    folder = Path(database).parent
+    if isinstance(out, str) and Path(stored_at or database).parent != Path(out):  # stored outside its run folder
+        folder = Path(out)
+    return bool(done) and folder.is_dir() and not (folder / "summary.json").is_file()
 
 
 FRONT_SHOWN = 10
