@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from predictor_data import seed_table
@@ -122,3 +123,17 @@ def test_an_older_format_surrogate_without_a_holdout_checksum_is_still_replaced(
     knn_surrogate("params", seed_table(30, seeds=1).rename(columns={"val_acc_seed0": "val_acc"})).save(
         out, overwrite=True)
     assert SurrogateBenchmark.load(out).metrics == ["params"]
+
+
+# -- 2. a manifest's format version starts at 1 ------------------------------------------------------------------
+@pytest.mark.parametrize("version", [0, -1])
+def test_a_format_version_below_one_is_refused_as_other_bad_versions(tmp_path, capsys, version):
+    """Would fail: info showed 'artifact format -1' and load accepted it."""
+    out = knn_surrogate().save(tmp_path / "s")
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "format_version": version}))
+    message = f"field format_version is missing or not a version number ({version})"
+    with pytest.raises(UsageError, match=re.escape(message)):
+        SurrogateBenchmark.load(out)
+    assert main(["surrogate", "info", str(out)]) == 2
+    assert err_line(capsys).endswith(message)

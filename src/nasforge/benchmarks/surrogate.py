@@ -953,7 +953,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise UsageError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"
                          if isinstance(manifest, dict) else f"{path} is not a nasforge surrogate manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:  # formats start at 1
         raise UnsafeFileError(f"{path}: field format_version is missing or not a version number ({version!r})")
     if version > FORMAT_VERSION:
         raise NewerFormatError(f"surrogate {root} has artifact format version {version}; this nasforge reads "
