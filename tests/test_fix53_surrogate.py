@@ -137,3 +137,37 @@ def test_a_format_version_below_one_is_refused_as_other_bad_versions(tmp_path, c
         SurrogateBenchmark.load(out)
     assert main(["surrogate", "info", str(out)]) == 2
     assert err_line(capsys).endswith(message)
+
+
+# -- 3. a resume that cannot find the recorded surrogate says where it looked and how to point elsewhere ---------
+def test_resume_from_another_folder_names_the_recorded_surrogate_and_how_to_point_to_it(tmp_path, capsys,
+                                                                                        monkeypatch):
+    """Would fail: the message was only 'surrogate folder not found: s'."""
+    import shlex
+
+    from nasforge import Study
+    from nasforge.evaluators import SurrogateEvaluator
+
+    monkeypatch.chdir(tmp_path)
+    surrogate = knn_surrogate()
+    surrogate.save("s")
+    kwargs = {"surrogate": "s", "seed": 3}
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = Study(surrogate.space, "random", objectives="val_acc", seed=0, name="sst", storage=url)
+    study.optimize(SurrogateEvaluator(**kwargs), 3,
+                   evaluator_spec={"factory": "nasforge.evaluators:SurrogateEvaluator", "kwargs": kwargs})
+    study.set_run_config({**study.run_config, "n_trials_total": 5})  # work left, as after a kill
+    study.storage.close()
+    (tmp_path / "deep").mkdir()
+    monkeypatch.chdir(tmp_path / "deep")
+    assert main(["resume", "sst", "--storage", url, "--no-progress"]) == 2
+    line = err_line(capsys)
+    assert (f"SurrogateEvaluator's surrogate 's': surrogate folder not found: s (looked for {tmp_path / 'deep' / 's'})"
+            "; the study's recorded evaluator arguments name it") in line
+    hint = ("--evaluator nasforge.evaluators:SurrogateEvaluator --evaluator-kwargs "
+            f"{shlex.quote(json.dumps(kwargs))} (they replace the recorded ones)")
+    assert line.endswith(hint), line
+    moved = json.dumps({**kwargs, "surrogate": str(tmp_path / "s")})
+    assert main(["resume", "sst", "--storage", url, "--no-progress", "--evaluator",
+                 "nasforge.evaluators:SurrogateEvaluator", "--evaluator-kwargs", moved]) == 0  # the hint works
+    assert "5 in total" in capsys.readouterr().out

@@ -937,7 +937,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is a file, not a surrogate folder")
     if not root.is_dir():
-        raise MissingFileError(f"surrogate folder not found: {root}")
+        looked = "" if root.is_absolute() else f" (looked for {root.absolute()})"
+        raise MissingFileError(f"surrogate folder not found: {root}{looked}")
     if not path.is_file():
         if (root / PREDICTOR_FILE).is_file():
             raise UsageError(f"{root} is not a surrogate artifact: it holds a saved predictor ({PREDICTOR_FILE}, "
