@@ -683,19 +683,25 @@ def _move_into_place(staging: Path, out: Path, shown: Path, overwrite: bool) -> 
 
 
 def check_replaceable(folder: str | Path) -> None:
-    """Refuse (``UsageError``) to replace ``folder`` unless it holds a surrogate (its manifest readable) and
-    nothing else: ``--overwrite`` replaces an artifact, never files a user put beside it."""
+    """Refuse (``UsageError``) to replace ``folder`` unless it holds a surrogate whose files are all as its manifest
+    lists them (as ``check_artifact`` checks them for ``load``) and nothing else: ``--overwrite`` replaces an
+    artifact, never files a user put beside it or into its model folders, nor one damaged."""
     out = Path(folder)
     _refuse_inside_artifact(out)
     try:
         manifest = read_manifest(out)
-    except (UnsafeFileError, NewerFormatError) as exc:  # a surrogate's, as far as can be told: unreadable here
+        _check_models(out, manifest, verify=True)
+        _check_holdout_checksum(out, manifest)
+    except (UnsafeFileError, MissingFileError, NewerFormatError) as exc:  # a surrogate's, unreadable here
         raise type(exc)(f"cannot replace the surrogate in {out}: {exc}; replacing needs a surrogate this nasforge "
                         "reads: remove the folder yourself (keeping what you need of it) to fit a new one there, or "
                         "choose another folder") from None
-    folders = (Path(entry["folder"]).parts for entry in manifest["metrics"].values())
-    ours = {MANIFEST_FILE, HOLDOUT_FILE, *(parts[0] for parts in folders if parts)}  # "a/b" (older fits) is in a
-    others = sorted(e.name for e in out.iterdir() if e.name not in ours)
+    folders = [Path(entry["folder"]) for entry in manifest["metrics"].values()]
+    tops = {folder.parts[0] for folder in folders}  # "a/b" (older fits) is in a
+    listed = {(folder / rel).as_posix() for folder, entry in zip(folders, manifest["metrics"].values())
+              for rel in entry["files"]}
+    others = sorted(e.name for e in out.iterdir() if e.name not in {MANIFEST_FILE, HOLDOUT_FILE, *tops})
+    others += [rel for rel in file_names(out, sorted(tops)) if rel not in listed]  # e.g. a/notes.txt beside a/b
     if others:
         raise UsageError(f"cannot replace the surrogate in {out}: the folder also holds "
                          f"{', '.join(others[:5])}{', ...' if len(others) > 5 else ''}; nothing was overwritten")
@@ -719,10 +725,7 @@ def check_artifact(folder: str | Path, verify: bool = True,
     space of that name is registered here (a user's own space, e.g. from ``--space-module``)."""
     root = Path(folder)
     manifest = read_manifest(root)
-    for metric, entry in manifest["metrics"].items():
-        if verify:
-            verify_checksums(root / entry["folder"], entry.get("files"), f"model of metric {metric!r}")
-        _check_model_record(root, manifest, metric)
+    _check_models(root, manifest, verify)
     if _rebuilt_here(manifest):
         space = _space_of(manifest, root / MANIFEST_FILE)
     elif given is not None and given.name == manifest["space"]:
@@ -808,6 +811,15 @@ def _default_options(name: str) -> Any:
         return space_record(get_space(name))
     except (UsageError, TypeError, ValueError):
         return object()
+
+
+def _check_models(root: Path, manifest: Mapping[str, Any], verify: bool) -> None:
+    """Each model folder of the artifact ``root`` holds the files its ``manifest`` lists, with their checksums
+    (with ``verify``), and nothing else, and the predictor and space the manifest names."""
+    for metric, entry in manifest["metrics"].items():
+        if verify:
+            verify_checksums(root / entry["folder"], entry.get("files"), f"model of metric {metric!r}")
+        _check_model_record(root, manifest, metric)
 
 
 def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) -> None:
@@ -925,7 +937,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is a file, not a surrogate folder")
     if not root.is_dir():
-        raise MissingFileError(f"surrogate folder not found: {root}")
+        looked = "" if root.is_absolute() else f" (looked for {root.absolute()})"
+        raise MissingFileError(f"surrogate folder not found: {root}{looked}")
     if not path.is_file():
         if (root / PREDICTOR_FILE).is_file():
             raise UsageError(f"{root} is not a surrogate artifact: it holds a saved predictor ({PREDICTOR_FILE}, "
@@ -941,7 +954,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise UsageError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"
                          if isinstance(manifest, dict) else f"{path} is not a nasforge surrogate manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:  # formats start at 1
         raise UnsafeFileError(f"{path}: field format_version is missing or not a version number ({version!r})")
     if version > FORMAT_VERSION:
         raise NewerFormatError(f"surrogate {root} has artifact format version {version}; this nasforge reads "
@@ -994,6 +1007,13 @@ def _check_scores(scores: Any, where: str) -> None:
 
 
 # -- integrity -----------------------------------------------------------------------------------
+def _check_holdout_checksum(root: Path, manifest: Mapping[str, Any]) -> None:
+    """``holdout.json`` in ``root``, where there, must have the SHA-256 the manifest records (if it records one)."""
+    path, expected = root / HOLDOUT_FILE, manifest.get("holdout_sha256")
+    if expected is not None and path.is_file() and sha256_of(path) != expected:
+        raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest")
+
+
 def verify_checksums(folder: Path, files: Any, what: str) -> None:
     """Check that every file of ``files`` (relative path -> SHA-256) is inside ``folder`` and has
     that checksum, that ``predictor.json`` is among them and that ``folder`` holds no file they do not list
@@ -1045,9 +1065,8 @@ def _read_holdout(root: Path, space: SearchSpace, manifest: Mapping[str, Any], v
                                    "architectures its held-out scores were measured on); restore it, or refit the "
                                    "surrogate")
         return []
-    expected = manifest.get("holdout_sha256") if verify else None
-    if expected is not None and sha256_of(path) != expected:
-        raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest")
+    if verify:
+        _check_holdout_checksum(root, manifest)
     try:
         archs = [space.parse(t) for t in json.loads(path.read_text(encoding="utf-8"))]
     except (ValueError, TypeError, UnicodeDecodeError) as exc:

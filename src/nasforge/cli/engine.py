@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError, TrialFailedWarning
+from ..exceptions import (AllTrialsFailedWarning, MissingFileError, StorageError, StudyNotFoundError,
+                          TrialFailedWarning)
 from ..experiment.storage.display import (PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names,
                                           study_command)
 from ..experiment.storage.urls import (check_not_run_folder, check_stored_storage, sqlite_path, sqlite_url,
@@ -827,6 +828,15 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
     return {"factory": args.evaluator, "kwargs": given}, True
 
 
+def _recorded_path_hint(spec: dict[str, Any]) -> str:
+    """How to resume a study whose recorded evaluator ``spec`` names a file or folder not found: from where its
+    relative paths were written, or naming the evaluator with the paths changed."""
+    kwargs = shlex.quote(json.dumps(spec["kwargs"]))
+    return (f"the study's recorded evaluator arguments name it, and a relative path is looked for from the current "
+            f"directory: resume from the directory the study was run in, or pass them with the path changed: "
+            f"--evaluator {spec['factory']} --evaluator-kwargs {kwargs} (they replace the recorded ones)")
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     import warnings
 
@@ -918,7 +928,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
     overrides["evaluator_spec"] = spec
 
     database = Path(path).parent if (path := sqlite_path(storage.url)) is not None else None
-    evaluator = build_evaluator(spec, trusted=named, folder=database)
+    try:
+        evaluator = build_evaluator(spec, trusted=named, folder=database)
+    except MissingFileError as exc:
+        if given is not None or not spec.get("kwargs"):
+            raise
+        raise MissingFileError(f"{exc}; {_recorded_path_hint(spec)}") from None
     started = time.monotonic()
     with warnings.catch_warnings():  # the last line below names the failures: not twice
         warnings.filterwarnings("ignore", category=AllTrialsFailedWarning)

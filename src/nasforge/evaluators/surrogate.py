@@ -9,7 +9,7 @@ import numpy as np
 
 from ..benchmarks.surrogate import SurrogateBenchmark
 from ..checks import check_bool, check_seed
-from ..exceptions import UsageError
+from ..exceptions import MissingFileError, UsageError
 from ..spaces import Architecture
 from .base import ArchNoise, Result
 
@@ -39,7 +39,10 @@ class SurrogateEvaluator:
         check_bool("noisy", noisy)
         check_bool("ignore_fidelity", ignore_fidelity)
         if isinstance(surrogate, (str, os.PathLike)):
-            surrogate = SurrogateBenchmark.load(surrogate)
+            try:
+                surrogate = SurrogateBenchmark.load(surrogate)
+            except MissingFileError as exc:  # named as the argument it is (e.g. of a stored evaluator_spec)
+                raise MissingFileError(f"SurrogateEvaluator's surrogate {os.fspath(surrogate)!r}: {exc}") from None
         elif not isinstance(surrogate, SurrogateBenchmark):
             raise UsageError(f"SurrogateEvaluator needs a SurrogateBenchmark or the folder of a saved one "
                              f"(SurrogateBenchmark.load(folder)), got {type(surrogate).__name__} {surrogate!r:.60}")
