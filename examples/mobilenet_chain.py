@@ -9,8 +9,9 @@ The same definition gives a weight-sharing supernet; this file trains it with na
 trainer (SPOS: uniform single-path sampling), ranks random sub-networks by their validation accuracy
 with inherited weights, and exports the best one as a plain network with those weights: with ``--out FOLDER``
 it is saved there as nasforge saves a trained network (``model.json`` and safetensors weights; ``nasforge export
-FOLDER --format onnx --out best.onnx`` converts it). It takes about 3-6 minutes on 2 CPU cores shared with
-other work: 10-20 s per supernet epoch, 5-6 s per candidate; ``--epochs 3 --candidates 10`` took 2 minutes::
+FOLDER --format onnx --out best.onnx`` converts it). With one torch thread (``--threads``, default 1) the
+command below took 20 s on 2 CPU cores at load 2-3 (2026-12-07): 0.9 s per supernet epoch, the rest start-up and
+scoring; the same ``--seed`` gives the same network::
 
     python examples/mobilenet_chain.py --epochs 10 --candidates 20 --out mobilenet-best
 """
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> tuple[str, float]:
     split with inherited weights (BN statistics recalibrated) and save the best in ``--out`` (if given);
     returns the best (text form, accuracy)."""
     import numpy as np
+    import torch
 
     from nasforge.data import load_dataset
     from nasforge.export import save_model
@@ -89,11 +91,16 @@ def main(argv: list[str] | None = None) -> tuple[str, float]:
     parser.add_argument("--seed", type=at_least(0, below=2**63), default=0, help="seed of training and of the sampling")
     parser.add_argument("--out", metavar="FOLDER", help="new folder to save the best network in (model.json and "
                         "weights, as nasforge export reads them); left out, nothing is written")
+    parser.add_argument("--threads", type=at_least(1), default=1,
+                        help="torch threads (as nasforge oneshot train --threads): one is the fastest where other "
+                             "jobs share the cores, and the result depends on it")
     args = parser.parse_args(argv)
     out = None if args.out is None else Path(args.out)
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):  # checked before training
         parser.error(f"argument --out: {args.out} exists and is not an empty folder; name a new one")
 
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # the supernet's initial weights, as nasforge oneshot train draws them
     data = load_dataset("digits")
     space = ModelSpace(MobileNetChain, in_channels=1, input_shape=(1, 8, 8))
     supernet = space.supernet()  # every choice is a LayerChoice or a depth: one weight-shared network
