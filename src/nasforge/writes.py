@@ -235,6 +235,12 @@ def utf8_text(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def kept_mode(path: Path) -> int | None:
+    """The permission bits of the regular file at ``path``, which a file written in its place keeps; None where
+    there is none (or a link)."""
+    return path.stat().st_mode & 0o7777 if path.is_file() and not path.is_symlink() else None
+
+
 def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = True, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
     folder if needed); a file replaced keeps its permissions (``mode``, when given, is the new file's instead), and a
@@ -249,7 +255,9 @@ def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = 
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_dead_temporaries(target.parent, (target.name,))
         if mode is None:
-            mode = target.stat().st_mode & 0o7777 if target.is_file() and not target.is_symlink() else 0o666 & ~_umask()
+            mode = kept_mode(target)
+        if mode is None:
+            mode = 0o666 & ~_umask()
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -27,7 +27,8 @@ from ..experiment.trial import TrialState
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, Strategy, check_single_fidelity, get_strategy
-from ..writes import is_matplotlib_png, json_starting, own_outputs, refuse_earlier_run, starts_with, write_atomic
+from ..writes import (is_matplotlib_png, json_starting, kept_mode, own_outputs, refuse_earlier_run, starts_with,
+                      write_atomic)
 from .regret import RunTrace, regret_matrix, summarize
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
@@ -244,8 +245,7 @@ def save_outputs(folder: str | Path, files: dict[str, tuple[str, str | bytes]], 
     anew keeps the permissions of the one it replaces. Returns key -> path."""
     earlier = check_bench_folder(folder, overwrite)
     written = {Path(folder) / name for name, _ in files.values()}
-    modes = {path.name: path.stat().st_mode & 0o7777 for path in earlier
-             if path.name in MARKS and path.is_file() and not path.is_symlink()}
+    modes = {path.name: kept_mode(path) for path in earlier if path.name in MARKS}
     for path in sorted(earlier, key=lambda p: p.name not in MARKS):
         if path.name in MARKS or path not in written:
             path.unlink(missing_ok=True)

@@ -267,15 +267,12 @@ class Study:
         self._waiting: set[int] = set()  # numbers of every WAITING trial, and of some that have moved on since
         self._synced = 0  # every change up to this event is reflected in self._trials
         storage.register_space(self._id, space)
-        numbered = storage.numbered_trials(self._id)  # read first: trials others add meanwhile only add rows
-        stored = storage.trials(self._id)
+        stored = storage.trials(self._id)  # read after the record: trials others add meanwhile only add rows
         check_stored_archs(space, stored, storage.url, self.name, record.space_config)
         for trial in stored:
             self._add(trial)
-        if numbered is not None and len(self._trials) < numbered:  # the last rows deleted by hand
-            raise DamagedRowError(f"storage {display_url(storage.url)!r}: study {self.name!r} lacks trials "
-                                  f"{len(self._trials)}..{numbered - 1} (it numbered {numbered} trials): their rows "
-                                  "were deleted")
+        if record.numbered is not None and len(self._trials) < record.numbered:  # the last rows deleted by hand
+            raise self._missing_rows(record.numbered, f"it numbered {record.numbered} trials")
         if stored:
             self._synced = max(t.event for t in stored)
             if replay:
@@ -637,15 +634,18 @@ class Study:
                 f"{SCORE_LIMIT_REASON}; rescale the metric")
 
     # -- sync with the storage -----------------------------------------------------------------
+    def _missing_rows(self, upto: int, why: str) -> DamagedRowError:
+        """The error for trial rows ``len(self._trials)`` to ``upto - 1`` deleted by hand (``why``: how it shows)."""
+        return DamagedRowError(f"storage {display_url(self.storage.url)!r}: study {self.name!r} lacks trials "
+                               f"{len(self._trials)}..{upto - 1} ({why}): their rows were deleted")
+
     def _add(self, trial: Trial, key: Hashable | None = None) -> None:
         if trial.number < len(self._trials):
             self._trials[trial.number] = trial
         elif trial.number == len(self._trials):
             self._trials.append(trial)
         else:  # rows deleted from the database by hand
-            raise DamagedRowError(f"storage {display_url(self.storage.url)!r}: study {self.name!r} lacks trials "
-                                  f"{len(self._trials)}..{trial.number - 1} (trial {trial.number} is stored): "
-                                  "their rows were deleted")
+            raise self._missing_rows(trial.number, f"trial {trial.number} is stored")
         if trial.state == TrialState.WAITING:
             self._waiting.add(trial.number)
         if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture

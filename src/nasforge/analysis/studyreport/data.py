@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...benchmarks.tabular import data_rows
-from ...checks import check_path, is_scored
+from ...checks import check_path, is_int, is_scored
 from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
 from ...spaces.recorded import RecordedSpace
@@ -429,7 +429,7 @@ def _check_one_run(folder: Path, meta: dict[str, Any], curves: Any) -> None:
     last = curves["evaluations"].max()
     if summary is not None and set(found) != set(expected):
         differs = f"strategies {', '.join(found)} (bench.json's: {', '.join(expected)})"
-    elif isinstance(budget, int) and not isinstance(budget, bool) and last != budget:
+    elif is_int(budget) and last != budget:
         differs = f"evaluations up to {last:g} (bench.json's budget: {budget})"
     else:
         return

@@ -137,6 +137,9 @@ class StudyRecord:
     run_config: dict[str, Any] | None = None
     created_at: float = field(default_factory=time.time)
     id: int | None = None
+    numbered: int | None = None
+    """How many trial numbers the study had handed out when this record was read (each is a stored row unless rows
+    were deleted by hand); None where the storage keeps no such count or the record was not read from it."""
 
 
 @dataclass
@@ -231,11 +234,6 @@ class Storage(ABC):
     @abstractmethod
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         """Trials (ordered by number) whose last change has an event number above ``since_event``."""
-
-    def numbered_trials(self, study_id: int) -> int | None:
-        """How many trial numbers the study has handed out (every one is a stored row unless rows were deleted
-        by hand); None where the storage keeps no such count."""
-        return None
 
     def running_trials(self, study_id: int) -> list[Trial]:
         """The study's RUNNING trials (by number) as stored now: :meth:`save_progress` changes their intermediate

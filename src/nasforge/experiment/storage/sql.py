@@ -842,7 +842,8 @@ class SQLStorage(Storage):
         except _BadField as exc:
             raise self._damaged_study(row["name"], exc) from None
         return StudyRecord(name=row["name"], space=row["space"], strategy=row["strategy"],
-                           id=StudyId(row["id"], row["name"], fields["created_at"]), **fields)
+                           id=StudyId(row["id"], row["name"], fields["created_at"]), numbered=row["n_trials"],
+                           **fields)
 
     def _damaged_study(self, name: str, exc: _BadField) -> DamagedRowError:
         return DamagedRowError(f"storage {self.shown!r}: study {name!r} has a corrupted {exc.field!r} field: "
@@ -919,13 +920,6 @@ class SQLStorage(Storage):
     # -- trials --------------------------------------------------------------------------------
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         return self._read_trials(study_id, _trials.c.event > since_event)
-
-    def numbered_trials(self, study_id: int) -> int:
-        with self._begin() as conn:
-            number = conn.execute(sa.select(_studies.c.n_trials).where(*self._is_study(study_id))).scalar()
-        if number is None:
-            raise deleted_error(study_id, self.shown)
-        return number
 
     def running_trials(self, study_id: int) -> list[Trial]:
         return self._read_trials(study_id, _trials.c.state == TrialState.RUNNING.value)  # those rows only
