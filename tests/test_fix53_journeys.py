@@ -117,7 +117,8 @@ def test_the_csv_to_npz_snippet_of_docs_training_md_writes_a_file_that_trains(tm
     from nasforge.evaluators import TrainingEvaluator
 
     docs = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
-    snippet = re.search(r"A CSV table \(there is no `--data csv`\).*?```python\n(.*?)```", docs, re.S).group(1)
+    snippet = re.search(r"A CSV table \(there is no `--data csv`\).*?```python csv_to_npz.py\n(.*?)```", docs,
+                        re.S).group(1)
     rng = np.random.default_rng(0)
     features = rng.normal(size=(120, 5))
     table = pd.DataFrame(features, columns=[f"f{k}" for k in range(5)])
