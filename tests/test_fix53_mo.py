@@ -2,18 +2,20 @@
 stored without its saved network (by that bug) counts as not retrained; summary.json's best network is one export
 can give. The evaluators are stubs: no training."""
 
+import io
 import json
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from nasforge.evaluators import Result
 from nasforge.exceptions import UsageError
 from nasforge.experiment import Study, TrialState
 from nasforge.pipelines import search as pipeline
-from nasforge.pipelines.search import SearchConfig, resume_search, run_search, saved_networks
+from nasforge.pipelines.search import SearchConfig, best_retrained, resume_search, run_search, saved_networks
 
 
 class _Stub:
@@ -122,3 +124,22 @@ def test_stage_one_reads_whether_another_process_finished_it(tmp_path, stubbed):
     stubbed.search.seen.clear()
     pipeline._complete(stale, config, study.space, None, False, (stubbed.search, stubbed.retrain))
     assert stubbed.search.seen == [] and stale.n_proposals == 6  # no search trial after the front was chosen
+
+
+def test_the_best_network_is_one_export_gives_and_printing_it_never_fails(tmp_path, stubbed):
+    study = _run(tmp_path)
+    saved = _retrains(study)[0]
+    source = saved.user_attrs["source_trial"]
+    bad = study.enqueue(study.trials[source].arch, user_attrs={"stage": "retrain", "source_trial": source})
+    assert study.claim(bad)  # the bug's trace, written before the resume that retrains the member again
+    study.tell(bad.number, {"val_acc": 1.0, "test_acc": 99.0, "params": 5.0})
+    config = SearchConfig.from_json(study.user_attrs["pipeline_config"])
+    console = Console(file=io.StringIO(), width=200)
+    summary = pipeline.write_outputs(study, config, console)  # was a TypeError from Path(None)
+    networks = [n for n in saved_networks("job", _url(tmp_path)) if n["retrain"]]
+    exported = best_retrained(networks, lambda n: n["score"], lambda n: n["source_trial"])  # export's default
+    assert (summary["best_trial"], summary["best_test_acc"]) == (source, saved.metrics["test_acc"])
+    assert summary["best_model_dir"] == exported["path"] and summary["n_retrained"] == 1
+    row = next(r for r in summary["front"] if r["trial"] == source)
+    assert row["retrain_trial"] == saved.number
+    assert "saved in" in console.file.getvalue()

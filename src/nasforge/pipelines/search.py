@@ -2057,7 +2057,8 @@ def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
 def unsaved_retrain(trial: Trial) -> bool:
     """Whether ``trial`` is a COMPLETE retrain that saved no network: not stage 2's evaluator's result (it saves
     every network it trains) but a search-size one, as a stage-1 run of another process stored before it left
-    retrains to stage 2; it counts as not retrained: a resume retrains its source again."""
+    retrains to stage 2; it counts as not retrained: the outputs leave it out (as ``nasforge export`` does) and a
+    resume retrains its source again."""
     return is_retrain(trial) and trial.state.value == "COMPLETE" and not trial.user_attrs.get("model_dir")
 
 
@@ -2244,7 +2245,9 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     objectives, directions = study.objectives, study.directions
     front = feasible_front(study)
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
-    retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
+    # a retrain that saved no network is no retrained network: the rows, the best and nasforge export agree
+    retrained = {t.user_attrs["source_trial"]: t for t in study.trials
+                 if is_retrain(t) and t.done and not unsaved_retrain(t)}  # in order: the last wins
     recorded_out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")  # a copy's: the original's
     serial = (study.user_attrs or {}).get(SERIAL_LATENCY) or {}
     latencies, classes = serial.get("trials") or {}, serial.get("classes")
@@ -2261,7 +2264,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "trained_params": t.metrics.get("trained_params"),
                      "retrain_trial": final.number if final is not None else None,
                      "model_dir": str(_network_folder(Path(final.user_attrs["model_dir"]), recorded_out, out))
-                     if ok and final.user_attrs.get("model_dir") else None,
+                     if ok else None,
                      "retrain_error": final.error if final is not None and not ok else None})
     _write_output(out, "front.json", json.dumps(rows, indent=2))
 
