@@ -74,7 +74,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         min_trials_for_failure_rate: int = 5, pruner: Pruner | str | dict | None = None,
         fidelity: dict[str, Any] | None = None, progress: bool = False, heartbeat_interval: float = 10.0,
         stale_after: float = STALE_AFTER, executor_options: dict[str, Any] | None = None,
-        evaluator_spec: dict[str, Any] | None = None, n_trials_total: int | None = None) -> None:
+        evaluator_spec: dict[str, Any] | None = None, n_trials_total: int | None = None,
+        waiting_filter: Callable[[Trial], bool] | None = None) -> None:
     """Run the loop of :meth:`Study.optimize`. Every option is checked before any work starts.
 
     - ``n_trials``: new proposals of this call; or ``n_trials_total``: propose until the study has this
@@ -103,6 +104,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
       old a heartbeat may get before another process re-queues the trial.
     - ``evaluator_spec``: ``{"factory": "module:callable", "kwargs": {...}}`` recorded so that
       ``nasforge resume`` can rebuild the evaluator.
+    - ``waiting_filter``: ``f(trial) -> bool``, the WAITING trials this run may run (default: all); the others
+      stay WAITING for another run (e.g. a stage's trials for the evaluator of that stage). Not recorded.
     """
     exit_if_unguarded_child()
     if isinstance(evaluator, type):
@@ -114,6 +117,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         raise UsageError(f"progress must be True or False, got {progress!r}")
     if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
         raise UsageError(f"callbacks must be a list of callables f(study, trial), got {callbacks!r}")
+    if waiting_filter is not None and not callable(waiting_filter):
+        raise UsageError(f"waiting_filter must be a callable f(trial) -> bool or None, got {waiting_filter!r}")
     if (n_trials is None) == (n_trials_total is None):
         raise UsageError("give n_trials (new proposals of this run) or n_trials_total (proposals of the whole "
                          "study, counting every process's), one of them")
@@ -127,7 +132,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         max_failure_rate=max_failure_rate, min_trials_for_failure_rate=min_trials_for_failure_rate, pruner=pruner,
         fidelity=fidelity, heartbeat_interval=heartbeat_interval, stale_after=stale_after,
         executor_options=executor_options, evaluator_spec=evaluator_spec)
-    _check_fidelity_reaches(study, evaluator, fidelity)
+    _check_fidelity_reaches(study, evaluator, fidelity, waiting_filter)
     if pruner is not None and not takes_reporter(evaluator):
         raise UsageError(f"the evaluator takes no reporter argument, so the pruner {pruner.name!r} would be ignored "
                          "(it decides on reported values); declare evaluate(arch, fidelity=None, reporter=None) and "
@@ -149,7 +154,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec}
 
     nothing_new = n_trials == 0 or (n_trials_total is not None and study.n_proposals >= n_trials_total)
-    if nothing_new and not study.waiting():
+    if nothing_new and not study.waiting(waiting_filter):
         if previous and RUN_N_TRIALS in previous:  # a live run's kind stays what keep_target decides on
             config[RUN_N_TRIALS] = previous[RUN_N_TRIALS]
         study.set_run_config(config, keep_target=True)  # nothing to run: the settings are recorded, no worker starts
@@ -157,7 +162,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
     display = ProgressReporter(study.name, max(0, requested - study.n_proposals)) if progress else None
     loop = _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns,
-                 bound, pruner, sign, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display)
+                 bound, pruner, sign, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display,
+                 waiting_filter)
     loop.run(evaluator, config, previous)
 
 
@@ -234,13 +240,15 @@ def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:
     return spec
 
 
-def _check_fidelity_reaches(study: Study, evaluator: Any, fidelity: dict[str, Any] | None) -> None:
+def _check_fidelity_reaches(study: Study, evaluator: Any, fidelity: dict[str, Any] | None,
+                            waiting_filter: Callable[[Trial], bool] | None = None) -> None:
     """An evaluator called as ``f(arch)`` never sees a fidelity: refuse one given to the run, asked by a
-    multi-fidelity strategy or held by a WAITING trial, rather than record a fidelity no evaluation used."""
+    multi-fidelity strategy or held by a WAITING trial the run may run (``waiting_filter``), rather than record a
+    fidelity no evaluation used."""
     if takes_fidelity(evaluator):
         return
     strategy = study.strategy
-    waiting = next((t for t in study.waiting() if t.fidelity), None)
+    waiting = next((t for t in study.waiting(waiting_filter) if t.fidelity), None)
     if fidelity:
         given = f"fidelity={fidelity!r}"
     elif getattr(strategy, "multi_fidelity", False):
@@ -285,8 +293,10 @@ class _Loop:
                  max_retries: int, max_crash_reruns: int, failure_bound: tuple[float, int] | None,
                  pruner: Pruner | None, sign: float, fidelity: dict[str, Any] | None,
                  callbacks: Sequence[Callable[[Study, Trial], None]], timeout: float | None,
-                 heartbeat_interval: float, stale_after: float, display: ProgressReporter | None) -> None:
+                 heartbeat_interval: float, stale_after: float, display: ProgressReporter | None,
+                 waiting_filter: Callable[[Trial], bool] | None = None) -> None:
         self.study, self.pool, self.n_trials, self.total = study, pool, n_trials, total
+        self.waiting_filter = waiting_filter  # the WAITING trials this run may run (None: all)
         self.max_pending, self.max_retries, self.pruner = max_pending, max_retries, pruner
         self.max_crash_reruns = max_crash_reruns
         self.fidelity, self.callbacks, self.display = fidelity, callbacks, display
@@ -325,7 +335,7 @@ class _Loop:
         """Run to the end; ``config`` is recorded as the study's run config once the workers started, and
         ``previous`` put back when the run is refused (a UsageError: misuse met at the first result)."""
         if self.display is not None:
-            self.display.grow(len(self.study.waiting()))
+            self.display.grow(len(self.study.waiting(self.waiting_filter)))
         heart = _Heartbeat(self.study, self.running, self.heartbeat_interval, self.stale_after)
         with self.study._keepalive.excluding(self.running):  # the loop beats its trials; keep-alive those by hand
             self._run(evaluator, config, previous, heart)
@@ -436,7 +446,7 @@ class _Loop:
 
     def warn_left_waiting(self) -> None:
         """A run its timeout stopped says which WAITING trials (retries, re-queued trials) it left to run."""
-        left = [t.number for t in self.study.waiting()]
+        left = [t.number for t in self.study.waiting(self.waiting_filter)]
         if left and self.out_of_time():
             shown = ", ".join(map(str, left[:10])) + (", ..." if len(left) > 10 else "")
             warnings.warn(f"study {self.study.name!r}: the timeout stopped the run with {len(left)} trial"
@@ -465,7 +475,8 @@ class _Loop:
             self.start(trial)
         while len(self.running) + len(self.queued) < self.max_pending and not self.out_of_time():
             queued = {t.number for t in self.queued}
-            trial = next((t for t in self.study.waiting() if t.number not in queued), None) or self.propose(queued=True)
+            trial = next((t for t in self.study.waiting(self.waiting_filter) if t.number not in queued), None) \
+                or self.propose(queued=True)
             if trial is None:
                 break
             self.queued.append(trial)
@@ -481,7 +492,7 @@ class _Loop:
                 return trial
         if self.out_of_time():
             return None
-        return self.study.next_waiting() or self.propose()
+        return self.study.next_waiting(self.waiting_filter) or self.propose()
 
     def start(self, trial: Trial) -> None:
         """Hand a claimed trial to the executor; one whose process died too often while running it is FAILED."""

@@ -723,20 +723,21 @@ class Study:
         return True
 
     @_locked
-    def next_waiting(self) -> Trial | None:
-        """Claim the lowest-numbered WAITING trial, if any (one another process took first is passed over)."""
+    def next_waiting(self, accept: Callable[[Trial], bool] | None = None) -> Trial | None:
+        """Claim the lowest-numbered WAITING trial (of those ``accept`` takes, if given), if any (one another
+        process took first is passed over)."""
         after = -1
         while True:
-            trial = next((t for t in self.waiting() if t.number > after), None)
+            trial = next((t for t in self.waiting(accept) if t.number > after), None)
             if trial is None or self.claim(trial):
                 return trial
             after = trial.number
 
-    def waiting(self) -> list[Trial]:
-        """The WAITING trials, by number, as of the last sync (costs the number of trials WAITING lately, not of
-        all trials)."""
+    def waiting(self, accept: Callable[[Trial], bool] | None = None) -> list[Trial]:
+        """The WAITING trials (those ``accept`` takes, if given), by number, as of the last sync (costs the number
+        of trials WAITING lately, not of all trials)."""
         self._waiting = {n for n in self._waiting if self._trials[n].state == TrialState.WAITING}
-        return [self._trials[n] for n in sorted(self._waiting)]
+        return [self._trials[n] for n in sorted(self._waiting) if accept is None or accept(self._trials[n])]
 
     @_locked
     def sync(self) -> None:

@@ -1788,10 +1788,12 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
 
         check_study_fingerprint(study, data_fingerprint(data), "resume it with the files it was started on, or "
                                                                "start a new search")
+    study.sync()  # another process of this study may have finished stage 1 since this one loaded it
     if not study.user_attrs.get("search_done"):  # the target is shared: runs of this study at once stop at it
-        with _stage_clock(study, "search_seconds") as record:
+        with _stage_clock(study, "search_seconds") as record:  # never another process's retrains: they are stage 2's
             _optimize(study, search_ev, None, config.workers, config, progress=progress, timeout=config.timeout,
-                      pruner=config.pruner, n_trials_total=config.trials, callbacks=[record])
+                      pruner=config.pruner, n_trials_total=config.trials, callbacks=[record],
+                      waiting_filter=lambda t: not is_retrain(t))
         if console is not None and config.timeout is None and study.n_proposals < config.trials:
             console.print(f"[yellow]stage 1 stopped after {study.n_proposals} of {config.trials} trials: the space "
                           "has no other distinct architecture")
@@ -2037,18 +2039,27 @@ def _stage_clock(study: Study, key: str) -> Iterator[Callable[..., None]]:
 
 def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
     """The retrain trials of the chosen front members (largest network first, for a shorter makespan): a source
-    without one (after a crash between enqueues), or whose latest one FAILED (its retries spent), gets a new one;
-    the failed ones are kept."""
+    without one (after a crash between enqueues), whose latest one FAILED (its retries spent), or whose latest one
+    completed without saving its network (:func:`unsaved_retrain`) gets a new one; the earlier ones are kept."""
     from ..experiment import TrialState
 
     chosen = choose_for_retraining(front, config.objectives, config.directions, config.retrain)
     study.sync()
     latest = {t.user_attrs.get("source_trial"): t for t in study.trials if is_retrain(t)}  # in order: the last wins
     for trial in sorted(chosen, key=lambda t: (-t.metrics.get("params", 0.0), t.number)):
-        if trial.number not in latest or latest[trial.number].state == TrialState.FAILED:
+        last = latest.get(trial.number)
+        if last is None or last.state == TrialState.FAILED or unsaved_retrain(last):
             latest[trial.number] = study.enqueue(trial.arch, user_attrs={STAGE_KEY: RETRAIN,
                                                                           "source_trial": trial.number})
     return [_last_attempt(study, latest[t.number]) for t in chosen]
+
+
+def unsaved_retrain(trial: Trial) -> bool:
+    """Whether ``trial`` is a COMPLETE retrain that saved no network: not stage 2's evaluator's result (it saves
+    every network it trains) but a search-size one, as a stage-1 run of another process stored before it left
+    retrains to stage 2; it counts as not retrained: the outputs leave it out (as ``nasforge export`` does) and a
+    resume retrains its source again."""
+    return is_retrain(trial) and trial.state.value == "COMPLETE" and not trial.user_attrs.get("model_dir")
 
 
 class NoFeasibleTrial(NasforgeError):
@@ -2234,7 +2245,9 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     objectives, directions = study.objectives, study.directions
     front = feasible_front(study)
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
-    retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
+    # a retrain that saved no network is no retrained network: the rows, the best and nasforge export agree
+    retrained = {t.user_attrs["source_trial"]: t for t in study.trials
+                 if is_retrain(t) and t.done and not unsaved_retrain(t)}  # in order: the last wins
     recorded_out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")  # a copy's: the original's
     serial = (study.user_attrs or {}).get(SERIAL_LATENCY) or {}
     latencies, classes = serial.get("trials") or {}, serial.get("classes")
@@ -2251,7 +2264,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "trained_params": t.metrics.get("trained_params"),
                      "retrain_trial": final.number if final is not None else None,
                      "model_dir": str(_network_folder(Path(final.user_attrs["model_dir"]), recorded_out, out))
-                     if ok and final.user_attrs.get("model_dir") else None,
+                     if ok else None,
                      "retrain_error": final.error if final is not None and not ok else None})
     _write_output(out, "front.json", json.dumps(rows, indent=2))
 
