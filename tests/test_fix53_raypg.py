@@ -44,6 +44,13 @@ def test_a_host_port_ray_address_with_nothing_listening_is_one_line_at_once(monk
     monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")  # what ray.init reads where no address is given
     with pytest.raises(UsageError, match=rf"^cannot reach the Ray cluster at RAY_ADDRESS='127\.0\.0\.1:{port}' "):
         RayExecutor(1)._init_ray()
+    with pytest.raises(UsageError, match=rf"^cannot reach the Ray cluster at executor option address='auto' "
+                                         rf"\(RAY_ADDRESS='127\.0\.0\.1:{port}'\) "):
+        RayExecutor(1, address="auto")._init_ray()  # "auto" reads RAY_ADDRESS too (it hung)
+    monkeypatch.delenv("RAY_ADDRESS")
+    with pytest.raises(UsageError, match=rf"^cannot reach the Ray cluster at executor option "
+                                         rf"address='127\.0\.0\.1:{port}' "):
+        RayExecutor(1, address=f" 127.0.0.1:{port} ")._init_ray()  # spaces around: the check read it, ray.init hung
 
 
 def test_a_ray_address_that_never_accepts_is_refused_after_the_connect_timeout(monkeypatch):

@@ -172,7 +172,7 @@ class RayExecutor(Executor):
                              f"address (executor_options={{'address': {init_kwargs['address']!r}}})")
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
-        self.address = address
+        self.address = address.strip() if isinstance(address, str) else address  # as ray.init and the check read it
         self.cpus_per_trial, self.gpus_per_trial = cpus_per_trial, gpus_per_trial
         self.init_kwargs = init_kwargs or {}
         self._queue: deque[Task] = deque()
@@ -259,9 +259,10 @@ class RayExecutor(Executor):
         self._restore_sigterm()
 
     def _check_reachable(self) -> None:
-        """Refuse a plain ``host:port`` address (the option's, else ``RAY_ADDRESS``) that accepts no TCP connection
-        within :data:`GCS_CONNECT_TIMEOUT`: ray.init would wait minutes for such a cluster."""
-        endpoint = _gcs_endpoint(self.address if self.address is not None else os.environ.get("RAY_ADDRESS", ""))
+        """Refuse a plain ``host:port`` address (the option's, else ``RAY_ADDRESS``, which ``"auto"`` reads too) that
+        accepts no TCP connection within :data:`GCS_CONNECT_TIMEOUT`: ray.init would wait minutes for such a
+        cluster."""
+        endpoint = _gcs_endpoint(os.environ.get("RAY_ADDRESS", "") if self._reads_environment() else self.address)
         if endpoint is None:
             return
         host, port = endpoint
@@ -273,10 +274,15 @@ class RayExecutor(Executor):
         except OSError as exc:  # refused, an unknown host, no route
             raise self._unreachable(f"no TCP connection to {shown}: {_one_line(exc)}") from exc
 
+    def _reads_environment(self) -> bool:
+        """Whether ray.init takes the cluster's address from ``RAY_ADDRESS``: no address option, or ``"auto"``."""
+        return self.address is None or (self.address == "auto" and bool(os.environ.get("RAY_ADDRESS")))
+
     def _unreachable(self, reason: str) -> UsageError:
         """The error of an address (the option's, else ``RAY_ADDRESS``) where no Ray instance answers."""
-        where = (f"executor option address={self.address!r}" if self.address is not None
-                 else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}")
+        where = f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}"
+        if self.address is not None:
+            where = f"executor option address={self.address!r}" + (f" ({where})" if self._reads_environment() else "")
         return UsageError(f"cannot reach the Ray cluster at {where} ({reason}): start it, or run on this machine with "
                           "executor='process' (nasforge resume --executor process)")
 
