@@ -143,3 +143,31 @@ def test_the_best_network_is_one_export_gives_and_printing_it_never_fails(tmp_pa
     row = next(r for r in summary["front"] if r["trial"] == source)
     assert row["retrain_trial"] == saved.number
     assert "saved in" in console.file.getvalue()
+
+
+def test_stage_two_leaves_a_search_trial_another_process_left_waiting(tmp_path, stubbed):
+    """Would fail: stage 2 ran a search trial another process had put back WAITING with the retrain evaluator (a
+    full-size network saved, and the trial FAILED with no val_acc)."""
+    study = _run(tmp_path)
+    left = study.ask(queued=True)  # a search trial another process released after this one finished stage 1
+    source = _retrains(study)[0].user_attrs["source_trial"]
+    study.enqueue(study.trials[source].arch, user_attrs={"stage": "retrain", "source_trial": source})
+    stubbed.retrain.seen.clear()
+    resume_search("job", _url(tmp_path), progress=False)
+    study = Study.load("job", _url(tmp_path))
+    assert study.trials[left.number].state == TrialState.WAITING  # not stage 2's work
+    assert all(arch != left.arch for arch in stubbed.retrain.seen)
+
+
+def test_the_report_leaves_out_a_retrain_that_saved_no_network_as_summary_json_does(tmp_path, stubbed):
+    """Would fail: report.html's front showed the search-size result of a retrain without a saved network, while
+    summary.json (and export) left it out."""
+    from nasforge.analysis.studyreport.data import load_study_data, open_readonly
+
+    study = _run(tmp_path)
+    source = _retrains(study)[0].user_attrs["source_trial"]
+    bad = study.enqueue(study.trials[source].arch, user_attrs={"stage": "retrain", "source_trial": source})
+    assert study.claim(bad)
+    study.tell(bad.number, {"val_acc": 1.0, "test_acc": 12.3456, "params": 5.0})  # no model_dir
+    data = load_study_data(open_readonly(_url(tmp_path)), "job")
+    assert bad.number not in [r.number for r in data.retrained()]

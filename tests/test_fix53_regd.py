@@ -48,3 +48,34 @@ def test_bench_overwrite_keeps_the_permissions_of_bench_json(tmp_path):
     save_outputs(tmp_path, files, overwrite=True)
     assert stat.S_IMODE((tmp_path / "bench.json").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "bench_curves.csv").stat().st_mode) == 0o640
+
+
+def test_status_of_a_moved_run_folder_whose_study_recorded_a_relative_storage(tmp_path, capsys, monkeypatch):
+    """Would fail: a run stored as sqlite:///runA/study.db (relative, as older releases recorded it) whose folder was
+    moved was looked for at its recorded --out, which is gone, and the line was dropped."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runA").mkdir()
+    _finished_search(tmp_path / "runA" / "study.db", tmp_path / "runA")
+    from nasforge.experiment import get_storage
+
+    storage = get_storage(f"sqlite:///{tmp_path / 'runA' / 'study.db'}")
+    study = Study.load("shB", storage)
+    study.set_user_attr("pipeline_config", {"out": str(tmp_path / "runA"), "storage": "sqlite:///runA/study.db"})
+    storage.close()
+    (tmp_path / "runA").rename(tmp_path / "runB")
+    assert main(["status", "shB", "--storage", f"sqlite:///{tmp_path / 'runB' / 'study.db'}"]) == 0
+    assert "outputs: not written" in capsys.readouterr().out
+
+
+def test_the_resume_hint_says_resume_from_the_run_directory_only_for_a_recorded_relative_path():
+    """Would fail: an absolute data path missing got 'resume from the directory the study was run in' too."""
+    from pathlib import Path
+
+    from nasforge.cli.engine import _recorded_path_hint
+
+    spec = {"factory": "f:g", "kwargs": {"data": "npz", "data_dir": "/gone/d.npz"}}
+    hint = _recorded_path_hint(spec, "data path '/gone/d.npz' for data set 'npz' does not exist")
+    assert hint.startswith("pass the recorded evaluator arguments with the path changed: --evaluator f:g")
+    spec = {"factory": "f:g", "kwargs": {"surrogate": "s"}}
+    hint = _recorded_path_hint(spec, f"surrogate folder not found: s (looked for {Path('s').absolute()})")
+    assert hint.startswith("the study's recorded evaluator arguments name 's', a relative path looked for")

@@ -73,6 +73,7 @@ def test_overwrite_refuses_a_user_file_in_a_model_folder_or_a_damaged_surrogate(
                                               f"in {out}: ")
     assert line.endswith("remove the folder yourself (keeping what you need of it) to fit a new one there, or "
                          "choose another folder")
+    assert "refit" not in line  # the loader's advice ("refit or restore the surrogate") is no advice here
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no staging folder left
 
@@ -163,7 +164,8 @@ def test_resume_from_another_folder_names_the_recorded_surrogate_and_how_to_poin
     assert main(["resume", "sst", "--storage", url, "--no-progress"]) == 2
     line = err_line(capsys)
     assert (f"SurrogateEvaluator's surrogate 's': surrogate folder not found: s (looked for {tmp_path / 'deep' / 's'})"
-            "; the study's recorded evaluator arguments name it") in line
+            "; the study's recorded evaluator arguments name 's', a relative path looked for from the current "
+            "directory") in line
     hint = ("--evaluator nasforge.evaluators:SurrogateEvaluator --evaluator-kwargs "
             f"{shlex.quote(json.dumps(kwargs))} (they replace the recorded ones)")
     assert line.endswith(hint), line

@@ -693,7 +693,8 @@ def check_replaceable(folder: str | Path) -> None:
         _check_models(out, manifest, verify=True)
         _check_holdout_checksum(out, manifest)
     except (UnsafeFileError, MissingFileError, NewerFormatError) as exc:  # a surrogate's, unreadable here
-        raise type(exc)(f"cannot replace the surrogate in {out}: {exc}; replacing needs a surrogate this nasforge "
+        reason = re.sub(r"; (refit or restore the surrogate|refit the surrogate, or load it .*)$", "", str(exc))
+        raise type(exc)(f"cannot replace the surrogate in {out}: {reason}; replacing needs a surrogate this nasforge "
                         "reads: remove the folder yourself (keeping what you need of it) to fit a new one there, or "
                         "choose another folder") from None
     folders = [Path(entry["folder"]) for entry in manifest["metrics"].values()]

@@ -586,8 +586,8 @@ def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
     out, storage = config.get("out"), config.get("storage")
     stored_at = sqlite_path(storage) if isinstance(storage, str) else None
     folder = Path(database).parent
-    if isinstance(out, str) and Path(stored_at or database).parent != Path(out):  # stored outside its run folder
-        folder = Path(out)
+    if isinstance(out, str) and Path(stored_at or database).parent != Path(out) and Path(out).is_dir():
+        folder = Path(out)  # stored outside its run folder, which is still where it was recorded
     return bool(done) and folder.is_dir() and not (folder / "summary.json").is_file()
 
 
@@ -828,13 +828,19 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
     return {"factory": args.evaluator, "kwargs": given}, True
 
 
-def _recorded_path_hint(spec: dict[str, Any]) -> str:
-    """How to resume a study whose recorded evaluator ``spec`` names a file or folder not found: from where its
-    relative paths were written, or naming the evaluator with the paths changed."""
+def _recorded_path_hint(spec: dict[str, Any], error: str) -> str:
+    """How to resume a study whose recorded evaluator ``spec`` names a file or folder not found (``error``): from
+    where its relative paths were written, when the path missing is a recorded relative one looked for from here,
+    or naming the evaluator with the paths changed."""
     kwargs = shlex.quote(json.dumps(spec["kwargs"]))
-    return (f"the study's recorded evaluator arguments name it, and a relative path is looked for from the current "
-            f"directory: resume from the directory the study was run in, or pass them with the path changed: "
-            f"--evaluator {spec['factory']} --evaluator-kwargs {kwargs} (they replace the recorded ones)")
+    change = (f"pass the recorded evaluator arguments with the path changed: --evaluator {spec['factory']} "
+              f"--evaluator-kwargs {kwargs} (they replace the recorded ones)")
+    relative = [value for value in spec["kwargs"].values() if isinstance(value, str) and value
+                and not os.path.isabs(value) and str(Path(value).absolute()) in error]
+    if not relative:
+        return change
+    return (f"the study's recorded evaluator arguments name {relative[0]!r}, a relative path looked for from the "
+            f"current directory: resume from the directory the study was run in, or {change}")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -933,7 +939,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     except MissingFileError as exc:
         if given is not None or not spec.get("kwargs"):
             raise
-        raise MissingFileError(f"{exc}; {_recorded_path_hint(spec)}") from None
+        raise MissingFileError(f"{exc}; {_recorded_path_hint(spec, str(exc))}") from None
     started = time.monotonic()
     with warnings.catch_warnings():  # the last line below names the failures: not twice
         warnings.filterwarnings("ignore", category=AllTrialsFailedWarning)

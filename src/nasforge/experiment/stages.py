@@ -56,6 +56,14 @@ def is_retrain(trial: Any) -> bool:
     return stage_of(trial) == RETRAIN
 
 
+def unsaved_retrain(trial: Any) -> bool:
+    """Whether ``trial`` is a COMPLETE retrain that saved no network: not stage 2's evaluator's result (it saves
+    every network it trains) but a search-size one, as a stage-1 run of another process stored before it left
+    retrains to stage 2; it counts as not retrained: the outputs leave it out (as ``nasforge export`` does) and a
+    resume retrains its source again."""
+    return is_retrain(trial) and trial.state.value == "COMPLETE" and not trial.user_attrs.get("model_dir")
+
+
 def has_stages(trials: Iterable[Any]) -> bool:
     """Whether any of ``trials`` names its stage."""
     return any(stage_of(t, default=None) for t in trials)

@@ -40,7 +40,7 @@ from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
 from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
-from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
+from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, unsaved_retrain
 from ..experiment.storage.base import is_utf8
 from ..experiment.storage.display import display_url, study_command, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
@@ -1879,7 +1879,8 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
             estimate = contextlib.nullcontext() if track is None else eta_from(track.seconds_left)  # one ETA shown
             with _stage_clock(study, "retrain_seconds") as record, estimate:
                 _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress,
-                          callbacks=[record, *([track.finished] if track is not None else [])])
+                          callbacks=[record, *([track.finished] if track is not None else [])],
+                          waiting_filter=is_retrain)  # a search trial another process left WAITING is no retrain
         else:
             time.sleep(WAIT_SECONDS)
             study.sync()
@@ -2052,14 +2053,6 @@ def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
             latest[trial.number] = study.enqueue(trial.arch, user_attrs={STAGE_KEY: RETRAIN,
                                                                           "source_trial": trial.number})
     return [_last_attempt(study, latest[t.number]) for t in chosen]
-
-
-def unsaved_retrain(trial: Trial) -> bool:
-    """Whether ``trial`` is a COMPLETE retrain that saved no network: not stage 2's evaluator's result (it saves
-    every network it trains) but a search-size one, as a stage-1 run of another process stored before it left
-    retrains to stage 2; it counts as not retrained: the outputs leave it out (as ``nasforge export`` does) and a
-    resume retrains its source again."""
-    return is_retrain(trial) and trial.state.value == "COMPLETE" and not trial.user_attrs.get("model_dir")
 
 
 class NoFeasibleTrial(NasforgeError):

@@ -26,7 +26,7 @@ from ...spaces.recorded import RecordedSpace
 from ...experiment._export import study_json, trials_dataframe
 from ...experiment.storage import Storage, StorageError
 from ...experiment.storage.display import display_url, hide_password
-from ...experiment.stages import FEASIBLE_ONLY, HIGHEST_BUDGET_ONLY, is_retrain
+from ...experiment.stages import FEASIBLE_ONLY, HIGHEST_BUDGET_ONLY, is_retrain, unsaved_retrain
 from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
@@ -167,7 +167,7 @@ class StudyData:
             by_arch.setdefault(self.arch_text[t.number], t.number)
         out = []
         for t in self.trials:
-            if is_retrain(t) and t.state.finished:
+            if is_retrain(t) and t.state.finished and not unsaved_retrain(t):  # as the run's outputs leave it out
                 attrs = _attrs(t)
                 source = attrs.get("source_trial", attrs.get("retrain_of"))
                 if source is None:
