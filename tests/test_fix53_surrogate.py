@@ -15,11 +15,7 @@ from nasforge.cli import main
 from nasforge.exceptions import UsageError
 from nasforge.spaces import NASBench201Space
 
-
-def err_line(capsys) -> str:
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
+from test_fix46_surr import err_line
 
 
 def knn_surrogate(metrics: str | list[str] = "val_acc", frame=None) -> SurrogateBenchmark:
