@@ -9,9 +9,9 @@ The same definition gives a weight-sharing supernet; this file trains it with na
 trainer (SPOS: uniform single-path sampling), ranks random sub-networks by their validation accuracy
 with inherited weights, and exports the best one as a plain network with those weights: with ``--out FOLDER``
 it is saved there as nasforge saves a trained network (``model.json`` and safetensors weights; ``nasforge export
-FOLDER --format onnx --out best.onnx`` converts it). With one torch thread (``--threads``, default 1) the
-command below took 20 s on 2 CPU cores at load 2-3 (2026-12-07): 0.9 s per supernet epoch, the rest start-up and
-scoring; the same ``--seed`` gives the same network::
+FOLDER --format onnx --out best.onnx`` converts it). The command below takes about 20 seconds on 2 CPU cores
+(measured 2026-12-07 at load 2-3, one torch thread: ``--threads``, default 1): 0.9 s per supernet epoch, the rest
+start-up and scoring; the same ``--seed`` gives the same network::
 
     python examples/mobilenet_chain.py --epochs 10 --candidates 20 --out mobilenet-best
 """
