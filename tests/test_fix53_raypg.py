@@ -174,3 +174,16 @@ def test_a_mailbox_gone_for_good_is_replaced_and_fails_the_reporting_trials(monk
     executor._mailbox_type = _Remote(lambda: replacement)
     assert [(number, result.error) for number, result in executor._answer_reports()] == [(0, LOST), (1, LOST)]
     assert executor._mailbox is replacement and executor._incarnation == "c" and executor._running == {}
+
+
+def test_a_blank_address_or_a_ray_address_with_spaces_is_one_line(monkeypatch):
+    """Would fail: a blank address became Ray's own ValueError (a traceback), and RAY_ADDRESS with spaces around it
+    passed the check (read stripped) while ray.init hung on it."""
+    from nasforge.experiment.executors.ray import RayExecutor
+
+    _no_ray_init(monkeypatch)
+    with pytest.raises(UsageError, match=r"^executor option address is blank"):
+        RayExecutor(1, address="   ")
+    monkeypatch.setenv("RAY_ADDRESS", f" 127.0.0.1:{_closed_port()}")
+    with pytest.raises(UsageError, match=r"RAY_ADDRESS has spaces around it"):
+        RayExecutor(1)._init_ray()

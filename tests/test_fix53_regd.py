@@ -79,3 +79,37 @@ def test_the_resume_hint_says_resume_from_the_run_directory_only_for_a_recorded_
     spec = {"factory": "f:g", "kwargs": {"surrogate": "s"}}
     hint = _recorded_path_hint(spec, f"surrogate folder not found: s (looked for {Path('s').absolute()})")
     assert hint.startswith("the study's recorded evaluator arguments name 's', a relative path looked for")
+
+
+def test_status_of_a_moved_run_folder_whose_study_is_stored_elsewhere_says_nothing(tmp_path, capsys):
+    """Would fail: with the recorded --out gone (moved), the check looked beside the database, which never held the
+    outputs, and told the user to resume (which would recreate the run folder empty)."""
+    (tmp_path / "shared").mkdir()
+    url = _finished_search(tmp_path / "shared" / "study.db", tmp_path / "R1")  # R1 moved away: not there
+    assert main(["status", "shB", "--storage", url]) == 0
+    assert "outputs:" not in capsys.readouterr().out
+
+
+def test_the_resume_hint_names_a_recorded_relative_data_path_as_written():
+    """Would fail: only a path printed in its absolute form was recognised, so a relative data_dir (printed as given)
+    lost the 'resume from the directory the study was run in' advice."""
+    from nasforge.cli.engine import _recorded_path_hint
+
+    spec = {"factory": "f:g", "kwargs": {"data": "npz", "data_dir": "data/d.npz"}}
+    hint = _recorded_path_hint(spec, "data path 'data/d.npz' for data set 'npz' does not exist")
+    assert hint.startswith("the study's recorded evaluator arguments name 'data/d.npz', a relative path")
+
+
+def test_the_report_keeps_a_python_two_stage_studys_retrains(tmp_path):
+    """Would fail: a retrain without model_dir was left out of every study's report, though only nasforge search's
+    retrains save networks (docs/engine.md's two-stage recipe stores none)."""
+    from nasforge.analysis.studyreport.data import load_study_data, open_readonly
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="two", storage=url)
+    study.optimize(lambda arch: {"acc": 1.0}, n_trials=2)
+    retrain = study.enqueue(study.trials[0].arch, user_attrs={"stage": "retrain", "source_trial": 0})
+    assert study.claim(retrain)
+    study.tell(retrain.number, {"acc": 2.0})
+    study.storage.close()
+    assert [r.number for r in load_study_data(open_readonly(url), "two").retrained()] == [retrain.number]

@@ -574,7 +574,7 @@ def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
     search finished, some trial complete, none running or waiting) but whose run folder holds no ``summary.json``:
     the run was killed while it wrote its outputs, which ``nasforge resume`` writes. The run folder is the
     database's own when the run stored its study there (wherever the folder is now), else the ``--out`` it recorded
-    (a study kept in a storage file elsewhere), when that folder is there to look in."""
+    (a study kept in a storage file elsewhere), when that folder is there to look in (moved: unknown, no line)."""
     from ..pipelines.search import PIPELINE, RUN_DATABASE
 
     database = sqlite_path(study.storage_url)
@@ -586,9 +586,19 @@ def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
     out, storage = config.get("out"), config.get("storage")
     stored_at = sqlite_path(storage) if isinstance(storage, str) else None
     folder = Path(database).parent
-    if isinstance(out, str) and Path(stored_at or database).parent != Path(out) and Path(out).is_dir():
-        folder = Path(out)  # stored outside its run folder, which is still where it was recorded
+    if isinstance(out, str) and not _in_folder(Path(stored_at or database), Path(out)):
+        folder = Path(out)  # stored outside its run folder
     return bool(done) and folder.is_dir() and not (folder / "summary.json").is_file()
+
+
+def _in_folder(database: Path, out: Path) -> bool:
+    """Whether a run recorded its study's ``database`` in its own ``out`` folder: the same folder, or a relative
+    path naming it (as releases before 2026-12-07 recorded a typed ``--storage``)."""
+    folder = database.parent
+    if database.is_absolute():
+        return folder == out
+    count = len(folder.parts)
+    return 0 < count <= len(out.parts) and out.parts[-count:] == folder.parts
 
 
 FRONT_SHOWN = 10
@@ -836,7 +846,8 @@ def _recorded_path_hint(spec: dict[str, Any], error: str) -> str:
     change = (f"pass the recorded evaluator arguments with the path changed: --evaluator {spec['factory']} "
               f"--evaluator-kwargs {kwargs} (they replace the recorded ones)")
     relative = [value for value in spec["kwargs"].values() if isinstance(value, str) and value
-                and not os.path.isabs(value) and str(Path(value).absolute()) in error]
+                and not os.path.isabs(value) and (str(Path(value).absolute()) in error
+                                                  or ((os.sep in value or Path(value).suffix) and value in error))]
     if not relative:
         return change
     return (f"the study's recorded evaluator arguments name {relative[0]!r}, a relative path looked for from the "

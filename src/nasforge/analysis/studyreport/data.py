@@ -166,8 +166,9 @@ class StudyData:
         for t in self.complete:
             by_arch.setdefault(self.arch_text[t.number], t.number)
         out = []
+        searched = self.user_attrs.get("pipeline") == "search"  # its retrains save networks; a Python study's need not
         for t in self.trials:
-            if is_retrain(t) and t.state.finished and not unsaved_retrain(t):  # as the run's outputs leave it out
+            if is_retrain(t) and t.state.finished and not (searched and unsaved_retrain(t)):  # as its outputs do
                 attrs = _attrs(t)
                 source = attrs.get("source_trial", attrs.get("retrain_of"))
                 if source is None:

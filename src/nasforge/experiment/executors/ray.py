@@ -172,6 +172,9 @@ class RayExecutor(Executor):
                              f"address (executor_options={{'address': {init_kwargs['address']!r}}})")
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
+        if isinstance(address, str) and not address.strip():
+            raise UsageError("executor option address is blank: give the cluster's address (host:port, 'auto' or "
+                             "ray://...), or leave it out for a Ray instance on this machine")
         self.address = address.strip() if isinstance(address, str) else address  # as ray.init and the check read it
         self.cpus_per_trial, self.gpus_per_trial = cpus_per_trial, gpus_per_trial
         self.init_kwargs = init_kwargs or {}
@@ -262,7 +265,11 @@ class RayExecutor(Executor):
         """Refuse a plain ``host:port`` address (the option's, else ``RAY_ADDRESS``, which ``"auto"`` reads too) that
         accepts no TCP connection within :data:`GCS_CONNECT_TIMEOUT`: ray.init would wait minutes for such a
         cluster."""
-        endpoint = _gcs_endpoint(os.environ.get("RAY_ADDRESS", "") if self._reads_environment() else self.address)
+        environment = os.environ.get("RAY_ADDRESS", "")
+        if self._reads_environment() and environment != environment.strip():
+            raise self._unreachable("RAY_ADDRESS has spaces around it, which ray.init does not take off: set it "
+                                    "without them")
+        endpoint = _gcs_endpoint(environment if self._reads_environment() else self.address)
         if endpoint is None:
             return
         host, port = endpoint
