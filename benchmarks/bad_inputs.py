@@ -132,7 +132,7 @@ def build_fixtures(folder: Path) -> None:
 
 
 def build_study_fixtures(folder: Path) -> None:
-    """Stored studies (one missing a trial row, one on a model space's module file) and image folders (one whose
+    """Stored studies (two missing a trial row, one on a model space's module file) and image folders (one whose
     class names differ only in Unicode form)."""
     import numpy as np
     from PIL import Image
@@ -148,10 +148,11 @@ def build_study_fixtures(folder: Path) -> None:
         study = Study(space, "random", objectives=metric, seed=0, name="s", storage=f"sqlite:///{folder / db}")
         study.optimize(lambda arch: {metric: 1.0}, n_trials=n, progress=False)
         study.close()  # its file holds every row: copied alone into a case
-    shutil.copy(folder / "study.db", folder / "gap.db")
-    with sqlite3.connect(folder / "gap.db") as con:  # a trial row deleted by hand
-        con.execute("DELETE FROM nasforge_trials WHERE number = 2")
-    con.close()
+    for db, number in (("gap.db", 2), ("tail.db", 4)):  # a trial row deleted by hand, inside the study or its last
+        shutil.copy(folder / "study.db", folder / db)
+        with sqlite3.connect(folder / db) as con:
+            con.execute("DELETE FROM nasforge_trials WHERE number = ?", (number,))
+        con.close()
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
         (folder / "imgs" / name).mkdir(parents=True)
@@ -469,6 +470,10 @@ def cli_cases() -> list[Case]:
             ["study name '\\udcff'", "not valid UTF-8"], ["study.db"])
     add("resume missing trial row", ["resume", "s", "--storage", "sqlite:///gap.db"], ["'s'", "lacks trials 2..2"],
         ["gap.db"])
+    add("resume missing last trial row", ["resume", "s", "--storage", "sqlite:///tail.db"],
+        ["'s'", "lacks trials 4..4", "it numbered 5 trials"], ["tail.db"])
+    add("search pruner never stops", [*sr, "--pruner", '{"name": "asha", "max_resource": 1}'],
+        ["--pruner", "can never stop a trial", "max_resource"])
     add("resume module no longer parses", ["resume", "s", "--storage", "sqlite:///modelspace.db"],
         ["net.py", "changed since the study was trained", "SyntaxError"],
         ["net.py", "modelspace.db", "damage:module_syntax"])
@@ -629,6 +634,15 @@ def api_cases() -> list[Case]:
     add("ImageDataset.subset fraction text", ds + "data.subset('0.5')", ["fraction", "'0.5'"])
     add("ImageDataset.subset seed float", ds + "data.subset(0.5, seed=1.5)", ["seed", "1.5"])
     add("ImageDataset.resized float", ds + "data.resized(16.0)", ["resolution", "16.0"])
+    reports = "def ev(arch, fidelity=None, reporter=None):\n    return {'acc': 1.0}\n"
+    add("Study optimize pruner never stops", st + reports + "Study(space, 'random', objectives='acc').optimize("
+        "ev, n_trials=2, pruner={'name': 'asha', 'max_resource': 1})", ["can never stop a trial", "max_resource"])
+    add("Study optimize report_direction", st + "class Ev:\n    report_direction = 'max'\n"
+        "    def __call__(self, arch, reporter=None):\n        return {'acc': 1.0}\n"
+        "Study(space, 'random', objectives='acc').optimize(Ev(), n_trials=2, pruner='median')",
+        ["report_direction", "'max'"])
+    add("RayExecutor blank address", "from nasforge.experiment.executors.ray import RayExecutor\n"
+        "RayExecutor(1, address='  ')", ["address is blank"])
     return c
 
 
