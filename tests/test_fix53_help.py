@@ -39,3 +39,43 @@ def test_oneshot_search_help_keeps_the_scoring_options_unprefixed(capsys, monkey
     """`oneshot search` always scores with a supernet: no "with --evaluator" there."""
     text = _help(capsys, monkeypatch, "oneshot", "search")
     assert not any("--evaluator" in _option(text, option) for option in ("--recal-batches", "--finetune-steps"))
+
+
+@pytest.fixture
+def small_nb201(tmp_path):
+    """The first 40 rows of the NAS-Bench-201 table as a CSV (columns of every data set)."""
+    import pandas as pd
+
+    from nasforge.benchmarks import find_data_file
+
+    try:
+        source = find_data_file("nb201_hp12.csv.gz")
+    except FileNotFoundError as exc:
+        pytest.skip(f"NAS-Bench-201 table not available: {exc}")
+    path = tmp_path / "t.csv"
+    pd.read_csv(source, nrows=40).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("metrics", ["cifar100-val", "cifar100-val,imagenet-val"])
+def test_surrogate_fit_reads_and_records_the_table_of_its_metrics_data_set(small_nb201, tmp_path, capsys, metrics):
+    """Would fail: `surrogate fit --metrics cifar100-val` read the table as cifar10's and recorded it as its
+    training data (and metrics of two data sets gave a cifar10 name); now the first metric's data set is read, as
+    bench's objective's."""
+    from nasforge.benchmarks.surrogate import read_manifest
+
+    out = tmp_path / "s"
+    assert main(["surrogate", "fit", "--table", str(small_nb201), "--metrics", metrics, "--model", "knn",
+                 "--out", str(out)]) == 0
+    manifest = read_manifest(out)
+    assert (manifest["name"], manifest["training_data"]["source"]) == ("nb201-cifar100-knn-v1.0",
+                                                                      "t.csv (cifar100)")
+
+
+def test_surrogate_fit_refuses_a_dataset_other_than_its_first_metrics_as_bench_does(small_nb201, tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["surrogate", "fit", "--table", str(small_nb201), "--metrics", "cifar100-val,imagenet-val",
+                 "--dataset", "imagenet", "--model", "knn", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--metrics cifar100-val is a cifar100 column" in err
+    assert not out.exists()
