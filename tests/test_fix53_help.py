@@ -79,3 +79,10 @@ def test_surrogate_fit_refuses_a_dataset_other_than_its_first_metrics_as_bench_d
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--metrics cifar100-val is a cifar100 column" in err
     assert not out.exists()
+
+
+def test_surrogate_eval_help_says_a_surrogate_of_a_studys_trials_needs_no_other_table(capsys, monkeypatch):
+    """Would fail: `--other-table` read as required for any table but the fitted one, though a surrogate fitted on
+    a study's trials is scored against any table of its space without it (``SurrogateBenchmark.fitted_on``)."""
+    text = _option(_help(capsys, monkeypatch, "surrogate", "eval"), "--other-table")
+    assert "a surrogate fitted on a study's trials is scored against any table of its space without it" in text

@@ -72,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "maximize; max/min spell the same)")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--other-table", action="store_true",
-                   help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
+                   help="score against a table other than the one the surrogate was fitted on (refused otherwise; a "
+                        "surrogate fitted on a study's trials is scored against any table of its space without it)")
     e.add_argument("--out", default="surrogate-eval",
                    help="folder for fidelity.json and fidelity_regret.png (an earlier run's outputs there are "
                         "refused: see --overwrite)")
