@@ -86,3 +86,10 @@ def test_surrogate_eval_help_says_a_surrogate_of_a_studys_trials_needs_no_other_
     a study's trials is scored against any table of its space without it (``SurrogateBenchmark.fitted_on``)."""
     text = _option(_help(capsys, monkeypatch, "surrogate", "eval"), "--other-table")
     assert "a surrogate fitted on a study's trials is scored against any table of its space without it" in text
+
+
+def test_oneshot_study_help_states_the_least_k(capsys, monkeypatch):
+    """Would fail: `oneshot study --k 3` exits 2 ("--k must be >= 10"), which its help did not say."""
+    from nasforge.oneshot.study import MIN_K
+
+    assert f"at least {MIN_K}" in _option(_help(capsys, monkeypatch, "oneshot", "study"), "--k")
