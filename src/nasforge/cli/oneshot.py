@@ -38,7 +38,7 @@ def add_augment_argument(p: argparse.ArgumentParser, what: str) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..oneshot.checks import SUPERNET_SIZES
-    from ..oneshot.study import RankingConfig
+    from ..oneshot.study import MIN_K, RankingConfig
 
     study = {f.name: f.default for f in fields(RankingConfig)}  # the study's own defaults, shown in --help
     p = sub.add_parser("oneshot", help="one-shot NAS: train supernets, search on them, measure their ranking",
@@ -141,7 +141,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--noise", type=non_negative_float, metavar="NUMBER",
                    help=f"pixel noise std of digits-hard (default: {study['noise']:g})")
     add_augment_argument(r, "of the ground truth and the supernets")
-    r.add_argument("--k", type=positive_int, default=40, metavar="N", help="architectures with standalone ground truth")
+    r.add_argument("--k", type=positive_int, default=40, metavar="N",
+                   help=f"architectures with standalone ground truth, at least {MIN_K} (the top-10 figures)")
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
     r.add_argument("--epochs", type=positive_int, default=8, metavar="N", help="ground-truth training epochs")
     r.add_argument("--check-epochs", default="", metavar="N[,N]",

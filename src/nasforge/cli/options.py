@@ -350,18 +350,20 @@ def pruner_name(spec: str | dict[str, Any] | None) -> Any:
 def add_score_arguments(p: argparse.ArgumentParser, training: str = "") -> None:
     """``--bn-mode``, ``--recal-batches`` and ``--finetune-steps``: how a supernet scores (read by
     :func:`score_settings`; ``oneshot search`` and ``search --evaluator supernet``); ``training`` ends the help of
-    ``--bn-mode`` with what it means where trials are trained (``search``)."""
+    ``--bn-mode`` with what it means where trials are trained (``search``, where the other two are the
+    supernet's only)."""
     from ..oneshot.checks import BN_MODES, SEARCH_BN_MODE
 
+    supernet_only = "with --evaluator supernet: " if training else ""
     p.add_argument("--bn-mode", choices=BN_MODES,
-                   help=f"{'with --evaluator supernet: ' if training else ''}BatchNorm statistics used when scoring "
+                   help=f"{supernet_only}BatchNorm statistics used when scoring "
                         f"(default: {SEARCH_BN_MODE}: re-estimated for each "
                         f"architecture, which ranks far better than the supernet's inherited statistics){training}")
     p.add_argument("--recal-batches", type=non_negative_int, metavar="N",
-                   help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default: 8; 0: "
-                        "one pass over the whole training split)")
+                   help=f"{supernet_only}with --bn-mode recalibrate: training batches re-estimating BN statistics "
+                        "(default: 8; 0: one pass over the whole training split)")
     p.add_argument("--finetune-steps", type=non_negative_int, metavar="N",
-                   help="fine-tuning steps before scoring (default: 0)")
+                   help=f"{supernet_only}fine-tuning steps before scoring (default: 0)")
 
 
 def score_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -81,9 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--supernet", metavar="FOLDER",
                    help="supernet saved by 'nasforge oneshot train' (default: none; needed with --evaluator supernet)")
     add_score_arguments(p, training="; with --evaluator training: inherited (default: the running statistics "
-                                    "training leaves) or recalibrate (re-estimated on the training split before each "
-                                    "validation of a search trial, which takes the scores of networks trained "
-                                    "about 1 epoch off chance level: docs/training.md)")
+                                    "training leaves) or recalibrate (re-estimated in one pass over the training "
+                                    "split before each validation of a search trial, which takes the scores of "
+                                    "networks trained about 1 epoch off chance level: docs/training.md)")
     p.add_argument("--max-crash-reruns", type=non_negative_int, default=3, metavar="N",
                    help="re-run a trial whose process died (the run was killed) at most N times, then it is FAILED; "
                         "recorded, and kept by 'nasforge resume' unless given there")

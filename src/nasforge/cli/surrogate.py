@@ -13,8 +13,8 @@ from typing import Any
 from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
-                      load_space, load_table, non_negative_int, not_a_file, note_inferred, out_dir, positive_int,
-                      read_table_arg, refuse_repeated, registered_names)
+                      load_space, load_table, metric_dataset, non_negative_int, not_a_file, note_inferred, out_dir,
+                      positive_int, read_table_arg, refuse_repeated, registered_names)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = {"fidelity.json": json_starting(rb'"surrogate":'), "fidelity_regret.png": is_matplotlib_png}
@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "checksums). --table may also be a study's trials CSV (nasforge trials "
                                         "--format csv): its COMPLETE search-stage trials at their highest fidelity are "
                                         "used (a note says what was left out).")
-    add_table_arguments(f, dataset_default_help="the one --metrics name (cifar100 for cifar100-val), else cifar10")
+    add_table_arguments(f, dataset_default_help="the one the first of --metrics names (cifar100 for "
+                                                    "cifar100-val,imagenet-val), else cifar10")
     f.add_argument("--metrics", default="val_acc", metavar="METRIC[,METRIC]", help="comma-separated metrics to model")
     f.add_argument("--model", default="lgb", metavar="NAME", help="predictor name (see nasforge predictors eval)")
     f.add_argument("--params", default="{}", metavar="JSON", help="JSON object of predictor constructor arguments")
@@ -71,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "maximize; max/min spell the same)")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--other-table", action="store_true",
-                   help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
+                   help="score against a table other than the one the surrogate was fitted on (refused otherwise; a "
+                        "surrogate fitted on a study's trials is scored against any table of its space without it)")
     e.add_argument("--out", default="surrogate-eval",
                    help="folder for fidelity.json and fidelity_regret.png (an earlier run's outputs there are "
                         "refused: see --overwrite)")
@@ -180,7 +182,8 @@ def run_fit(args: argparse.Namespace) -> int:
             raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}")
         space, data = load_space(args, table_archs=frame[column].astype(str), announce=False), frame
         available = [str(c) for c in frame.columns]
-    else:
+    else:  # the first metric's data set, as bench's objective's (the run, its name and source follow it)
+        args.dataset = metric_dataset(args, metrics[0], "--metrics", frame)
         data = load_table(args, frame=frame, reads=metrics)
         space, available = data.space, data.metrics
     missing = [m for m in metrics if m not in available]
