@@ -72,13 +72,18 @@ def test_surrogate_fit_reads_and_records_the_table_of_its_metrics_data_set(small
                                                                       "t.csv (cifar100)")
 
 
-def test_surrogate_fit_refuses_a_dataset_other_than_its_first_metrics_as_bench_does(small_nb201, tmp_path, capsys):
+@pytest.mark.parametrize("argv, name", [
+    (["--metrics", "cifar100-val,imagenet-val", "--dataset", "imagenet"], "nb201-imagenet-knn-v1.0"),  # as given
+    (["--metrics", "cifar100-val,test_acc"], "nb201-knn-v1.0"),  # test_acc reads --dataset's (cifar10) column
+])
+def test_surrogate_fit_keeps_a_given_dataset_and_the_one_val_acc_test_acc_read(small_nb201, tmp_path, argv, name):
+    """Would fail with this stop's first fix: a given --dataset not the first metric's was refused, and a first
+    metric of another data set moved what test_acc reads (the order of --metrics decided the data)."""
+    from nasforge.benchmarks.surrogate import read_manifest
+
     out = tmp_path / "s"
-    assert main(["surrogate", "fit", "--table", str(small_nb201), "--metrics", "cifar100-val,imagenet-val",
-                 "--dataset", "imagenet", "--model", "knn", "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--metrics cifar100-val is a cifar100 column" in err
-    assert not out.exists()
+    assert main(["surrogate", "fit", "--table", str(small_nb201), *argv, "--model", "knn", "--out", str(out)]) == 0
+    assert read_manifest(out)["name"] == name
 
 
 def test_surrogate_eval_help_says_a_surrogate_of_a_studys_trials_needs_no_other_table(capsys, monkeypatch):

@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "--format csv): its COMPLETE search-stage trials at their highest fidelity are "
                                         "used (a note says what was left out).")
     add_table_arguments(f, dataset_default_help="the one the first of --metrics names (cifar100 for "
-                                                    "cifar100-val,imagenet-val), else cifar10")
+                                                    "cifar100-val,imagenet-val) where no metric is val_acc or "
+                                                    "test_acc, else cifar10")
     f.add_argument("--metrics", default="val_acc", metavar="METRIC[,METRIC]", help="comma-separated metrics to model")
     f.add_argument("--model", default="lgb", metavar="NAME", help="predictor name (see nasforge predictors eval)")
     f.add_argument("--params", default="{}", metavar="JSON", help="JSON object of predictor constructor arguments")
@@ -182,8 +183,9 @@ def run_fit(args: argparse.Namespace) -> int:
             raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}")
         space, data = load_space(args, table_archs=frame[column].astype(str), announce=False), frame
         available = [str(c) for c in frame.columns]
-    else:  # the first metric's data set, as bench's objective's (the run, its name and source follow it)
-        args.dataset = metric_dataset(args, metrics[0], "--metrics", frame)
+    else:
+        if args.dataset is None and not {"val_acc", "test_acc"} & set(metrics):  # those read --dataset's columns
+            args.dataset = metric_dataset(args, metrics[0], "--metrics", frame)  # as bench's objective: name, source
         data = load_table(args, frame=frame, reads=metrics)
         space, available = data.space, data.metrics
     missing = [m for m in metrics if m not in available]
