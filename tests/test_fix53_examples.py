@@ -3,9 +3,12 @@ thread by default."""
 
 from __future__ import annotations
 
+import pytest
+
 from example_modules import load_example
 
 
+@pytest.mark.slow  # two supernet trainings: about 8 s
 def test_mobilenet_chain_gives_the_same_network_for_the_same_seed(torch_one_thread):
     """Would fail: the supernet's initial weights came from the unseeded global generator, so two runs with --seed 0
     chose different networks (and the script trained on every core)."""
