@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+import reprlib
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,8 @@ _SAMPLE_HIGHS = np.tile([len(DARTS_OPS)] * len(EDGE_NODE) + list(NODES) + [n - 1
                         (len(CELL_TYPES), 1))
 
 Cell = tuple[tuple[str, int], ...]
+_QUOTE = reprlib.Repr()
+_QUOTE.maxstring = 600  # a whole genotype (DARTS_V2 is 440 characters); a longer text is shown cut in the middle
 
 
 class DartsSpace(SearchSpace):
@@ -119,23 +122,27 @@ class DartsSpace(SearchSpace):
         if not isinstance(text, str):
             raise UsageError(f"DARTS genotype must be a string, got {type(text).__name__}")
         if hint := foreign_form(text, "darts"):
-            raise UsageError(f"not a DARTS genotype (Genotype(...)): {text!r}{hint}")
+            raise UsageError(f"not a DARTS genotype (Genotype(...)): {_QUOTE.repr(text)}{hint}")
+        source = text.strip()
         try:
-            tree = ast.parse(text.strip(), mode="eval").body
+            tree = ast.parse(source, mode="eval").body
         except SyntaxError as exc:
-            raise UsageError(f"not a DARTS genotype ({exc.msg}): {text!r}") from None
+            raise UsageError(f"not a DARTS genotype ({exc.msg}): {_QUOTE.repr(text)}") from None
         except ValueError as exc:  # e.g. null bytes
-            raise UsageError(f"not a DARTS genotype ({exc}): {text!r}") from None
+            raise UsageError(f"not a DARTS genotype ({exc}): {_QUOTE.repr(text)}") from None
+        except (RecursionError, MemoryError):  # e.g. thousands of nested unary minus signs
+            raise UsageError(f"not a DARTS genotype (nested too deeply or too large to parse): "
+                             f"{_QUOTE.repr(text)}") from None
         if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "Genotype"):
             raise UsageError(f"DARTS genotype must read 'Genotype(normal=[...], normal_concat=[...], "
-                             f"reduce=[...], reduce_concat=[...])', got {text!r}")
+                             f"reduce=[...], reduce_concat=[...])', got {_QUOTE.repr(text)}")
         if tree.args:
             raise UsageError("Genotype fields must be given by name (normal=..., normal_concat=..., ...)")
         fields: dict[str, ast.expr] = {}
         for keyword in tree.keywords:
             if keyword.arg is None:  # **mapping
                 raise UsageError("Genotype fields must be given by name (normal=..., normal_concat=..., ...), "
-                                 f"not unpacked with **: {ast.unparse(keyword)!r}")
+                                 f"not unpacked with **: {_segment(source, keyword)}")
             if keyword.arg not in _FIELDS:
                 raise UsageError(f"unknown Genotype field {keyword.arg!r}; expected {list(_FIELDS)}")
             if keyword.arg in fields:
@@ -146,8 +153,8 @@ class DartsSpace(SearchSpace):
             raise UsageError(f"Genotype is missing field(s) {missing}")
         cells = []
         for cell_type in CELL_TYPES:
-            cells.append(_read_cell(cell_type, _literal(fields[cell_type], cell_type)))
-            _check_concat(f"{cell_type}_concat", fields[f"{cell_type}_concat"])
+            cells.append(_read_cell(cell_type, _literal(source, fields[cell_type], cell_type)))
+            _check_concat(f"{cell_type}_concat", source, fields[f"{cell_type}_concat"])
         return self._arch(*cells)
 
     def format(self, arch: Architecture) -> str:
@@ -270,7 +277,7 @@ def _format_cell(cell: Cell) -> str:
 def _read_cell(cell_type: str, value: Any) -> Cell:
     """Check a cell given as a sequence of (op, input) pairs; return it as nested tuples."""
     if not isinstance(value, (list, tuple)):
-        raise UsageError(f"{cell_type} must be a list of (op, input) pairs, got {value!r}")
+        raise UsageError(f"{cell_type} must be a list of (op, input) pairs, got {_QUOTE.repr(value)}")
     if len(value) != len(EDGE_NODE):
         raise UsageError(f"{cell_type} needs {len(EDGE_NODE)} (op, input) pairs (2 for each of nodes "
                          f"{NODES[0]}..{NODES[-1]}), found {len(value)}")
@@ -280,7 +287,7 @@ def _read_cell(cell_type: str, value: Any) -> Cell:
         where = f"{cell_type} pair {k} (node {node})"
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str)
                 and isinstance(pair[1], int) and not isinstance(pair[1], bool)):
-            raise UsageError(f"{where} must be ('op', input), got {pair!r}")
+            raise UsageError(f"{where} must be ('op', input), got {_QUOTE.repr(pair)}")
         op, src = pair[0], int(pair[1])
         if op not in _OP_INDEX:
             raise UsageError(f"unknown operation {op!r} in {where}; choose from {list(DARTS_OPS)}")
@@ -292,31 +299,37 @@ def _read_cell(cell_type: str, value: Any) -> Cell:
     return tuple(cell)
 
 
-def _literal(node: ast.expr, field: str) -> Any:
+def _segment(source: str, node: ast.AST) -> str:
+    """The quoted text of ``node`` in ``source`` (cut in the middle when long): unlike ``ast.unparse``, it does not
+    recurse, so a node nested thousands of levels deep is quoted too."""
+    return _QUOTE.repr(ast.get_source_segment(source, node) or "")
+
+
+def _literal(source: str, node: ast.expr, field: str) -> Any:
     try:
         return ast.literal_eval(node)
-    except (ValueError, TypeError):
-        raise UsageError(f"{field} must be a list of ('op', input) pairs, got {ast.unparse(node)!r}") from None
+    except (ValueError, TypeError, RecursionError):
+        raise UsageError(f"{field} must be a list of ('op', input) pairs, got {_segment(source, node)}") from None
 
 
-def _check_concat(field: str, node: ast.expr) -> None:
+def _check_concat(field: str, source: str, node: ast.expr) -> None:
     """Accept ``[2, 3, 4, 5]`` (or a tuple) and ``range(2, 6)``: the space always concatenates all nodes."""
-    text = ast.unparse(node)
+    text = _segment(source, node)
     expected = f"{list(CONCAT)} (all intermediate nodes) or range({CONCAT[0]}, {CONCAT[-1] + 1})"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
         args = [a.value for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int]
         if node.keywords or len(args) != len(node.args) or not 1 <= len(args) <= 3 or 0 in args[2:]:
-            raise UsageError(f"{field} must be {expected}, got {text!r}")
+            raise UsageError(f"{field} must be {expected}, got {text}")
         ok = range(*args) == range(CONCAT[0], CONCAT[-1] + 1)
     else:
         try:
             value = ast.literal_eval(node)
-        except (ValueError, TypeError):
-            raise UsageError(f"{field} must be {expected}, got {text!r}") from None
+        except (ValueError, TypeError, RecursionError):
+            raise UsageError(f"{field} must be {expected}, got {text}") from None
         ok = (isinstance(value, (list, tuple)) and all(type(v) is int for v in value)  # not 5.0 or True
               and list(value) == list(CONCAT))
     if not ok:
-        raise UsageError(f"{field} must be {expected}, got {text!r}")
+        raise UsageError(f"{field} must be {expected}, got {text}")
 
 
 def _param(params: dict[str, str], name: str) -> str:
