@@ -52,3 +52,18 @@ def test_darts_valid_texts_parse_as_before():
         text = space.format(arch)
         assert space.parse(text) == arch
         assert space.parse(text.replace("[2, 3, 4, 5]", "range(2, 6)")) == arch
+
+
+def test_a_new_model_space_with_a_missing_file_gets_the_plain_error(tmp_path):
+    module = tmp_path / "typo.py"
+    with pytest.raises(UsageError, match=rf"^no such Python file: {module}$"):
+        get_space("model_space", module=f"{module}:Net", input_shape=[1, 8, 8])
+
+
+def test_a_stored_model_space_whose_file_is_gone_says_it_was_recorded(tmp_path):
+    from nasforge.spaces import stored_space
+
+    module = tmp_path / "gone.py"
+    with pytest.raises(UsageError, match=rf"^the model-space module '{module}:Net' was recorded by that path, and its "
+                                         r"file is gone \(no such Python file: .*\): restore it there$"):
+        stored_space("model_space", {"module": f"{module}:Net", "input_shape": [1, 8, 8]})

@@ -559,7 +559,8 @@ def _from_config(config: dict[str, Any]) -> ModelSpace:
     except UsageError as exc:
         if edited:
             raise EditedModule(edited, config["module"], unparsable(edited) or str(exc)) from None
-        if not str(exc).startswith(GONE):
+        recorded = getattr(_REBUILDING, "on", False) or config.get("source_sha1")  # a record, or config() of one
+        if not (recorded and str(exc).startswith(GONE)):  # a new space's missing file: the plain error
             raise
         raise UsageError(f"the model-space module {config['module']!r} was recorded by that path, and its file is "
                          f"gone ({exc}): restore it there") from None
