@@ -67,3 +67,17 @@ def test_a_stored_model_space_whose_file_is_gone_says_it_was_recorded(tmp_path):
     with pytest.raises(UsageError, match=rf"^the model-space module '{module}:Net' was recorded by that path, and its "
                                          r"file is gone \(no such Python file: .*\): restore it there$"):
         stored_space("model_space", {"module": f"{module}:Net", "input_shape": [1, 8, 8]})
+
+
+@pytest.mark.parametrize("name, genotype", [("nb201", ("foo",) * 6), ("darts", ((("none", 0),) * 8,) * 2)])
+def test_row_of_an_invalid_genotype_is_an_arch_not_in_table_error(name, genotype):
+    from nasforge.benchmarks.tabular import ArchNotInTableError
+    from nasforge.spaces import Architecture
+
+    space = get_space(name)
+    table = TabularBenchmark([{"arch": space.format(space.sample(i)), "val_acc": 1.0} for i in range(3)], space)
+    arch = Architecture(name, genotype)
+    with pytest.raises(ArchNotInTableError, match="unknown .*operation") as info:
+        table.row(arch)
+    assert isinstance(info.value, KeyError)
+    assert arch not in table

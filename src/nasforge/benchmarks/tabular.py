@@ -273,7 +273,11 @@ class TabularBenchmark:
         if row is None:
             row = self._canonical_row(arch)
         if row is None:
-            raise ArchNotInTableError(f"architecture {self.space.format(arch)} is not in benchmark {self.name!r} "
+            try:
+                text = self.space.format(arch)  # validates first: an invalid genotype is named as such
+            except UsageError as exc:
+                raise ArchNotInTableError(str(exc)) from None
+            raise ArchNotInTableError(f"architecture {text} is not in benchmark {self.name!r} "
                                       f"({len(self)} rows), nor any architecture of its canonical form")
         return row
 
