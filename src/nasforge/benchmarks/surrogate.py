@@ -34,7 +34,7 @@ import numpy as np
 from ..checks import check_int, check_path, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError, user_stacklevel
 from ..jsonfiles import JSONLimitError, loads
-from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, target_values
+from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, finite_predictions, target_values
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
 from ..spaces.base import as_rng, foreign_form_retold
@@ -399,7 +399,12 @@ class SurrogateBenchmark:
             target_values(y, y.size, name=f"metric {metric!r}")  # not too large to scale
             predictor = get_predictor(model, space, seed=seed, **dict(model_params or {}))
             models[metric] = predictor.fit(train_archs, y[train])
-            scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
+            if len(held) >= 2:
+                predicted = finite_predictions(predictor.predict(held_archs), f"model {model!r} of metric {metric!r} "
+                                               f"({len(train)} training rows, seed {seed})")
+                scores = score_all(y[held], predicted)
+            else:
+                scores = {}
             scores = {k: v if np.isfinite(v) else None for k, v in scores.items()}  # NaN (constant input): null
             entries[metric] = {"predictor": model, "folder": folders[metric], "holdout": scores,
                                "noise": noise[metric].to_json() if noise[metric] else None}

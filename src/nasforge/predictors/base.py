@@ -70,6 +70,19 @@ def target_values(y: Sequence[float], n_archs: int, where: str = "", name: str =
     return target
 
 
+DIVERGED = "its training diverged; fit it with other settings (for mlp or gin, a smaller lr)"
+"""Why a fitted model predicts NaN/inf, and what to do, for the refusals of such a model."""
+
+
+def finite_predictions(predicted: np.ndarray, what: str) -> np.ndarray:
+    """``predicted`` if every value is finite, else a ``UsageError`` saying that ``what`` (the model, named with
+    how it was fitted) predicts NaN/inf and why."""
+    bad = np.count_nonzero(~np.isfinite(predicted))
+    if bad:
+        raise UsageError(f"{what} predicted NaN/inf for {bad} of {predicted.size} held-out architectures: {DIVERGED}")
+    return predicted
+
+
 class Predictor(ABC):
     """Base class of all predictors (subclasses set ``name`` and implement ``_fit``/``_predict``)."""
 
@@ -214,12 +227,22 @@ class Predictor(ABC):
         before (a folder holding anything else is always refused). The files are written into a
         staging sub-folder first, so a failed save leaves what was there untouched.
         """
+        if not self._predicts_finite():  # a load would refuse it (its one-prediction check): write nothing
+            raise UsageError(f"cannot save predictor {self.name!r}: it predicts NaN/inf, so the saved model could not "
+                             f"be loaded; {DIVERGED}")
         out = Path(folder)
         found = enclosing_artifact(out)
         if found is not None:
             raise UsageError(f"cannot save a predictor into {out}: it lies inside {found[0]} {found[1]}, whose files "
                              "a save there would change or break; choose a folder outside it")
         return self._save_into(out, overwrite)
+
+    def _predicts_finite(self) -> bool:
+        """Whether the fitted model gives one finite prediction for a sample architecture: the check that a load
+        makes before returning the model, and a save before writing it."""
+        arch = self.space.sample(np.random.default_rng(0))  # a Generator: the sample contract of every space
+        predicted = self.predict([arch])
+        return predicted.shape == (1,) and bool(np.all(np.isfinite(predicted)))
 
     def _save_into(self, out: Path, overwrite: bool) -> Path:
         """``save`` without the check of the folders above ``out`` (an ensemble's members go into its own)."""
@@ -292,9 +315,7 @@ class Predictor(ABC):
         self.state_ = dict(state)
         try:
             self._load_model(Path(folder))
-            arch = self.space.sample(np.random.default_rng(0))  # a Generator: the sample contract of every space
-            predicted = self.predict([arch])  # one finite prediction: the model takes the encoding
-            if predicted.shape != (1,) or not np.all(np.isfinite(predicted)):
+            if not self._predicts_finite():  # the model takes the encoding
                 raise UnsafeFileError(f"the model saved in {folder} does not give a finite prediction")
         except NasforgeError:
             self.state_ = None

@@ -3,10 +3,12 @@
 * ``"onehot"``    the space's own one-hot encoding (``space.encode``);
 * ``"adjacency"`` the flattened upper-triangular adjacency matrix plus one-hot node operations;
 * ``"path"``      path encoding of the live graph: how many input->output paths carry each operation sequence of
-  up to ``max_path_length`` labels (the BANANAS encoding on NAS-Bench-101; on NAS-Bench-201 only live paths, those
-  through no ``none``: 85 columns, where NASLib's has 155; on DARTS one bag for both cells and both cell inputs, each
-  path led by the ``cell_input`` label and counted only up to two operations after it, since stored studies and
-  saved predictors use it as it is: ``cell_path`` is BANANAS's DARTS encoding);
+  up to ``max_path_length`` labels, a count where BANANAS's encoding has a presence bit (``np.minimum(x, 1)`` gives
+  the bits; on NAS-Bench-101 those are the space's own ``"path"`` encoding, ``NASBench101Space.encode_path``, with
+  BANANAS's 364 columns); on NAS-Bench-201 only live paths, those through no ``none``: 85 columns, where NASLib's
+  has 155; on DARTS one bag for both cells and both cell inputs, each path led by the ``cell_input`` label and
+  counted only up to two operations after it. It stays as it is, since stored studies and saved predictors use it:
+  ``cell_path`` is BANANAS's DARTS encoding (counted too);
 * ``"cell_path"`` DARTS only: BANANAS's DARTS path encoding, the paths from each cell input (normal cell c_{k-2},
   c_{k-1}, then the reduction cell's) counted apart, all of them (up to 4 operations): 4 x 2,801 columns;
 * ``"features"``  functional features of the *live* graph (zero operations and nodes off every
@@ -128,7 +130,7 @@ def encode_adjacency(view: GraphView, graph: Graph) -> np.ndarray:
 
 def encode_path(view: GraphView, graph: Graph) -> np.ndarray:
     """Path encoding of the live graph (paths longer than ``max_path_length`` are not counted; see the module
-    docstring for how it departs from BANANAS's on NAS-Bench-201 and DARTS)."""
+    docstring for how it departs from BANANAS's: counts, not presence bits)."""
     return _path_vector(view, _paths(graph, graph.live(view.zero_ops)))
 
 

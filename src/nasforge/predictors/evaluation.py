@@ -15,7 +15,7 @@ from ..exceptions import MissingDependencyError, UsageError, user_stacklevel
 from ..pareto import DIRECTIONS
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
-from .base import target_values
+from .base import finite_predictions, target_values
 from .metrics import METRICS, score_all, tie_decimals
 from .registry import get_predictor, predictor_class, refuse_seed
 
@@ -102,7 +102,7 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
                 start = time.perf_counter()
                 model.fit([archs[i] for i in train], target[train])
                 fitted = time.perf_counter()
-                predicted = model.predict(test_archs)
+                predicted = finite_predictions(model.predict(test_archs), f"predictor {label!r} (n={n}, seed {seed})")
                 done = time.perf_counter()
                 record = {"predictor": label, "train_size": n, "seed": seed, "test_size": test_size,
                           **score_all(target[test], predicted, maximize=direction == "maximize"),
