@@ -490,7 +490,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ..analysis.studyreport.views import budget_of_full, gone_running, number_text, rerun_hint
     from ..experiment import TrialState
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
-    from ..experiment.study import exhausted
+    from ..experiment.study import exhausted, no_run_to_resume
 
     study = _load(args, "status")
     counts: dict[str, int] = {}
@@ -562,6 +562,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
         dead = f" (its process is gone: {rerun_hint(study, args.storage)} re-runs it)" if r["process_gone"] else ""
         print(shown_on(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}", sys.stdout))
+    if not study.run_config and counts.get("WAITING") and not study.user_attrs.get("pipeline"):  # no resume runs them
+        print(shown_on(no_run_to_resume(study.name, args.storage, counts["WAITING"]), sys.stdout))
     if _outputs_unwritten(study, counts):
         hint = rerun_hint(study, args.storage)
         print(shown_on("outputs: not written (no summary.json: the run stopped before it, unless it is writing them "
@@ -900,7 +902,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         study = load()
     config = study.run_config or {}
     if not config:
-        raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
+        from ..experiment.study import no_run_to_resume
+
+        raise UsageError(no_run_to_resume(study.name, args.storage, len(study.waiting())))
     from ..experiment.identity import STALE_AFTER
 
     overrides: dict[str, Any] = {"progress": not args.no_progress}

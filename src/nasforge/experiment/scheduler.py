@@ -30,7 +30,7 @@ from ..strategies.constraints import parse_constraints, violation_of
 from ..terminal_text import escaped
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
-from ._results import lacks_objective, objective_not_a_number, unusable_outcome
+from ._results import checked_result, lacks_objective, objective_not_a_number, unusable_outcome
 from .evaluator_spec import check_spec, resolve
 from .executors import Executor, Task, get_executor, option_names
 from .identity import STALE_AFTER, process_gone
@@ -90,7 +90,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
       many times; the strategy is told only the last outcome. A trial whose architecture cannot be built
       (``ArchitectureError``) or whose network cannot run on the data (or whose model-space module raises a
       ``ValueError``, ``AssertionError``, ... while it trains) would fail alike and is not re-run
-      (:data:`DETERMINISTIC_ERRORS`); other errors, a ``UsageError`` of a data reader too, are.
+      (:data:`DETERMINISTIC_ERRORS`), nor is a failure that stops the run before any trial completed, as the
+      evaluator's misuse (a result that is no outcome, ...); other errors, a ``UsageError`` of a data reader too, are.
     - ``max_crash_reruns``: a trial whose process died while running it (kill -9, ``os._exit`` in
       an inline evaluator, a power cut) is re-run on resume up to this many times, then FAILED
       ("process died N times while running it"), which ``max_retries`` then treats like any failure.
@@ -553,7 +554,8 @@ class _Loop:
         of a trial that another process, judging this one dead, re-ran and finished first is dropped: the
         stored outcome stays."""
         try:
-            again = self.study.retries_of(trial) < self.max_retries and not _deterministic(result)
+            again = (self.study.retries_of(trial) < self.max_retries and not _deterministic(result)
+                     and not self.stops_run(trial, result))
             retry = self.study.record_result(trial, result, retry=again)
         except FinishedTrialError:
             del self.running[trial.number]
@@ -590,18 +592,8 @@ class _Loop:
         """Fail fast on a misnamed objective or constrained metric, an objective that is no number (text), an evaluator
         returning what is no outcome, or one raising a UsageError (misuse, e.g. a table asked for a fidelity) before
         any trial completed: the run stops with a UsageError (the trial is stored, FAILED or COMPLETE)."""
-        if trial.state == TrialState.FAILED and lacks_objective(trial.error):
-            raise UsageError(f"study {self.study.name!r}: the evaluator's first result lacks an objective: "
-                             f"{trial.error.removeprefix('invalid result: ')}; check objectives=")
-        if trial.state == TrialState.FAILED and objective_not_a_number(trial.error, self.study.objectives):
-            raise UsageError(f"study {self.study.name!r}: the evaluator's first result has an objective that is not "
-                             f"a number: {trial.error.removeprefix('invalid result: ')}; return numbers (float(x))")
-        if trial.state == TrialState.FAILED and unusable_outcome(trial.error):
-            raise UsageError(f"study {self.study.name!r}: the evaluator's first result cannot be used: "
-                             f"{trial.error.removeprefix('invalid result: ')}")
-        if trial.state == TrialState.FAILED and (trial.error or "").startswith(REFUSED):
-            raise UsageError(f"study {self.study.name!r}: the evaluator refused the trial as misuse before any "
-                             f"result: {trial.error.removeprefix(REFUSED)}")
+        if trial.state == TrialState.FAILED and (misuse := self.misuse(trial.error)) is not None:
+            raise misuse
         if trial.state != TrialState.COMPLETE:
             return
         self.names_checked = True
@@ -610,6 +602,33 @@ class _Loop:
         if missing:
             raise UsageError(f"study {self.study.name!r}: the constraint(s) on {missing} name metrics the evaluator "
                              f"does not report (it reports {sorted(trial.metrics)})")
+
+    def misuse(self, error: str | None) -> UsageError | None:
+        """The UsageError that stops the run (:meth:`check_names`) at a trial FAILED with ``error`` before any trial
+        completed, when that error shows the evaluator itself misused, so that all its results would fail; else
+        None."""
+        name = self.study.name
+        if lacks_objective(error):
+            return UsageError(f"study {name!r}: the evaluator's first result lacks an objective: "
+                              f"{error.removeprefix('invalid result: ')}; check objectives=")
+        if objective_not_a_number(error, self.study.objectives):
+            return UsageError(f"study {name!r}: the evaluator's first result has an objective that is not a "
+                              f"number: {error.removeprefix('invalid result: ')}; return numbers (float(x))")
+        if unusable_outcome(error):
+            return UsageError(f"study {name!r}: the evaluator's first result cannot be used: "
+                              f"{error.removeprefix('invalid result: ')}")
+        if (error or "").startswith(REFUSED):
+            return UsageError(f"study {name!r}: the evaluator refused the trial as misuse before any result: "
+                              f"{error.removeprefix(REFUSED)}")
+        return None
+
+    def stops_run(self, trial: Trial, result: Any) -> bool:
+        """Whether ``result``, the outcome of ``trial``, stops the run as the evaluator's misuse (:meth:`misuse`): a
+        retry of the trial could only fail the same way, so none is queued."""
+        if self.names_checked:
+            return False
+        outcome = checked_result(result, self.study.objectives, need_objectives=trial.tell_strategy)  # as stored
+        return outcome.status == "failed" and self.misuse(outcome.error) is not None
 
     def decide(self, number: int, step: int, value: float) -> bool:
         """Store a report and ask the pruner (not at the trial's last step: its training is done). While the last

@@ -50,7 +50,7 @@ from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import check_stored_archs
 from .storage.base import RUN_N_TRIALS, DamagedRowError, FinishedTrialError, WriteRightsError
-from .storage.display import display_url
+from .storage.display import display_url, without_password
 from .trial import Trial, TrialState
 
 DRAWN_SEEDS = 2 ** 31
@@ -857,7 +857,7 @@ class Study:
 
         config = dict(self.run_config or {})
         if not config:
-            raise UsageError(f"study {self.name!r} has no recorded optimize run to resume")
+            raise UsageError(no_run_to_resume(self.name, self.storage.url, len(self.waiting())))
         self._check_source()
         total = config.pop("n_trials_total")
         config.pop(RUN_N_TRIALS, None)  # what the recorded call was; a resume runs to the total
@@ -1034,6 +1034,24 @@ def check_resume_options(name: str, config: dict[str, Any], overrides: dict[str,
     if config.get("executor", "inline") == "inline":
         _check_inline_resume(name, config, overrides)
     check_recorded(config, overrides)
+
+
+def optimize_call(name: str, url: str) -> str:
+    """The Python call that runs a study for which no ``optimize`` run is recorded, so that no resume can (the
+    storage ``url`` shown without its password; an in-memory study, which no other object opens, by itself)."""
+    study = "study" if url == "memory" else f"Study.load({name!r}, {without_password(url)!r})"
+    return f"{study}.optimize(evaluator, n_trials)"
+
+
+def no_run_to_resume(name: str, url: str, waiting: int) -> str:
+    """Why a study with no recorded ``optimize`` run cannot be resumed and, when ``waiting`` trials are WAITING (left
+    by a first call refused at its first result, or enqueued), how they run: said by resume and ``nasforge status``."""
+    if not waiting:
+        return f"study {name!r} has no recorded optimize run to resume"
+    them = "it" if waiting == 1 else "them"
+    return (f"study {name!r} has {waiting} WAITING trial{'s' if waiting != 1 else ''} but no recorded optimize run "
+            f"to resume (its first optimize call was refused, or none ran): run {them} in Python with "
+            f"{optimize_call(name, url)} (n_trials: new proposals beside {them}, 0 for none)")
 
 
 def exhausted(user_attrs: dict[str, Any], n_proposals: int) -> bool:

@@ -180,6 +180,7 @@ def rerun_hint(study: StudyData, storage: str | None) -> str:
     ``Study.load(...).optimize``."""
     from ...experiment.evaluator_spec import TRUSTED_FACTORIES
     from ...experiment.storage.display import study_command, without_password
+    from ...experiment.study import optimize_call
     from ...pipelines.search import resume_command
 
     config = study.run_config or {}
@@ -189,7 +190,7 @@ def rerun_hint(study: StudyData, storage: str | None) -> str:
     if study.user_attrs.get("pipeline"):
         return resume_command(study.name, storage)
     if not config:
-        return f"{load}.optimize(evaluator, n_trials) in Python"
+        return f"{optimize_call(study.name, storage)} in Python"
     if unknown := _unknown_to_cli(study):  # registered by the user's script: resumed where it is registered
         named = " and ".join(unknown)
         command = study_command("resume", study.name, storage, "--evaluator", str(factory or "package.module:callable"))
