@@ -3,6 +3,7 @@ to install, from every command that loads it and from the Python API (a MissingD
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
@@ -60,3 +61,17 @@ def test_a_missing_module_of_no_extra_keeps_its_error(tmp_path: Path) -> None:
                                          r"'no_such_module_fix54'$") as caught:
         load_reference(f"{path}:Net")
     assert not isinstance(caught.value, MissingDependencyError)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["digits_cnn", "tabular_mlp", "mobilenet_chain"])
+def test_each_example_says_it_needs_torch(name: str) -> None:
+    doc = ast.get_docstring(ast.parse((ROOT / "examples" / f"{name}.py").read_text()))
+    assert "It needs PyTorch: ``pip install 'nasforge[torch]'``" in doc
+
+
+def test_readme_says_to_remove_build_before_reinstalling() -> None:
+    install = (ROOT / "README.md").read_text().partition("## Install")[2].partition("\n## ")[0]
+    assert "`rm -rf build && pip install .`" in " ".join(install.split())
