@@ -11,6 +11,9 @@ Run the main two-stage job on it (search at low fidelity, retrain the front)::
 or this file, a short multi-objective search in Python (about 1 minute on 2 CPU cores shared with other work)::
 
     python examples/digits_cnn.py --trials 20 --epochs 3
+
+It needs PyTorch: ``pip install 'nasforge[torch]'`` (the ``nasforge search`` line above:
+``pip install 'nasforge[torch,sql,report]'``).
 """
 
 from __future__ import annotations

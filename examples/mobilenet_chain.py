@@ -14,6 +14,8 @@ FOLDER --format onnx --out best.onnx`` converts it). The command below takes abo
 start-up and scoring; the same ``--seed`` gives the same network::
 
     python examples/mobilenet_chain.py --epochs 10 --candidates 20 --out mobilenet-best
+
+It needs PyTorch: ``pip install 'nasforge[torch]'`` (the ONNX export: ``pip install 'nasforge[torch,export]'``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ split's statistics and held as (1, 1, 30) "images", so nasforge's trainer and ev
 15 seconds on 2 CPU cores shared with other work)::
 
     python examples/tabular_mlp.py --trials 12 --epochs 20
+
+It needs PyTorch: ``pip install 'nasforge[torch]'``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Code that needs an optional package imports it with :func:`require` (or checks i
 is a :class:`MissingDependencyError` ("<feature> needs <package>: pip install
 'nasforge[<extra>]'"; "<package>>=<minimum> (<version> installed)" for an old one). The command line turns any
 other ``ModuleNotFoundError`` of a package listed here (also one raised in a worker process) into the same
-line through :func:`missing_dependency`.
+line through :func:`missing_dependency`, as does loading a user's module file (``--space-module FILE.py:NAME``,
+a model space's ``"file.py:Class"`` reference), also from Python.
 """
 
 from __future__ import annotations

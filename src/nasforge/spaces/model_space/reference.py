@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ...exceptions import UsageError
+from ...extras import missing_dependency
 
 _FILE_MODULES: dict[str, str] = {}  # private module name -> absolute file path
 
@@ -283,7 +284,8 @@ class _HeldStderr:
 def _import(module_name: str) -> Any:
     """The module ``module_name``; not found on ``sys.path``, it is looked for in the working directory too (which
     ``python -m nasforge`` puts first on ``sys.path`` and the ``nasforge`` script lacks), added last so that it
-    shadows no installed module, and kept there."""
+    shadows no installed module, and kept there. An import of an optional package of nasforge's that is not
+    installed is a :class:`MissingDependencyError` naming its extra."""
     held = _HeldStderr()
     try:
         with held:
@@ -294,6 +296,8 @@ def _import(module_name: str) -> Any:
                     raise
                 return importlib.import_module(module_name)
     except ImportError as exc:
+        if (missing := missing_dependency(exc, module_name)) is not None:  # e.g. it imports torch: the extra
+            raise missing from exc
         raise UsageError(f"cannot import module {module_name!r}: {exc}{_import_hint(exc, module_name)}") from None
     except SystemExit as exc:
         raise UsageError(_exited(module_name, exc, held.last_line())) from None
@@ -345,7 +349,9 @@ def _imported_as_top_level(path: Path) -> Any:
 
 
 def _load_file(path_text: str, attr: str) -> Any:
-    """The module of the Python file ``path_text`` (``attr``: what the reference takes from it, for messages)."""
+    """The module of the Python file ``path_text`` (``attr``: what the reference takes from it, for messages); a
+    :class:`MissingDependencyError` naming the extra to install when running it fails on an optional package of
+    nasforge's (:data:`nasforge.extras.EXTRAS`) that is not installed, else a UsageError naming the error."""
     path = Path(path_text).expanduser().resolve()
     if not path.is_file():
         raise UsageError(f"no such Python file: {path_text}")
@@ -372,6 +378,8 @@ def _load_file(path_text: str, attr: str) -> Any:
         raise UsageError(_exited(path_text, exc, held.last_line())) from None
     except Exception as exc:
         del sys.modules[name]
+        if (missing := missing_dependency(exc, path_text)) is not None:  # e.g. it imports torch: the extra
+            raise missing from exc
         raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}{_package_hint(exc, path, attr)}") \
             from exc
     return module
