@@ -17,6 +17,17 @@ FEASIBLE_ONLY = "front_feasible_only"
 constraints (jobs started since 2026-12-05); a job started earlier keeps the rule it ran by (the least
 violating trials), so resuming it changes neither its front nor its retrains."""
 
+PIPELINE_CONFIG = "pipeline_config"
+"""The study attribute holding the settings a ``nasforge search`` run recorded (``SearchConfig.to_json()``)."""
+
+
+def search_config(user_attrs: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings a ``nasforge search`` run recorded with its study (:data:`PIPELINE_CONFIG`); ``{}`` when it
+    recorded none, or for an attribute that is not a JSON object (a damaged or hand-edited record: read as none)."""
+    config = (user_attrs or {}).get(PIPELINE_CONFIG)
+    return config if isinstance(config, dict) else {}
+
+
 HIGHEST_BUDGET_ONLY = "ranks_highest_budget"
 """The study attribute of a study with a multi-fidelity strategy whose best trial and front are ranked at the
 highest budget reached (``Study.ranked``; studies created since 2026-12-05); one created earlier keeps ranking

@@ -40,7 +40,7 @@ from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
 from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
-from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, unsaved_retrain
+from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, search_config, unsaved_retrain
 from ..experiment.storage.base import is_utf8
 from ..experiment.storage.display import display_url, study_command, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
@@ -1112,7 +1112,7 @@ def _check_storage_place(config: SearchConfig) -> None:
 def _run_folder(record: StudyRecord) -> Path | None:
     """The run folder a stored study's search recorded (``pipeline_config["out"]``), else None (e.g. a study
     created from Python)."""
-    out = ((record.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    out = search_config(record.user_attrs).get("out")
     return Path(out) if isinstance(out, str) and out else None
 
 
@@ -2173,7 +2173,7 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         trials, texts = store.trials(record.id), store.arch_texts(record.id)
     if root is None and (database := sqlite_path(store.url)) is not None:
         root = Path(database).parent
-    out = ((record.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    out = search_config(record.user_attrs).get("out")
     ranking = SimpleNamespace(objectives=list(record.objectives),  # what selection_score reads of a study
                               signs=[1.0 if d == "maximize" else -1.0 for d in record.directions])
     by_number = {t.number: t for t in trials}
@@ -2241,7 +2241,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     # a retrain that saved no network is no retrained network: the rows, the best and nasforge export agree
     retrained = {t.user_attrs["source_trial"]: t for t in study.trials
                  if is_retrain(t) and t.done and not unsaved_retrain(t)}  # in order: the last wins
-    recorded_out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")  # a copy's: the original's
+    recorded_out = search_config(study.user_attrs).get("out")  # a copy's: the original's
     serial = (study.user_attrs or {}).get(SERIAL_LATENCY) or {}
     latencies, classes = serial.get("trials") or {}, serial.get("classes")
     rows = []

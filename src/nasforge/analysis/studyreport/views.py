@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...experiment.stages import stage_of
+from ...experiment.stages import search_config, stage_of
 from ...experiment.trial import Trial, TrialState, error_line
 from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
@@ -304,8 +304,7 @@ def _asked_workers(data: StudyData) -> str:
 def _search_config(data: StudyData) -> dict[str, Any]:
     """The settings a ``nasforge search`` run recorded with its study (``pipeline_config``), ``{}`` for any other
     study (an attribute of that name a user set on their own study is not read)."""
-    config = data.user_attrs.get("pipeline_config") if data.user_attrs.get("pipeline") == "search" else None
-    return config if isinstance(config, dict) else {}
+    return search_config(data.user_attrs) if data.user_attrs.get("pipeline") == "search" else {}
 
 
 def searched_data(studies: Sequence[StudyData]) -> list[str | None]:
