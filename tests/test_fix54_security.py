@@ -44,3 +44,58 @@ def test_a_pipeline_config_that_is_no_json_object_is_read_as_no_search_record(co
 
     with open_storage(url, readonly=True) as store:
         assert _run_folder(store.load_study("S")) is None
+
+
+def _recorded(tmp_path, **changed):
+    """The pipeline config a ``nasforge search`` run in ``tmp_path`` records, with ``changed`` fields."""
+    from nasforge.pipelines.search import SearchConfig
+
+    config = SearchConfig(trials=2, workers=1, retrain=1, out=str(tmp_path), name="S").resolved().to_json()
+    return {**config, **changed}
+
+
+@pytest.mark.parametrize("field, value", [("retrain", "x"), ("objectives", 5), ("out", 5), ("out", None),
+                                          ("data_dir", 5), ("storage", 5), ("storage", None), ("final_epochs", -1)])
+def test_resume_refuses_a_recorded_setting_of_the_wrong_type_in_one_line(field, value, tmp_path, capsys):
+    """Would fail: the stored config was checked only with --workers or --max-crash-reruns; without, these ended in a
+    TypeError traceback (and a 'finish the run with' command that failed alike)."""
+    _search_db(tmp_path, _recorded(tmp_path, **{field: value}))
+    assert main(["resume", str(tmp_path)]) == 2
+    assert f"study 'S''s recorded {field} " in _one_line(capsys)
+
+
+@pytest.mark.parametrize("config", ["oops", [1]])
+def test_resume_refuses_a_pipeline_config_that_is_no_json_object(config, tmp_path, capsys):
+    """Would fail: AttributeError ('str' object has no attribute 'items')."""
+    _search_db(tmp_path, config)
+    assert main(["resume", str(tmp_path)]) == 2
+    assert "study 'S' in " in (line := _one_line(capsys)) and "its pipeline_config" in line
+    assert f"must be a JSON object, got {type(config).__name__}" in line
+
+
+def test_resume_given_workers_names_them_not_the_record(tmp_path):
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import resume_search
+
+    url = _search_db(tmp_path, _recorded(tmp_path))
+    with pytest.raises(UsageError, match="^workers must be an integer >= 1, got 0$"):
+        resume_search("S", url, workers=0)
+
+
+def test_settings_older_releases_stored_still_resume(tmp_path):
+    """Now that every resume checks its stored config: names a run got before 2026-12-05 (only dots, over 255 bytes,
+    with --out) and a multi-fidelity strategy with the supernet evaluator (refused since 2026-12-05) pass."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig
+
+    for name in (".", "..", "é" * 150):
+        config = SearchConfig.from_json(_recorded(tmp_path, name=name))
+        config.validate(resumed=True)
+        with pytest.raises(UsageError, match="name must be"):
+            config.validate()
+    supernet = SearchConfig.from_json(_recorded(tmp_path, evaluator="supernet", supernet=str(tmp_path), bn_mode=None,
+                                                strategy="asha", objectives=["val_acc"], directions=["maximize"],
+                                                supernet_score={"bn_mode": "inherited"}))
+    supernet.validate(resumed=True)
+    with pytest.raises(UsageError, match="strategy"):
+        supernet.validate()

@@ -118,11 +118,13 @@ NAME_RULE = ("must be 1-200 characters of valid UTF-8 (at most 255 bytes) withou
 
 def valid_name(name: Any, new: bool = True) -> bool:
     """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder); a study stored before
-    2026-12-06 (not ``new``) may start with '-' or end in '.db': the command line reaches it as
-    :func:`resume_command` spells it."""
-    return (isinstance(name, str) and 0 < len(name) <= 200 and is_utf8(name) and len(name.encode()) <= 255
-            and "/" not in name and name.strip() == name and name.strip(".") != ""
-            and not (new and (name.startswith("-") or name.lower().endswith(".db"))))
+    2026-12-06 (not ``new``) may start with '-' or end in '.db' (the command line reaches it as
+    :func:`resume_command` spells it), and one stored before 2026-12-05 be only dots or over 255 bytes (its run
+    folder was given with --out)."""
+    return (isinstance(name, str) and 0 < len(name) <= 200 and is_utf8(name) and "/" not in name
+            and name.strip() == name
+            and not (new and (len(name.encode()) > 255 or name.strip(".") == "" or name.startswith("-")
+                              or name.lower().endswith(".db"))))
 
 
 DEFAULT_SPACE = "nb201"
@@ -224,7 +226,9 @@ class SearchConfig:
         hold options a run ignored (refused for new runs only): a ``search_epochs`` of a multi-fidelity strategy
         whose budget is epochs, a ``pruner`` with ``search_epochs`` 1 (or ``curve`` with fewer than 5),
         ``final_epochs`` with ``retrain`` 0, ``augment`` with the supernet evaluator and ``retrain`` 0,
-        :data:`TEST_METRIC` as an objective or constraint."""
+        :data:`TEST_METRIC` as an objective or constraint; and values releases before 2026-12-06 stored: a
+        multi-fidelity strategy with the supernet evaluator, an ``out`` inside the data folder (a copy writes beside
+        itself), a ``name`` of dots only or over 255 bytes (:func:`valid_name`)."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
                 value = getattr(self, name)
@@ -245,6 +249,8 @@ class SearchConfig:
         for name in ("out", "data_dir"):  # (storage: a URL, checked as one below)
             if getattr(self, name) is not None:
                 check_path(label(name), getattr(self, name))
+        for name in ("out", "storage"):  # every run records both (resolved)
+            need(not resumed or getattr(self, name) is not None, name, "must be recorded by the run")
         integer("trials", 1)
         integer("workers", 1)
         integer("threads", 1, optional=True)
@@ -301,10 +307,10 @@ class SearchConfig:
             # the data it scores on: the one given, else the supernet's own (an unreadable record: loading says so)
             scored = self.data if self.data or supernet_record(self.supernet) is None else recorded_data(self.supernet)
             need(scored not in STUDY_DATASETS, "data_dir", f"applies to data read from files, not {scored} (built in)")
-        if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
+        if isinstance(self.data, str) and self.data_dir is not None and not resumed:  # its files must not join data
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
-                              self.data, self.data_dir)
-            if not resumed and isinstance(self.storage, str):  # a stored run resumes wherever its file is
+                              self.data, self.data_dir)  # (a stored run resumes where it ran, or beside its copy)
+            if isinstance(self.storage, str):
                 check_storage_out_of_data(self.storage, label("storage"), self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
              f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)")
@@ -369,7 +375,7 @@ class SearchConfig:
                  "applies to the training evaluator only (the supernet evaluator's is in supernet_score)")
             need(isinstance(self.bn_mode, str) and self.bn_mode in BN_MODES, "bn_mode",
                  f"must be one of {', '.join(BN_MODES)} with the training evaluator")
-        if self.evaluator == "supernet":
+        if self.evaluator == "supernet" and not resumed:
             from ..evaluators.supernet import check_supernet_strategy
 
             check_supernet_strategy(self.strategy, label("strategy"))
@@ -1150,6 +1156,10 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         raise UsageError(f"study {name!r} in {display_url(storage)} was not created by nasforge search")
     # every extra the rest needs, in one line before anything is said or done (as nasforge search checks them)
     check_installed(("torch", "sqlalchemy", "plotly"), "resuming a search (its training, stored study and report)")
+    if not isinstance(attrs["pipeline_config"], dict):
+        raise UsageError(f"study {name!r} in {display_url(storage)}: its pipeline_config (the settings its search "
+                         f"recorded) must be a JSON object, got {type(attrs['pipeline_config']).__name__} (a damaged "
+                         "or hand-edited record)")
     config = SearchConfig.from_json(attrs["pipeline_config"])
     if config.evaluator == "supernet" and "supernet_score" not in attrs["pipeline_config"]:
         config.supernet_score = dict(LEGACY_SUPERNET_SCORE)
@@ -1157,8 +1167,9 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         config.workers = workers
     if max_crash_reruns is not None:
         config.max_crash_reruns = max_crash_reruns
-    if workers is not None or max_crash_reruns is not None:
-        config.validate(resumed=True)
+    given = {"workers": workers, "max_crash_reruns": max_crash_reruns}
+    config.validate(lambda field: field if given.get(field) is not None else f"study {name!r}'s recorded {field}",
+                    resumed=True)  # the stored config too: a hand-edited one is refused before anything runs
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     config = _copy_writes_beside_itself(name, storage, config, console,
