@@ -99,3 +99,21 @@ def test_settings_older_releases_stored_still_resume(tmp_path):
     supernet.validate(resumed=True)
     with pytest.raises(UsageError, match="strategy"):
         supernet.validate()
+
+
+@pytest.mark.parametrize("prints", [(1, 2), (["a"], ["x"]), ("", "b")])
+def test_a_recorded_data_fingerprint_that_is_no_text_is_ignored_by_the_comparison(prints):
+    """Would fail: TypeError ('int' object is not subscriptable; unhashable type: 'list') in searched_data."""
+    from nasforge.analysis.studyreport import render_study
+
+    studies = []
+    for name, fingerprint in zip("AB", prints):
+        study = Study(get_space("chain", layers=[["a", "b"], ["x", "y"]]), "random", objectives="val_acc", seed=0,
+                      name=name)
+        study.optimize(lambda arch: {"val_acc": 1.0}, n_trials=2)
+        study.set_user_attr("pipeline", "search")
+        study.set_user_attr("pipeline_config", {"data": "npz", "data_dir": "/x.npz"})
+        study.set_user_attr("data_fingerprint", fingerprint)
+        studies.append(study)
+    page = render_study(studies)
+    assert "<td>A</td><td>random</td><td>npz /x.npz</td>" in page and "(content" not in page
