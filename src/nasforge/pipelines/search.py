@@ -249,8 +249,6 @@ class SearchConfig:
         for name in ("out", "data_dir"):  # (storage: a URL, checked as one below)
             if getattr(self, name) is not None:
                 check_path(label(name), getattr(self, name))
-        for name in ("out", "storage"):  # every run records both (resolved)
-            need(not resumed or getattr(self, name) is not None, name, "must be recorded by the run")
         integer("trials", 1)
         integer("workers", 1)
         integer("threads", 1, optional=True)
@@ -1170,6 +1168,9 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     given = {"workers": workers, "max_crash_reruns": max_crash_reruns}
     config.validate(lambda field: field if given.get(field) is not None else f"study {name!r}'s recorded {field}",
                     resumed=True)  # the stored config too: a hand-edited one is refused before anything runs
+    missing = [field for field in ("out", "storage") if getattr(config, field) is None]  # every run records both
+    if missing:
+        raise UsageError(f"study {name!r}'s recorded {missing[0]} is missing (null): every search records it")
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     config = _copy_writes_beside_itself(name, storage, config, console,
