@@ -117,3 +117,42 @@ def test_a_recorded_data_fingerprint_that_is_no_text_is_ignored_by_the_compariso
         studies.append(study)
     page = render_study(studies)
     assert "<td>A</td><td>random</td><td>npz /x.npz</td>" in page and "(content" not in page
+
+
+@pytest.mark.parametrize("trial_attrs, study_attrs", [
+    ({"stage": "retrain", "source_trial": [1], "model_dir": "x"}, {}),
+    ({"stage": "retrain", "source_trial": True, "model_dir": "x"}, {}),
+    ({"stage": "retrain", "source_trial": 0, "model_dir": 5}, {}),
+    ({"stage": "retrain", "retrain_of": "0"}, {}),
+    ({}, {"retrained": [1]}),
+    ({}, {"retrained": {"x": {}, "1": "y", "٣": {}}}),
+])
+def test_stage_two_attributes_of_the_wrong_type_are_skipped(trial_attrs, study_attrs, tmp_path, capsys):
+    """Would fail: report, the dashboard and export ended in TypeError/AttributeError/ValueError (unhashable
+    source_trial, Path(5), int('x'), a list's .items())."""
+    from nasforge.analysis.dashboard import serve_in_thread
+    from nasforge.analysis.studyreport.data import load_study_data
+    from nasforge.pipelines.search import saved_networks
+
+    url = _search_db(tmp_path, _recorded(tmp_path), trial_attrs, **study_attrs)
+    assert all(isinstance(r.source, int) for r in load_study_data(url, "S").retrained())  # else by architecture
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 0
+    assert all(e["source_trial"] is None for e in saved_networks("S", url))  # the network of no search trial
+    assert main(["export", str(tmp_path), "--format", "safetensors", "--out", str(tmp_path / "x.safetensors")]) == 2
+    _one_line(capsys)
+    import urllib.request
+
+    server, address = serve_in_thread(url, port=0)
+    try:
+        with urllib.request.urlopen(address + "/study/body?name=S", timeout=30) as answer:
+            assert answer.status == 200
+    finally:
+        server.shutdown()
+
+
+def test_a_recorded_older_retrained_attribute_still_reads(tmp_path):
+    from nasforge.analysis.studyreport.data import load_study_data
+
+    url = _search_db(tmp_path, _recorded(tmp_path), retrained={"1": {"metrics": {"test_acc": 0.9}}, "03": {}})
+    assert sorted((r.source, r.metrics.get("test_acc")) for r in load_study_data(url, "S").retrained()) == \
+        [(1, 0.9), (3, None)]

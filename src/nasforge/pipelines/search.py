@@ -40,7 +40,8 @@ from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
 from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
-from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, search_config, unsaved_retrain
+from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, saved_model_dir, search_config, \
+    source_trial, unsaved_retrain
 from ..experiment.storage.base import is_utf8
 from ..experiment.storage.display import display_url, study_command, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
@@ -1916,7 +1917,7 @@ class RetrainProgress:
         self.total, self.numbers = len(retrains), {t.number for t in retrains}
         self.epochs = config.final_epochs or preset_for(_model(study.space)[0]).final_epochs
         sources = {t.number: t for t in study.trials}
-        self.rough = {t.number: retrain_estimate(sources.get(t.user_attrs.get("source_trial")), self.epochs)
+        self.rough = {t.number: retrain_estimate(sources.get(source_trial(t)), self.epochs)
                       for t in sorted(retrains, key=lambda t: t.number)}  # in the order they start (enqueued)
         self.began, self.workers, self.actual = time.perf_counter(), 1, {}
 
@@ -2058,7 +2059,7 @@ def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
 
     chosen = choose_for_retraining(front, config.objectives, config.directions, config.retrain)
     study.sync()
-    latest = {t.user_attrs.get("source_trial"): t for t in study.trials if is_retrain(t)}  # in order: the last wins
+    latest = {source_trial(t): t for t in study.trials if is_retrain(t)}  # in order: the last wins
     for trial in sorted(chosen, key=lambda t: (-t.metrics.get("params", 0.0), t.number)):
         last = latest.get(trial.number)
         if last is None or last.state == TrialState.FAILED or unsaved_retrain(last):
@@ -2191,11 +2192,12 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
     by_number = {t.number: t for t in trials}
     found = []
     for t in trials:
-        if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
+        folder = saved_model_dir(t)
+        if folder is None or not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE"):
             continue
-        places = _network_places(Path(t.user_attrs["model_dir"]), out, root)
+        places = _network_places(Path(folder), out, root)
         path = next((p for p in places if p.is_dir()), None)
-        source = t.user_attrs.get("source_trial")
+        source = source_trial(t)
         found.append({"trial": t.number, "source_trial": source, "retrain": is_retrain(t),
                       "path": str(path or places[-1]), "missing": None if path else [str(p) for p in places],
                       "test_acc": t.metrics.get("test_acc"), "metrics": dict(t.metrics),
@@ -2251,7 +2253,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     front = feasible_front(study)
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
     # a retrain that saved no network is no retrained network: the rows, the best and nasforge export agree
-    retrained = {t.user_attrs["source_trial"]: t for t in study.trials
+    retrained = {source_trial(t): t for t in study.trials
                  if is_retrain(t) and t.done and not unsaved_retrain(t)}  # in order: the last wins
     recorded_out = search_config(study.user_attrs).get("out")  # a copy's: the original's
     serial = (study.user_attrs or {}).get(SERIAL_LATENCY) or {}
@@ -2260,6 +2262,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     for t in sorted(front, key=lambda t: (t.metrics.get(x_name, np.inf), t.number)):
         final = retrained.get(t.number)
         ok = final is not None and final.state.value == "COMPLETE"
+        saved = saved_model_dir(final) if ok else None  # (a COMPLETE retrain in ``retrained`` saved its network)
         rows.append({"trial": t.number, "arch": study.space.format(t.arch),
                      "network": _network_text(study.space, t.arch), "search_val_acc": t.metrics.get("val_acc"),
                      "test_acc": final.metrics.get("test_acc") if ok else None,
@@ -2268,8 +2271,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "chance_level": _at_chance(t.metrics.get("val_acc"), classes),
                      "trained_params": t.metrics.get("trained_params"),
                      "retrain_trial": final.number if final is not None else None,
-                     "model_dir": str(_network_folder(Path(final.user_attrs["model_dir"]), recorded_out, out))
-                     if ok else None,
+                     "model_dir": str(_network_folder(Path(saved), recorded_out, out)) if saved else None,
                      "retrain_error": final.error if final is not None and not ok else None})
     _write_output(out, "front.json", json.dumps(rows, indent=2))
 
