@@ -577,6 +577,7 @@ def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
     the run was killed while it wrote its outputs, which ``nasforge resume`` writes. The run folder is the
     database's own when the run stored its study there (wherever the folder is now), else the ``--out`` it recorded
     (a study kept in a storage file elsewhere), when that folder is there to look in (moved: unknown, no line)."""
+    from ..experiment.stages import search_config
     from ..pipelines.search import PIPELINE, RUN_DATABASE
 
     database = sqlite_path(study.storage_url)
@@ -584,7 +585,7 @@ def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
         return False
     done = study.user_attrs.get("search_done") and counts.get("COMPLETE") and not (counts.get("RUNNING")
                                                                                    or counts.get("WAITING"))
-    config = study.user_attrs.get("pipeline_config") or {}
+    config = search_config(study.user_attrs)
     out, storage = config.get("out"), config.get("storage")
     stored_at = sqlite_path(storage) if isinstance(storage, str) else None
     folder = Path(database).parent

@@ -17,6 +17,17 @@ FEASIBLE_ONLY = "front_feasible_only"
 constraints (jobs started since 2026-12-05); a job started earlier keeps the rule it ran by (the least
 violating trials), so resuming it changes neither its front nor its retrains."""
 
+PIPELINE_CONFIG = "pipeline_config"
+"""The study attribute holding the settings a ``nasforge search`` run recorded (``SearchConfig.to_json()``)."""
+
+
+def search_config(user_attrs: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings a ``nasforge search`` run recorded with its study (:data:`PIPELINE_CONFIG`); ``{}`` when it
+    recorded none, or for an attribute that is not a JSON object (a damaged or hand-edited record: read as none)."""
+    config = (user_attrs or {}).get(PIPELINE_CONFIG)
+    return config if isinstance(config, dict) else {}
+
+
 HIGHEST_BUDGET_ONLY = "ranks_highest_budget"
 """The study attribute of a study with a multi-fidelity strategy whose best trial and front are ranked at the
 highest budget reached (``Study.ranked``; studies created since 2026-12-05); one created earlier keeps ranking
@@ -56,12 +67,42 @@ def is_retrain(trial: Any) -> bool:
     return stage_of(trial) == RETRAIN
 
 
+def trial_number(value: Any) -> int | None:
+    """``value`` when it is a trial number (an int, not a bool), else None: a stored attribute of another type (a
+    damaged or hand-edited record) names no trial."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def source_trial(trial: Any) -> int | None:
+    """The search trial a stage-2 retrain retrains (its user attribute ``source_trial``), else None (also for a value
+    that is no trial number: such a retrain counts as the retrain of no trial)."""
+    return trial_number((getattr(trial, "user_attrs", None) or {}).get("source_trial"))
+
+
+def saved_model_dir(trial: Any) -> str | None:
+    """The folder ``trial`` saved its network in (its user attribute ``model_dir``), else None (also for a value that
+    is no non-empty text: such a trial saved no network that can be found)."""
+    folder = (getattr(trial, "user_attrs", None) or {}).get("model_dir")
+    return folder if isinstance(folder, str) and folder else None
+
+
+def recorded_retrains(user_attrs: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+    """Stage-2 results in the older study attribute ``retrained`` ({search trial number as text: Result JSON}), by
+    trial number; an entry whose key is no trial number or whose value is no JSON object is skipped, as is the whole
+    attribute when it is no JSON object (a damaged or hand-edited record)."""
+    recorded = (user_attrs or {}).get("retrained")
+    if not isinstance(recorded, dict):
+        return {}
+    return {int(key): result for key, result in recorded.items()
+            if isinstance(key, str) and key.isascii() and key.isdigit() and isinstance(result, dict)}
+
+
 def unsaved_retrain(trial: Any) -> bool:
     """Whether ``trial`` is a COMPLETE retrain that saved no network: not stage 2's evaluator's result (it saves
     every network it trains) but a search-size one, as a stage-1 run of another process stored before it left
     retrains to stage 2; it counts as not retrained: the outputs leave it out (as ``nasforge export`` does) and a
     resume retrains its source again."""
-    return is_retrain(trial) and trial.state.value == "COMPLETE" and not trial.user_attrs.get("model_dir")
+    return is_retrain(trial) and trial.state.value == "COMPLETE" and saved_model_dir(trial) is None
 
 
 def has_stages(trials: Iterable[Any]) -> bool:

@@ -40,7 +40,8 @@ from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
 from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
-from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, unsaved_retrain
+from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, saved_model_dir, search_config, \
+    source_trial, unsaved_retrain
 from ..experiment.storage.base import is_utf8
 from ..experiment.storage.display import display_url, study_command, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
@@ -118,11 +119,13 @@ NAME_RULE = ("must be 1-200 characters of valid UTF-8 (at most 255 bytes) withou
 
 def valid_name(name: Any, new: bool = True) -> bool:
     """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder); a study stored before
-    2026-12-06 (not ``new``) may start with '-' or end in '.db': the command line reaches it as
-    :func:`resume_command` spells it."""
-    return (isinstance(name, str) and 0 < len(name) <= 200 and is_utf8(name) and len(name.encode()) <= 255
-            and "/" not in name and name.strip() == name and name.strip(".") != ""
-            and not (new and (name.startswith("-") or name.lower().endswith(".db"))))
+    2026-12-06 (not ``new``) may start with '-' or end in '.db' (the command line reaches it as
+    :func:`resume_command` spells it), and one stored before 2026-12-05 be only dots or over 255 bytes (its run
+    folder was given with --out)."""
+    return (isinstance(name, str) and 0 < len(name) <= 200 and is_utf8(name) and "/" not in name
+            and name.strip() == name
+            and not (new and (len(name.encode()) > 255 or name.strip(".") == "" or name.startswith("-")
+                              or name.lower().endswith(".db"))))
 
 
 DEFAULT_SPACE = "nb201"
@@ -224,7 +227,9 @@ class SearchConfig:
         hold options a run ignored (refused for new runs only): a ``search_epochs`` of a multi-fidelity strategy
         whose budget is epochs, a ``pruner`` with ``search_epochs`` 1 (or ``curve`` with fewer than 5),
         ``final_epochs`` with ``retrain`` 0, ``augment`` with the supernet evaluator and ``retrain`` 0,
-        :data:`TEST_METRIC` as an objective or constraint."""
+        :data:`TEST_METRIC` as an objective or constraint; and values releases before 2026-12-06 stored: a
+        multi-fidelity strategy with the supernet evaluator, an ``out`` inside the data folder (a copy writes beside
+        itself), a ``name`` of dots only or over 255 bytes (:func:`valid_name`)."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
                 value = getattr(self, name)
@@ -301,10 +306,10 @@ class SearchConfig:
             # the data it scores on: the one given, else the supernet's own (an unreadable record: loading says so)
             scored = self.data if self.data or supernet_record(self.supernet) is None else recorded_data(self.supernet)
             need(scored not in STUDY_DATASETS, "data_dir", f"applies to data read from files, not {scored} (built in)")
-        if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
+        if isinstance(self.data, str) and self.data_dir is not None and not resumed:  # its files must not join data
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
-                              self.data, self.data_dir)
-            if not resumed and isinstance(self.storage, str):  # a stored run resumes wherever its file is
+                              self.data, self.data_dir)  # (a stored run resumes where it ran, or beside its copy)
+            if isinstance(self.storage, str):
                 check_storage_out_of_data(self.storage, label("storage"), self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
              f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)")
@@ -369,7 +374,7 @@ class SearchConfig:
                  "applies to the training evaluator only (the supernet evaluator's is in supernet_score)")
             need(isinstance(self.bn_mode, str) and self.bn_mode in BN_MODES, "bn_mode",
                  f"must be one of {', '.join(BN_MODES)} with the training evaluator")
-        if self.evaluator == "supernet":
+        if self.evaluator == "supernet" and not resumed:
             from ..evaluators.supernet import check_supernet_strategy
 
             check_supernet_strategy(self.strategy, label("strategy"))
@@ -1112,7 +1117,7 @@ def _check_storage_place(config: SearchConfig) -> None:
 def _run_folder(record: StudyRecord) -> Path | None:
     """The run folder a stored study's search recorded (``pipeline_config["out"]``), else None (e.g. a study
     created from Python)."""
-    out = ((record.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    out = search_config(record.user_attrs).get("out")
     return Path(out) if isinstance(out, str) and out else None
 
 
@@ -1150,6 +1155,10 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         raise UsageError(f"study {name!r} in {display_url(storage)} was not created by nasforge search")
     # every extra the rest needs, in one line before anything is said or done (as nasforge search checks them)
     check_installed(("torch", "sqlalchemy", "plotly"), "resuming a search (its training, stored study and report)")
+    if not isinstance(attrs["pipeline_config"], dict):
+        raise UsageError(f"study {name!r} in {display_url(storage)}: its pipeline_config (the settings its search "
+                         f"recorded) must be a JSON object, got {type(attrs['pipeline_config']).__name__} (a damaged "
+                         "or hand-edited record)")
     config = SearchConfig.from_json(attrs["pipeline_config"])
     if config.evaluator == "supernet" and "supernet_score" not in attrs["pipeline_config"]:
         config.supernet_score = dict(LEGACY_SUPERNET_SCORE)
@@ -1157,8 +1166,12 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         config.workers = workers
     if max_crash_reruns is not None:
         config.max_crash_reruns = max_crash_reruns
-    if workers is not None or max_crash_reruns is not None:
-        config.validate(resumed=True)
+    given = {"workers": workers, "max_crash_reruns": max_crash_reruns}
+    config.validate(lambda field: field if given.get(field) is not None else f"study {name!r}'s recorded {field}",
+                    resumed=True)  # the stored config too: a hand-edited one is refused before anything runs
+    missing = [field for field in ("out", "storage") if getattr(config, field) is None]  # every run records both
+    if missing:
+        raise UsageError(f"study {name!r}'s recorded {missing[0]} is missing (null): every search records it")
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     config = _copy_writes_beside_itself(name, storage, config, console,
@@ -1904,7 +1917,7 @@ class RetrainProgress:
         self.total, self.numbers = len(retrains), {t.number for t in retrains}
         self.epochs = config.final_epochs or preset_for(_model(study.space)[0]).final_epochs
         sources = {t.number: t for t in study.trials}
-        self.rough = {t.number: retrain_estimate(sources.get(t.user_attrs.get("source_trial")), self.epochs)
+        self.rough = {t.number: retrain_estimate(sources.get(source_trial(t)), self.epochs)
                       for t in sorted(retrains, key=lambda t: t.number)}  # in the order they start (enqueued)
         self.began, self.workers, self.actual = time.perf_counter(), 1, {}
 
@@ -2046,7 +2059,7 @@ def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
 
     chosen = choose_for_retraining(front, config.objectives, config.directions, config.retrain)
     study.sync()
-    latest = {t.user_attrs.get("source_trial"): t for t in study.trials if is_retrain(t)}  # in order: the last wins
+    latest = {source_trial(t): t for t in study.trials if is_retrain(t)}  # in order: the last wins
     for trial in sorted(chosen, key=lambda t: (-t.metrics.get("params", 0.0), t.number)):
         last = latest.get(trial.number)
         if last is None or last.state == TrialState.FAILED or unsaved_retrain(last):
@@ -2173,17 +2186,18 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         trials, texts = store.trials(record.id), store.arch_texts(record.id)
     if root is None and (database := sqlite_path(store.url)) is not None:
         root = Path(database).parent
-    out = ((record.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    out = search_config(record.user_attrs).get("out")
     ranking = SimpleNamespace(objectives=list(record.objectives),  # what selection_score reads of a study
                               signs=[1.0 if d == "maximize" else -1.0 for d in record.directions])
     by_number = {t.number: t for t in trials}
     found = []
     for t in trials:
-        if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
+        folder = saved_model_dir(t)
+        if folder is None or not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE"):
             continue
-        places = _network_places(Path(t.user_attrs["model_dir"]), out, root)
+        places = _network_places(Path(folder), out, root)
         path = next((p for p in places if p.is_dir()), None)
-        source = t.user_attrs.get("source_trial")
+        source = source_trial(t)
         found.append({"trial": t.number, "source_trial": source, "retrain": is_retrain(t),
                       "path": str(path or places[-1]), "missing": None if path else [str(p) for p in places],
                       "test_acc": t.metrics.get("test_acc"), "metrics": dict(t.metrics),
@@ -2239,15 +2253,16 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     front = feasible_front(study)
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
     # a retrain that saved no network is no retrained network: the rows, the best and nasforge export agree
-    retrained = {t.user_attrs["source_trial"]: t for t in study.trials
+    retrained = {source_trial(t): t for t in study.trials
                  if is_retrain(t) and t.done and not unsaved_retrain(t)}  # in order: the last wins
-    recorded_out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")  # a copy's: the original's
+    recorded_out = search_config(study.user_attrs).get("out")  # a copy's: the original's
     serial = (study.user_attrs or {}).get(SERIAL_LATENCY) or {}
     latencies, classes = serial.get("trials") or {}, serial.get("classes")
     rows = []
     for t in sorted(front, key=lambda t: (t.metrics.get(x_name, np.inf), t.number)):
         final = retrained.get(t.number)
         ok = final is not None and final.state.value == "COMPLETE"
+        saved = saved_model_dir(final) if ok else None  # (a COMPLETE retrain in ``retrained`` saved its network)
         rows.append({"trial": t.number, "arch": study.space.format(t.arch),
                      "network": _network_text(study.space, t.arch), "search_val_acc": t.metrics.get("val_acc"),
                      "test_acc": final.metrics.get("test_acc") if ok else None,
@@ -2256,8 +2271,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "chance_level": _at_chance(t.metrics.get("val_acc"), classes),
                      "trained_params": t.metrics.get("trained_params"),
                      "retrain_trial": final.number if final is not None else None,
-                     "model_dir": str(_network_folder(Path(final.user_attrs["model_dir"]), recorded_out, out))
-                     if ok else None,
+                     "model_dir": str(_network_folder(Path(saved), recorded_out, out)) if saved else None,
                      "retrain_error": final.error if final is not None and not ok else None})
     _write_output(out, "front.json", json.dumps(rows, indent=2))
 

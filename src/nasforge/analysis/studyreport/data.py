@@ -26,7 +26,8 @@ from ...spaces.recorded import RecordedSpace
 from ...experiment._export import study_json, trials_dataframe
 from ...experiment.storage import Storage, StorageError
 from ...experiment.storage.display import display_url, hide_password
-from ...experiment.stages import FEASIBLE_ONLY, HIGHEST_BUDGET_ONLY, is_retrain, unsaved_retrain
+from ...experiment.stages import FEASIBLE_ONLY, HIGHEST_BUDGET_ONLY, is_retrain, recorded_retrains, trial_number, \
+    unsaved_retrain
 from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
@@ -170,15 +171,15 @@ class StudyData:
         for t in self.trials:
             if is_retrain(t) and t.state.finished and not (searched and unsaved_retrain(t)):  # as its outputs do
                 attrs = _attrs(t)
-                source = attrs.get("source_trial", attrs.get("retrain_of"))
+                source = trial_number(attrs.get("source_trial", attrs.get("retrain_of")))  # else: by architecture
                 if source is None:
                     source = by_arch.get(self.arch_text[t.number])
                 out.append(Retrained(source, dict(t.metrics), t.number, t.error, t.state == TrialState.COMPLETE))
         numbered = {r.source for r in out}
-        for key, result in (self.user_attrs.get("retrained") or {}).items():
-            if int(key) not in numbered and isinstance(result, dict):
+        for number, result in recorded_retrains(self.user_attrs).items():
+            if number not in numbered:
                 completed = result.get("status", "ok") == "ok" and not result.get("error")
-                out.append(Retrained(int(key), dict(result.get("metrics") or {}), None, result.get("error"), completed))
+                out.append(Retrained(number, dict(result.get("metrics") or {}), None, result.get("error"), completed))
         return out
 
     # -- summary figures ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...experiment.stages import stage_of
+from ...experiment.stages import search_config, stage_of
 from ...experiment.trial import Trial, TrialState, error_line
 from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
@@ -305,8 +305,14 @@ def _asked_workers(data: StudyData) -> str:
 def _search_config(data: StudyData) -> dict[str, Any]:
     """The settings a ``nasforge search`` run recorded with its study (``pipeline_config``), ``{}`` for any other
     study (an attribute of that name a user set on their own study is not read)."""
-    config = data.user_attrs.get("pipeline_config") if data.user_attrs.get("pipeline") == "search" else None
-    return config if isinstance(config, dict) else {}
+    return search_config(data.user_attrs) if data.user_attrs.get("pipeline") == "search" else {}
+
+
+def _fingerprint(data: StudyData) -> str | None:
+    """The content fingerprint of its data a ``nasforge search`` run recorded (``data_fingerprint``); None where it
+    recorded none, or a value that is no non-empty text (a damaged or hand-edited record: read as none)."""
+    value = data.user_attrs.get("data_fingerprint")
+    return value if isinstance(value, str) and value else None
 
 
 def searched_data(studies: Sequence[StudyData]) -> list[str | None]:
@@ -318,7 +324,7 @@ def searched_data(studies: Sequence[StudyData]) -> list[str | None]:
         config = _search_config(data)
         name, where = config.get("data"), config.get("data_dir")
         texts.append(None if not name else f"{name} {where}" if where else str(name))
-    prints = [d.user_attrs.get("data_fingerprint") if t else None for d, t in zip(studies, texts)]
+    prints = [_fingerprint(d) if t else None for d, t in zip(studies, texts)]
     for text in {t for t in texts if t}:
         same = [k for k, t in enumerate(texts) if t == text]
         if len({prints[k] for k in same} - {None}) > 1:  # one path, other contents
@@ -424,8 +430,8 @@ def _other_data_note(studies: Sequence[StudyData], labels: Sequence[str]) -> str
     accuracy and size depend on it: input channels, classes), else "". Where every such study recorded its data's
     content fingerprint, those decide: one file copied to two paths is the same data."""
     texts = searched_data(studies)
-    prints = [d.user_attrs.get("data_fingerprint") for d, t in zip(studies, texts) if t]
-    if all(isinstance(p, str) and p for p in prints):
+    prints = [_fingerprint(d) for d, t in zip(studies, texts) if t]
+    if all(p is not None for p in prints):
         if len(set(prints)) < 2:
             return ""
     elif len({t for t in texts if t}) < 2:
