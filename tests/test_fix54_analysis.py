@@ -36,3 +36,42 @@ def test_the_optimum_typed_as_shown_is_regret_zero_on_either_side(values, direct
     fig = figures(render_study(data, optimum=typed))["nf-plot-progress-trials"]
     assert fig["data"][0]["y"][-1] == fig["layout"]["yaxis"]["tickvals"][0]  # regret 0: the line labelled 0
     assert shown_optimum([data], typed - 0.001 if direction == "minimize" else typed + 0.001) != study.best_value
+
+
+def _chain_bench():
+    from nasforge.analysis.simulate import ModelledCurves
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 2)
+    rows = [{"arch": space.format(a), "acc": 50.0 + i} for i, a in enumerate(space.enumerate())]
+    return ModelledCurves(TabularBenchmark(rows, space), metric="acc", cost=None)
+
+
+def test_the_simulated_table_between_grid_points_gives_the_runs_values_at_that_time():
+    """Would fail: a time between grid points took the value of the grid point before it under the asked time's
+    label (hyperband's mean@0.08h was 8, its value at 0.05 h, though every run had found the optimum by then), and
+    a NumPy array of times crashed (its truth value is ambiguous)."""
+    import numpy as np
+
+    from nasforge.analysis.simulate import compare_simulated
+    from nasforge.exceptions import UsageError
+
+    bench = _chain_bench()
+    coarse = compare_simulated(bench, ["random", "hyperband"], seeds=3, n_workers=2, hours=0.1, grid_points=3)
+    exact = compare_simulated(bench, ["random", "hyperband"], seeds=3, n_workers=2, hours=0.08, grid_points=2)
+    rows = coarse.table(np.array([0.02, 0.08]))
+    for row in rows:
+        curve = exact.curves[row["strategy"]]
+        assert (row["mean@0.08h"], row["median@0.08h"], row["found"]) == (
+            curve["mean"][-1], curve["median"][-1], curve["n_found"][-1])
+    assert rows[1]["mean@0.08h"] == 0 and coarse.curves["hyperband"]["mean"][1] == 8  # 8 at 0.05 h: no snapping
+    default = coarse.table()
+    assert [row["mean@0.1h"] for row in default] == [c["mean"][-1] for c in coarse.curves.values()]
+    with pytest.raises(UsageError, match="at_hours must name at least one time"):
+        coarse.table([])
+    coarse.runs.clear()  # a report without its runs: only the grid's times
+    assert coarse.table([0.05])[1]["mean@0.05h"] == 8
+    with pytest.raises(UsageError, match=r"at_hours \[0.08\] are not times of this report's grid \(3 points from 0 "
+                                         r"to 0.1 h\)"):
+        coarse.table([0.05, 0.08])
