@@ -75,3 +75,58 @@ def test_the_simulated_table_between_grid_points_gives_the_runs_values_at_that_t
     with pytest.raises(UsageError, match=r"at_hours \[0.08\] are not times of this report's grid \(3 points from 0 "
                                          r"to 0.1 h\)"):
         coarse.table([0.05, 0.08])
+
+
+def _chain_table(tmp_path, scale: float):
+    """``chain.csv`` of docs/cli.md with its accuracies times ``scale``, and its layers file."""
+    import itertools
+    import random
+
+    rng = random.Random(0)
+    rows = ["arch,acc,val_acc"]
+    for arch in itertools.product(["conv3", "conv5", "skip"], ["conv3", "conv5", "skip"], ["conv3", "conv5"]):
+        acc, val_acc = (round(rng.uniform(80, 95), 2) * scale for _ in range(2))
+        rows.append(f"{'|'.join(arch)},{acc:.6g},{val_acc:.6g}")
+    (tmp_path / "chain.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "layers.yaml").write_text("- [conv3, conv5, skip]\n- [conv3, conv5, skip]\n- [conv3, conv5]\n")
+    return ["bench", "--table", str(tmp_path / "chain.csv"), "--space", "chain", "--space-config",
+            str(tmp_path / "layers.yaml"), "--objective", "acc", "--trials", "15", "--seeds", "5"]
+
+
+def test_bench_tables_print_small_regrets_to_significant_digits(tmp_path, monkeypatch, capsys):
+    """Would fail: regrets were printed to 3 decimals, so on an accuracy held as a fraction local_search's mean
+    regret 0.00016 and its exact 0 median both read 0.000, and the simulated table's likewise."""
+    import json
+
+    from nasforge.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    args = _chain_table(tmp_path, 0.01)
+    assert main([*args, "--strategies", "random,local_search", "--out", str(tmp_path / "plain")]) == 0
+    table = capsys.readouterr().out
+    rows = json.loads((tmp_path / "plain" / "bench.json").read_text())["summary"]
+    summary = {row["strategy"]: row for row in rows}
+    mean, median = summary["local_search"]["mean@15"], summary["local_search"]["median@15"]
+    assert 0 < mean < 5e-4 and median == 0
+    cells = next(line.split() for line in table.splitlines() if line.startswith("local_search"))
+    assert cells[2:5] == [f"{mean:.5f}", "0.0000", f"{mean:.5f}"]  # mean 0.00016 and median 0 read apart
+    assert main([*args, "--strategies", "random", "--workers-simulated", "2", "--out", str(tmp_path / "sim")]) == 0
+    simulated = capsys.readouterr().out
+    last = json.loads((tmp_path / "sim" / "simulated.json").read_text())["summary"][0]["mean@0.25h"]
+    assert 0 < last < 1e-3 and f"{last:.6g}" in simulated
+
+
+def test_bench_plots_are_linear_only_below_the_smallest_positive_regret():
+    """Would fail: the symlog axis was linear up to 0.01, where regrets of 1e-4 to 1e-3 could not be told from 0."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from nasforge.analysis import harness
+
+    fig, ax = plt.subplots()
+    harness.regret_yaxis(ax, [np.array([0.03, 0.0003, 0.0])])
+    assert ax.get_yscale() == "symlog" and ax.yaxis.get_transform().linthresh == pytest.approx(1e-5)
+    plt.close(fig)

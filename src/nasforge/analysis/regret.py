@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -141,6 +142,17 @@ it (``19.956`` for a stored ``19.956000000000003``) is the optimum found."""
 def within_rounding(gap: float, *scales: float) -> bool:
     """Whether ``gap`` is within :data:`REGRET_TOLERANCE` of the largest magnitude among ``scales`` (NaN: never)."""
     return bool(abs(gap) <= REGRET_TOLERANCE * max(abs(s) for s in scales))
+
+
+def regret_axis(values: np.ndarray) -> tuple[float, list[float]]:
+    """(floor, tick values) of a log regret axis for the regrets ``values`` drawn: the floor (where 0 is drawn,
+    labelled 0) a decade below the smallest positive regret, then every decade up to the largest. The reports (bench
+    folders, the progress of a study with a known optimum) and the bench plots (linear up to the floor) share it."""
+    values = np.asarray(values, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    low = math.floor(math.log10(positive.min())) if positive.size else 0
+    high = math.ceil(math.log10(positive.max())) if positive.size else 1
+    return 10.0 ** (low - 1), [10.0 ** k for k in range(low - 1, max(high, low) + 1)]
 
 
 def _check_regret(regret: np.ndarray, optimum: float, maximize: bool) -> None:
