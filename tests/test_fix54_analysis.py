@@ -130,3 +130,13 @@ def test_bench_plots_are_linear_only_below_the_smallest_positive_regret():
     harness.regret_yaxis(ax, [np.array([0.03, 0.0003, 0.0])])
     assert ax.get_yscale() == "symlog" and ax.yaxis.get_transform().linthresh == pytest.approx(1e-5)
     plt.close(fig)
+
+
+def test_incumbent_curves_refuse_a_maximize_that_is_no_bool():
+    """Would fail: any truthy value was taken as True, so "minimize" gave the maximizing curve [3, 3, 3]."""
+    from nasforge.analysis.regret import incumbent_curves
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="^maximize must be True or False, got 'minimize'$"):
+        incumbent_curves([3.0, 1.0, 2.0], [0, 0, 0], maximize="minimize")
+    assert list(incumbent_curves([3.0, 1.0, 2.0], [0, 0, 0], maximize=False)[0]) == [3, 1, 1]

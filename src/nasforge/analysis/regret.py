@@ -44,7 +44,9 @@ class RunTrace:
 def incumbent_curves(values: np.ndarray, secondary: np.ndarray, maximize: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Best-so-far objective and the secondary metric of that incumbent, per evaluation. NaN values (failed
     evaluations) never become the incumbent: both curves are NaN until the first non-NaN value. ``values`` and
-    ``secondary`` are lists (or 1-D arrays) of numbers of one length, else a UsageError naming them."""
+    ``secondary`` are lists (or 1-D arrays) of numbers of one length, else a UsageError naming them; ``maximize``
+    is True or False (a direction name such as "minimize" is a UsageError, not a truthy True)."""
+    check_bool("maximize", maximize)
     values, secondary = float_array("values", values), float_array("secondary", secondary)
     if values.ndim != 1 or values.shape != secondary.shape:
         raise UsageError(f"values and secondary must be one number per evaluation each (two 1-D arrays of one "
