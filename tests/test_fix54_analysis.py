@@ -140,3 +140,45 @@ def test_incumbent_curves_refuse_a_maximize_that_is_no_bool():
     with pytest.raises(UsageError, match="^maximize must be True or False, got 'minimize'$"):
         incumbent_curves([3.0, 1.0, 2.0], [0, 0, 0], maximize="minimize")
     assert list(incumbent_curves([3.0, 1.0, 2.0], [0, 0, 0], maximize=False)[0]) == [3, 1, 1]
+
+
+def test_a_front_trial_worst_on_one_objective_adds_hypervolume():
+    """Would fail: the reference lay 1e-9 beyond the worst value of each objective, so trial 1 (the best acc, the
+    most params) raised the hypervolume by about 0, and a constant objective gave volumes of about 1e-8."""
+    pytest.importorskip("plotly")
+    from nasforge import Result
+    from nasforge.analysis.studyreport import from_study, render_study
+    from nasforge.pareto import reference_point
+
+    study = Study(SPACE, "mo_random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0)
+    for acc, params in ((60.0, 3000.0), (70.0, 5000.0)):
+        study.tell(study.ask(), Result(metrics={"acc": acc, "params": params}))
+    progress = figures(render_study(from_study(study)))["nf-plot-progress-trials"]["data"][0]["y"]
+    assert progress == pytest.approx([1 * 2200, 1 * 2200 + 10 * 200])  # reference (59, 5200): 10 % of each range
+    assert list(reference_point([[3.0, 5.0], [3.0, 0.0]], ["maximize", "minimize"])) == pytest.approx([2.7, 5.5])
+    assert list(reference_point([[0.0, 1.0]])) == pytest.approx([-0.1, 0.9])  # equal values: 10 % of |v| or of 1
+
+
+def test_summary_json_measures_new_jobs_from_the_range_reference_and_keeps_an_earlier_job_s(tmp_path):
+    """Would fail: summary.json's reference lay 1e-9 beyond the worst trial, so the front trial with the most
+    params added nothing; a job started before the rule (no attribute) keeps that reference, so resuming it
+    rewrites the hypervolume it had."""
+    import json
+
+    from nasforge import Result
+    from nasforge.experiment.stages import RANGE_REFERENCE
+    from nasforge.pipelines.search import SearchConfig, write_outputs
+
+    study = Study(SPACE, "mo_random", objectives=["val_acc", "params"], directions=["maximize", "minimize"],
+                  seed=0, name="job")
+    for acc, params in ((60.0, 3000.0), (70.0, 5000.0)):
+        study.tell(study.ask(), Result(metrics={"val_acc": acc, "params": params}))
+    config = SearchConfig(out=str(tmp_path), name="job", workers=1, threads=1)
+    before = write_outputs(study, config)
+    assert before["hypervolume_reference"] == pytest.approx([60 - 61e-9, 5000 + 5001e-9], abs=1e-12)
+    assert before["hypervolume"] == pytest.approx(0, abs=1e-3)  # both trials are extremes: about no volume
+    study.set_user_attr(RANGE_REFERENCE, True)  # as nasforge search creates its jobs since 2026-12-07
+    summary = write_outputs(study, config)
+    assert summary["hypervolume_reference"] == pytest.approx([59, 5200])
+    assert summary["hypervolume"] == pytest.approx(4200) == json.loads((tmp_path / "summary.json").read_text())[
+        "hypervolume"]

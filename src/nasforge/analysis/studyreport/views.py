@@ -17,7 +17,7 @@ import numpy as np
 
 from ...experiment.stages import stage_of
 from ...experiment.trial import Trial, TrialState, error_line
-from ...pareto import hypervolume_progress, to_maximization
+from ...pareto import REFERENCE_MARGIN, hypervolume_progress, reference_point
 from ..diagrams import architecture_svg
 from ..regret import regret_axis, within_rounding
 from .data import BenchData, Retrained, StudyData, display_url
@@ -497,31 +497,24 @@ def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> li
     return [regret(optimum, float(b), data.directions[0]) for b in best]  # checked: never negative
 
 
-def _worst(studies: Sequence[StudyData]) -> np.ndarray:
-    """The worst value of each objective over the complete trials of all studies (maximization units)."""
+def _reference(studies: Sequence[StudyData]) -> np.ndarray:
+    """The hypervolume reference of the complete trials of all studies (:func:`nasforge.pareto.reference_point`,
+    original units)."""
     first = studies[0]
     values = np.vstack([d.values() for d in studies if d.complete] or [np.zeros((1, len(first.objectives)))])
-    return to_maximization(values, first.directions).min(0)
-
-
-def _reference(studies: Sequence[StudyData]) -> np.ndarray:
-    """A hypervolume reference just beyond the worst complete trial of all studies (original units)."""
-    worst = _worst(studies)
-    worst = worst - 1e-9 * (np.abs(worst) + 1)
-    return to_maximization(worst[None], studies[0].directions)[0]
+    return reference_point(values, first.directions)
 
 
 def _reference_note(studies: Sequence[StudyData]) -> str:
     """The Progress note's line on the hypervolume's reference point, which the studies on the page share."""
     first = studies[0]
-    worst = to_maximization(_worst(studies)[None], first.directions)[0]
-    point = ", ".join(f"{o} {number_text(float(v))}" for o, v in zip(first.objectives, worst))
+    point = ", ".join(f"{o} {number_text(float(v))}" for o, v in zip(first.objectives, _reference(studies)))
     over = "its complete trials" if len(studies) == 1 else f"the complete trials of the {len(studies)} studies"
     shared = "" if len(studies) == 1 else (": shared by them, so a study's hypervolume here depends on the studies "
                                            "shown with it")
     breaking = " (those breaking the constraints too)" if first.constraints else ""
-    return (f"Hypervolume reference point: just beyond {point}, the worst value of each objective over {over}"
-            f"{breaking}{shared}.")
+    return (f"Hypervolume reference point: {point}, {REFERENCE_MARGIN:.0%} of each objective's range beyond its "
+            f"worst value over {over}{breaking}{shared}.")
 
 
 def _hypervolume_curve(data: StudyData, done: list[Trial], reference: np.ndarray) -> list[float]:
