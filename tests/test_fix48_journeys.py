@@ -75,10 +75,10 @@ def test_the_progress_note_states_the_hypervolume_reference_the_studies_share(tm
     one = _study(tmp_path / "one.db", "one", [60.0, 70.0], [3000.0, 5000.0])
     two = _study(tmp_path / "two.db", "two", [40.0, 65.0], [2000.0, 9000.0])
     alone = _progress_note(report(one, tmp_path / "one.html").read_text())
-    assert "reference point: just beyond acc 60, params 5000, the worst value of each objective over its " \
+    assert "reference point: acc 59, params 5200, 10% of each objective's range beyond its worst value over its " \
            "complete trials." in alone
     both = _progress_note(report([one, two], tmp_path / "both.html").read_text())
-    assert "just beyond acc 40, params 9000" in both and "of the 2 studies" in both
+    assert "reference point: acc 37, params 9700, 10%" in both and "of the 2 studies" in both
     assert "shared by them, so a study's hypervolume here depends on the studies shown with it" in both
 
 

@@ -190,7 +190,7 @@ def test_multi_fidelity_reports_show_each_trials_budget():
 
 # -- 7: trials prints significant digits ------------------------------------------------------------
 def test_trials_prints_small_objectives_to_6_significant_digits(tmp_path, monkeypatch, capsys):
-    from nasforge.cli.engine import _digits
+    from nasforge.cli.output import significant_decimals
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "200")
@@ -206,7 +206,7 @@ def test_trials_prints_small_objectives_to_6_significant_digits(tmp_path, monkey
     for t in study.trials:
         assert views_number(t.metrics["loss"]) in out
     assert " 0.000 " not in out
-    assert _digits([{"a": 1.5e9 + 0.5}, {"b": 1e-30}], ["a", "b"]) == {"a": 0, "b": 12}
+    assert significant_decimals([{"a": 1.5e9 + 0.5}, {"b": 1e-30}], ["a", "b"]) == {"a": 0, "b": 12}
 
 
 # -- 8: WAITING trials never started ----------------------------------------------------------------

@@ -115,10 +115,10 @@ def test_trials_prints_integers_whole_and_distinct_values_apart(stored, capsys):
 
 
 def test_trials_digits_print_whole_numbers_as_integers_and_others_with_3_decimals():
-    from nasforge.cli.engine import _digits
+    from nasforge.cli.output import significant_decimals
 
     rows = [{"loss": 0.12341}, {"loss": 0.12342}, {"params": 3.0}, {"acc": 93.37}]
-    assert _digits(rows, ["loss", "params", "acc"]) == {"loss": 5, "params": 0, "acc": 2}  # 6 significant digits
+    assert significant_decimals(rows, ["loss", "params", "acc"]) == {"loss": 5, "params": 0, "acc": 2}  # 6 digits
 
 
 def test_trials_csv_without_a_matching_trial_is_its_header(stored, capsys):

@@ -200,6 +200,24 @@ def hypervolume(points: Points, reference: Sequence[float], directions: Directio
     return float(_hv(_kept(p - ref)))
 
 
+REFERENCE_MARGIN = 0.1
+"""How far :func:`reference_point` puts the hypervolume reference beyond the worst value of each objective: this
+share of the objective's range, as BoTorch's ``infer_reference_point(scale=0.1)``."""
+
+
+def reference_point(points: Points, directions: Directions | None = None) -> np.ndarray:
+    """A hypervolume reference for ``points`` (original units, ``directions`` as :func:`to_maximization` takes
+    them): beyond the worst value of each objective by :data:`REFERENCE_MARGIN` of its range, so that a front
+    point worst on one objective still adds volume; an objective whose values are all equal gets that share of its
+    magnitude (of 1 where it is 0). The reports' progress and ``summary.json`` of ``nasforge search`` use it."""
+    p = to_maximization(points, directions)
+    if not len(p):
+        raise UsageError("a hypervolume reference point needs at least one point")
+    worst, span = p.min(0), p.max(0) - p.min(0)
+    span = np.where(span > 0, span, np.where(worst != 0, np.abs(worst), 1.0))
+    return to_maximization((worst - REFERENCE_MARGIN * span)[None], directions)[0]
+
+
 def hypervolume_progress(points: Points, reference: Sequence[float],
                          directions: Directions | None = None) -> np.ndarray:
     """``hypervolume(points[:n], reference, directions)`` for every n = 1..len(points), exactly and incrementally:
@@ -298,5 +316,6 @@ def _as_points(values: Points) -> np.ndarray:
     return p
 
 
-__all__ = ["crowding_distance", "dominance_matrix", "hypervolume", "hypervolume_progress", "non_dominated_mask",
-           "non_dominated_sort", "pareto_front", "rank_and_crowding", "to_maximization"]
+__all__ = ["REFERENCE_MARGIN", "crowding_distance", "dominance_matrix", "hypervolume", "hypervolume_progress",
+           "non_dominated_mask", "non_dominated_sort", "pareto_front", "rank_and_crowding", "reference_point",
+           "to_maximization"]

@@ -29,7 +29,7 @@ from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, Strategy, check_single_fidelity, get_strategy
 from ..writes import (is_matplotlib_png, json_starting, kept_mode, own_outputs, refuse_earlier_run, starts_with,
                       write_atomic)
-from .regret import RunTrace, regret_matrix, summarize
+from .regret import RunTrace, regret_axis, regret_matrix, summarize
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
 CHECKPOINTS = (100, 300)
@@ -185,13 +185,15 @@ def counted(n: Any, noun: str) -> str:
 
 
 def regret_yaxis(ax: Any, curves: Sequence[Any]) -> None:
-    """A symlog regret y axis (linear below 0.01, so that regret 0 is drawn); when the positive regrets of
-    ``curves`` span under two decades, ticks at 1, 2 and 5 of each decade are labelled, not the decades only."""
+    """A symlog regret y axis, linear up to a decade below the smallest positive regret of ``curves`` (so that
+    regret 0 is drawn and every positive regret lies on the log part, as the reports draw them:
+    :func:`~nasforge.analysis.regret.regret_axis`); when the positive regrets span under two decades, ticks at 1, 2
+    and 5 of each decade are labelled, not the decades only."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    ax.set_yscale("symlog", linthresh=0.01)
     values = np.concatenate([np.asarray(c, dtype=float).ravel() for c in curves]) if len(curves) else np.zeros(0)
-    positive = values[np.isfinite(values) & (values >= 0.01)]
+    ax.set_yscale("symlog", linthresh=regret_axis(values)[0])
+    positive = values[np.isfinite(values) & (values > 0)]
     if not positive.size or positive.max() / positive.min() >= 100:
         return
     low, high = math.floor(math.log10(positive.min())), math.ceil(math.log10(positive.max()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..pareto import (crowding_distance, dominance_matrix, hypervolume, non_dominated_mask,  # noqa: F401
-                      non_dominated_sort, pareto_front, rank_and_crowding, to_maximization)
+                      non_dominated_sort, pareto_front, rank_and_crowding, reference_point, to_maximization)
 from ..writes import write_figure
 
 

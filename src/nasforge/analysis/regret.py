@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,9 @@ class RunTrace:
 def incumbent_curves(values: np.ndarray, secondary: np.ndarray, maximize: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Best-so-far objective and the secondary metric of that incumbent, per evaluation. NaN values (failed
     evaluations) never become the incumbent: both curves are NaN until the first non-NaN value. ``values`` and
-    ``secondary`` are lists (or 1-D arrays) of numbers of one length, else a UsageError naming them."""
+    ``secondary`` are lists (or 1-D arrays) of numbers of one length, else a UsageError naming them; ``maximize``
+    is True or False (a direction name such as "minimize" is a UsageError, not a truthy True)."""
+    check_bool("maximize", maximize)
     values, secondary = float_array("values", values), float_array("secondary", secondary)
     if values.ndim != 1 or values.shape != secondary.shape:
         raise UsageError(f"values and secondary must be one number per evaluation each (two 1-D arrays of one "
@@ -141,6 +144,17 @@ it (``19.956`` for a stored ``19.956000000000003``) is the optimum found."""
 def within_rounding(gap: float, *scales: float) -> bool:
     """Whether ``gap`` is within :data:`REGRET_TOLERANCE` of the largest magnitude among ``scales`` (NaN: never)."""
     return bool(abs(gap) <= REGRET_TOLERANCE * max(abs(s) for s in scales))
+
+
+def regret_axis(values: np.ndarray) -> tuple[float, list[float]]:
+    """(floor, tick values) of a log regret axis for the regrets ``values`` drawn: the floor (where 0 is drawn,
+    labelled 0) a decade below the smallest positive regret, then every decade up to the largest. The reports (bench
+    folders, the progress of a study with a known optimum) and the bench plots (linear up to the floor) share it."""
+    values = np.asarray(values, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    low = math.floor(math.log10(positive.min())) if positive.size else 0
+    high = math.ceil(math.log10(positive.max())) if positive.size else 1
+    return 10.0 ** (low - 1), [10.0 ** k for k in range(low - 1, max(high, low) + 1)]
 
 
 def _check_regret(regret: np.ndarray, optimum: float, maximize: bool) -> None:

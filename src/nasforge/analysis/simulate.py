@@ -388,30 +388,51 @@ class SimReport:
     trials: int | None = None  # the horizon in average full evaluations (nasforge bench --trials)
     skipped_defaults: dict[str, str] = field(default_factory=dict)  # default strategy not run -> why (nasforge bench)
     table_path: str | None = None  # the file the table was read from, where known (nasforge bench)
+    runs: dict[str, list[SimTrace]] = field(default_factory=dict, repr=False)  # per strategy, its runs (seed order)
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
         last, the runs with a full-budget result by the last, mean evaluations per run, the share of them at the
-        full budget and the mean number pruned. A time before 0 or past the horizon is a UsageError."""
-        at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
+        full budget and the mean number pruned. Each time's values are those of the runs at that time (a report
+        without its runs, built by hand: only times of the grid ``hours``). A time before 0 or past the horizon
+        is a UsageError."""
+        at_hours = list(self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]] if at_hours is None
+                        else at_hours)
+        if not at_hours:
+            raise UsageError("at_hours must name at least one time (simulated hours), got none")
         for h in at_hours:
             check_real("at_hours", h, lambda v: v >= 0, "simulated hours >= 0 (each a time of the curves)")
         beyond = [h for h in at_hours if h > self.hours[-1] * (1 + 1e-9)]
         if beyond:  # the curves end at the horizon: a later value would repeat the last one under another label
             raise UsageError(f"at_hours {beyond} lie past the simulated horizon of {self.hours[-1]:g} h")
         rows = []
-        for name, curve in self.curves.items():
+        for name in self.curves:
+            at = self._values_at(name, np.array(at_hours, dtype=float))
             row: dict[str, Any] = {"strategy": name}
-            for h in at_hours:
-                row[f"mean@{h:.3g}h"] = float(curve["mean"][int(np.searchsorted(self.hours, h, side="right") - 1)])
-            last = int(np.searchsorted(self.hours, at_hours[-1], side="right") - 1)
-            row[f"median@{at_hours[-1]:.3g}h"] = float(curve["median"][last])
-            row["found"] = int(curve["n_found"][last])
+            for h, mean in zip(at_hours, at["mean"]):
+                row[f"mean@{h:.3g}h"] = float(mean)
+            row[f"median@{at_hours[-1]:.3g}h"] = float(at["median"][-1])
+            row["found"] = int(at["n_found"][-1])
             row["evals"] = self.stats[name]["evaluations"]
             row["full"] = self.stats[name]["full_budget_share"]
             row["pruned"] = self.stats[name]["pruned"]
             rows.append(row)
         return rows
+
+    def _values_at(self, name: str, hours: np.ndarray) -> dict[str, np.ndarray]:
+        """``name``'s mean and median regret and runs with a full-budget result at each of ``hours``: from its runs
+        where the report keeps them, else from its curves at times of the grid (another time is a UsageError)."""
+        runs = self.runs.get(name)
+        if runs:
+            matrix = np.array([run.regret_at(hours * 3600.0, self.initial_regret) for run in runs])
+            return {"mean": matrix.mean(0), "median": np.median(matrix, 0),
+                    "n_found": np.sum([run.found_at(hours * 3600.0) for run in runs], 0)}
+        index = np.abs(self.hours[:, None] - hours[None, :]).argmin(0)
+        off = [float(h) for h, i in zip(hours, index) if not np.isclose(h, self.hours[i], rtol=1e-9, atol=1e-12)]
+        if off:
+            raise UsageError(f"at_hours {off} are not times of this report's grid ({len(self.hours)} points from "
+                             f"{self.hours[0]:g} to {self.hours[-1]:g} h), and it keeps no runs to read them from")
+        return {key: self.curves[name][key][index] for key in ("mean", "median", "n_found")}
 
     def to_json(self) -> dict[str, Any]:
         """Everything as strict JSON data (NaN, e.g. the full-budget share of runs without an evaluation, is None)."""
@@ -500,6 +521,7 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
         report.curves[strategy] = {"mean": matrix.mean(0), "median": np.median(matrix, 0),
                                    "q25": np.quantile(matrix, 0.25, 0), "q75": np.quantile(matrix, 0.75, 0),
                                    "n_found": np.sum([t.found_at(grid * 3600.0) for t in traces], 0)}
+        report.runs[strategy] = traces
         report.stats[strategy] = {
             "evaluations": float(np.mean([t.n_evaluations for t in traces])),
             "full_budget_share": float(np.mean([np.mean(t.budgets >= bench.max_budget) if t.n_evaluations else np.nan

@@ -27,7 +27,7 @@ from ..spaces import Architecture, space_record
 from ..strategies import get_strategy
 from ..writes import write_figure
 from .harness import check_trials, coverage, holds_of, refuse_multi_fidelity, refuse_repeats, run_trace
-from .regret import RunTrace, regret_matrix, summarize
+from .regret import RunTrace, regret_axis, regret_matrix, summarize
 
 
 def _scores(reference: np.ndarray, values: np.ndarray) -> dict[str, float]:
@@ -210,8 +210,9 @@ def plot_regret_fidelity(report: dict[str, Any], path: str | Path) -> Path:
     ax.set_xscale("log")
     if lowest > 0:
         ax.set_yscale("log")
-    else:  # noisy surrogate draws can beat the surrogate's mean optimum
-        ax.set_yscale("symlog", linthresh=0.01)
+    else:  # noisy surrogate draws can beat the surrogate's mean optimum; linear up to a decade below the least > 0
+        ax.set_yscale("symlog", linthresh=regret_axis(np.concatenate(
+            [c[k] for c in report["strategies"].values() for k in ("table", "surrogate", "surrogate_true")]))[0])
     ax.set_xlabel("evaluations")
     ax.set_ylabel(f"regret of {report['metric']} (mean of {report['runs']} runs)")
     ax.grid(alpha=0.3)

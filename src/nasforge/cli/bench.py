@@ -14,7 +14,7 @@ from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
                       holds_metric, installed_defaults, load_table, metric_dataset, not_a_file, note_inferred,
                       note_skipped, out_dir, parse_pruner, positive_int, pruner_name, read_table_arg)
-from .output import add_format_argument, counted, print_rows
+from .output import add_format_argument, counted, print_rows, significant_decimals
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
 
@@ -164,8 +164,8 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
     if args.format == "table":
         rows = [{k: "-" if _is_nan(v) else v for k, v in row.items()} for row in rows]
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
-    print_rows(rows, args.format, headers=_HEADERS,
-               title=f"regret of {args.objective} (optimum {report.optimum:.3f}) after n evaluations; "
+    print_rows(rows, args.format, headers=_HEADERS, digits=significant_decimals(rows, _REGRETS),
+               title=f"regret of {args.objective} (optimum {_shown(report.optimum)}) after n evaluations; "
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
     if stopped and args.format == "table":
         _say("-: a run of the strategy stopped before n evaluations (it found no new architecture to propose; "
@@ -175,6 +175,14 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
              "per-unique curve stops before n", log)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
+
+
+def _shown(value: float) -> str:
+    """``value`` as the reports and ``status`` show it (6 significant digits): an optimum of ``0.9372`` is not
+    ``0.937``, which would read as another architecture's value."""
+    from ..analysis.studyreport.views import number_text
+
+    return number_text(value)
 
 
 def _say(text: str, log) -> None:
@@ -220,9 +228,12 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
                                name=bench.benchmark.name, pruner=args.pruner)  # Optuna peers: dedup=True
     report.trials, report.skipped_defaults, report.table_path = args.trials, skipped, _table_path(args)
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
-    print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
-                                                  f"simulated hours, {args.workers_simulated} asynchronous workers"
-                                                  + (f", pruner {pruner_name(args.pruner)}" if args.pruner else ""))
+    rows = report.table()
+    regrets = [key for key in rows[0] if key.startswith(("mean@", "median@"))] if rows else []
+    print_rows(rows, args.format, digits=significant_decimals(rows, regrets),
+               title=f"regret of {args.objective} (optimum {_shown(report.optimum)}) vs simulated hours, "
+                     f"{args.workers_simulated} asynchronous workers"
+                     + (f", pruner {pruner_name(args.pruner)}" if args.pruner else ""))
     if args.format == "table":
         _say(f"found: runs (of {args.seeds}) with a full-budget result by then; before it a run's regret is the "
              "worst architecture's", log)
@@ -258,6 +269,9 @@ def _check_coverage(benchmark, trials: int | None) -> None:
         check_trials(trials, distinct, benchmark)
 
 
+_REGRETS = ("mean", "median", "mean_unique")
+"""The regret columns of the table, at 6 significant digits (:func:`significant_decimals`): a regret of 0.00016
+must not read as the 0.000 of an optimum found."""
 _HEADERS = {"evaluations": "n", "mean_unique": "uniq mean", "duplicates": "dup", "ms_per_run": "ms/run"}
 
 

@@ -29,7 +29,7 @@ from ..experiment.storage.urls import (check_not_run_folder, check_stored_storag
 from . import UsageError, given_options
 from .options import (PRUNER_METAVAR, failure_rate, json_object, non_negative_int, parse_pruner, positive_int,
                       positive_seconds)
-from .output import add_format_argument, counted, json_safe, print_rows, shown_on
+from .output import add_format_argument, counted, json_safe, print_rows, shown_on, significant_decimals
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -614,21 +614,6 @@ def _front_member(study: Any, trial: Any) -> dict[str, Any]:
             "arch": study.arch_text[trial.number]}
 
 
-def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
-    """Decimals per metric column of the trials table: 0 where every value is a whole number (a parameter count
-    is ``1230002``, not ``1230002.000``), else as many as the column's values need at 6 significant digits, as
-    ``status`` shows them (``84.892``, a loss ``0.00019854``; at most 12); the CSV and JSON exports keep every
-    digit."""
-    from decimal import Decimal
-
-    digits = {}
-    for key in metrics:
-        values = [v for row in rows if isinstance(v := row.get(key), float) and math.isfinite(v)]
-        needed = [-Decimal(f"{v:.6g}").as_tuple().exponent for v in values if not v.is_integer()]
-        digits[key] = min(max([0, *needed]), 12)
-    return digits
-
-
 @storage_errors_as_usage()
 def cmd_trials(args: argparse.Namespace) -> int:
     """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or, with
@@ -702,7 +687,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
                     "attempts": t.attempts if t.attempts > 1 else None,
                     "infeasible": "yes" if judged.get(t.number) else None}
             rows.append({k: flat.get(k) for k in keep})
-        print_rows(rows, "table", out=out, digits=_digits(rows, [*shown_metrics, "test_acc", "cost"]))
+        print_rows(rows, "table", out=out, digits=significant_decimals(rows, [*shown_metrics, "test_acc", "cost"]))
     if args.out:
         write_atomic(args.out, out.getvalue(), "--out")
     else:

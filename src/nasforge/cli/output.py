@@ -80,6 +80,21 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def significant_decimals(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, int]:
+    """:func:`print_rows`' decimals per column of ``keys``: 0 where every value is a whole number (a parameter
+    count is ``1230002``, not ``1230002.000``), else as many as the column's values need at 6 significant digits,
+    as ``status`` and the reports show numbers (``84.892``, a loss ``0.00019854``, a regret ``0.00016`` beside an
+    exact ``0.00000``; at most 12). CSV and JSON keep every digit."""
+    from decimal import Decimal
+
+    digits = {}
+    for key in keys:
+        values = [v for row in rows if isinstance(v := row.get(key), float) and math.isfinite(v)]
+        needed = [-Decimal(f"{v:.6g}").as_tuple().exponent for v in values if not v.is_integer()]
+        digits[key] = min(max([0, *needed]), 12)
+    return digits
+
+
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
                title: str | None = None, digits: int | Mapping[str, int] = 3, out: TextIO | None = None,
                width: int | None = None, keys: Sequence[str] | None = None, cut: Sequence[str] = (),

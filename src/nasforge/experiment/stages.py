@@ -17,6 +17,11 @@ FEASIBLE_ONLY = "front_feasible_only"
 constraints (jobs started since 2026-12-05); a job started earlier keeps the rule it ran by (the least
 violating trials), so resuming it changes neither its front nor its retrains."""
 
+RANGE_REFERENCE = "hypervolume_range_reference"
+"""The study attribute of a ``nasforge search`` job whose ``summary.json`` measures its hypervolume from
+:func:`nasforge.pareto.reference_point` (jobs started since 2026-12-07); a job started earlier keeps the
+reference 1e-9 beyond the worst value of each objective, so resuming it rewrites the ``hypervolume`` it had."""
+
 PIPELINE_CONFIG = "pipeline_config"
 """The study attribute holding the settings a ``nasforge search`` run recorded (``SearchConfig.to_json()``)."""
 

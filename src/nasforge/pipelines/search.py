@@ -40,8 +40,8 @@ from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
 from ..experiment._results import plain_values
 from ..experiment.progress import eta_from, format_seconds
-from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain, saved_model_dir, search_config, \
-    source_trial, unsaved_retrain
+from ..experiment.stages import FEASIBLE_ONLY, RANGE_REFERENCE, RETRAIN, STAGE_KEY, is_retrain, saved_model_dir, \
+    search_config, source_trial, unsaved_retrain
 from ..experiment.storage.base import is_utf8
 from ..experiment.storage.display import display_url, study_command, without_password
 from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
@@ -1481,7 +1481,8 @@ def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: b
     from ..experiment import Study
 
     attrs = {"pipeline": PIPELINE, "pipeline_config": config.to_json(), "space_spec": space_spec(space),
-             "resume_command": resume_command(config.name, config.storage), FEASIBLE_ONLY: True}
+             "resume_command": resume_command(config.name, config.storage), FEASIBLE_ONLY: True,
+             RANGE_REFERENCE: True}
     constraints = {"constraints": config.constraints} if config.constraints else {}
     # the user's surrogates win over the known objectives
     strategy_kwargs = {**_known_objectives(config, space, search), **config.strategy_kwargs}
@@ -2242,7 +2243,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     stored trials alone (so a resumed or finished study rewrites them identically); returns the summary."""
     import numpy as np
 
-    from ..analysis.pareto import hypervolume, to_maximization
+    from ..analysis.pareto import hypervolume, reference_point, to_maximization
     from ..experiment import TrialState
     from ..strategies.constraints import violation_of
 
@@ -2279,13 +2280,15 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     ranked = study.ranked()  # the front's pool: a multi-fidelity search's highest budget
     points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in ranked]), directions)
     signs = to_maximization(np.ones((1, len(objectives))), directions)[0]
-    reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial, feasible or not
+    # beyond the worst trial, feasible or not (maximization units); a job started before that rule keeps its own
+    reference = (reference_point(points) if study.user_attrs.get(RANGE_REFERENCE)
+                 else points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1))
     # the volume of what the front is chosen from: the feasible trials (every trial for a job before that rule)
     feasible = np.array([not study.user_attrs.get(FEASIBLE_ONLY) or violation_of(study.told_score(t)) == 0
                          for t in ranked], dtype=bool)
     front_params = [r["params"] for r in rows if r["params"]]
-    # a hypervolume measures a front of several objectives: with one, the reference just beyond the worst trial
-    # gives an epsilon-sized volume that says nothing, so both are null
+    # a hypervolume measures a front of several objectives: with one it is the best trial's distance to the
+    # reference, which says nothing the best value does not, so both are null
     several = len(objectives) > 1
     attrs = study.user_attrs
     summary: dict[str, Any] = {

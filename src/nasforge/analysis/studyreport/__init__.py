@@ -258,7 +258,8 @@ def _same_study(data: StudyData) -> tuple[Any, ...]:
 
 def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float | None:
     """``optimum`` (checked by :func:`check_studies`), or the best value found when ``optimum`` is that value as the
-    report shows it (6 significant digits: ``26.7153`` for a stored ``26.715333333333334``): the optimum found."""
+    report shows it (6 significant digits: ``26.7153`` for a stored ``26.715333333333334``, rounded either way): the
+    optimum found, its regret 0."""
     if optimum is None:
         return None
     bests = [best.metrics[data.objectives[0]] for data in studies if (best := _drawn_best(data)) is not None]
@@ -266,7 +267,7 @@ def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float 
         return optimum
     sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
     found = max(bests, key=lambda v: sign * v)
-    return float(found) if sign * (found - optimum) > 0 and _shown_equal(optimum, found) else optimum
+    return float(found) if _shown_equal(optimum, found) else optimum
 
 
 def _shown_equal(optimum: float, value: float) -> bool:

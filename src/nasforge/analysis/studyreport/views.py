@@ -17,9 +17,9 @@ import numpy as np
 
 from ...experiment.stages import search_config, stage_of
 from ...experiment.trial import Trial, TrialState, error_line
-from ...pareto import hypervolume_progress, to_maximization
+from ...pareto import REFERENCE_MARGIN, hypervolume_progress, reference_point
 from ..diagrams import architecture_svg
-from ..regret import within_rounding
+from ..regret import regret_axis, within_rounding
 from .data import BenchData, Retrained, StudyData, display_url
 from .importance import MAX_FOREST_ROWS, forest_importance, op_means
 
@@ -384,7 +384,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
         empty = "No complete trial meets the constraints yet." if unmet else "No complete trial yet."
         return section("progress", "Progress", f"<p>{empty}</p>")
     regret = optimum is not None and not multi
-    floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
+    floor, ticks = regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
     short: list[str] = []  # the studies whose value drawn last is short of the full budget, with that budget
     for data, shown, done, curve in lines:
         # each point names (and a click selects) the trial holding its value: the incumbent, or the last to raise
@@ -504,31 +504,24 @@ def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> li
     return [regret(optimum, float(b), data.directions[0]) for b in best]  # checked: never negative
 
 
-def _worst(studies: Sequence[StudyData]) -> np.ndarray:
-    """The worst value of each objective over the complete trials of all studies (maximization units)."""
+def _reference(studies: Sequence[StudyData]) -> np.ndarray:
+    """The hypervolume reference of the complete trials of all studies (:func:`nasforge.pareto.reference_point`,
+    original units)."""
     first = studies[0]
     values = np.vstack([d.values() for d in studies if d.complete] or [np.zeros((1, len(first.objectives)))])
-    return to_maximization(values, first.directions).min(0)
-
-
-def _reference(studies: Sequence[StudyData]) -> np.ndarray:
-    """A hypervolume reference just beyond the worst complete trial of all studies (original units)."""
-    worst = _worst(studies)
-    worst = worst - 1e-9 * (np.abs(worst) + 1)
-    return to_maximization(worst[None], studies[0].directions)[0]
+    return reference_point(values, first.directions)
 
 
 def _reference_note(studies: Sequence[StudyData]) -> str:
     """The Progress note's line on the hypervolume's reference point, which the studies on the page share."""
     first = studies[0]
-    worst = to_maximization(_worst(studies)[None], first.directions)[0]
-    point = ", ".join(f"{o} {number_text(float(v))}" for o, v in zip(first.objectives, worst))
+    point = ", ".join(f"{o} {number_text(float(v))}" for o, v in zip(first.objectives, _reference(studies)))
     over = "its complete trials" if len(studies) == 1 else f"the complete trials of the {len(studies)} studies"
     shared = "" if len(studies) == 1 else (": shared by them, so a study's hypervolume here depends on the studies "
                                            "shown with it")
     breaking = " (those breaking the constraints too)" if first.constraints else ""
-    return (f"Hypervolume reference point: just beyond {point}, the worst value of each objective over {over}"
-            f"{breaking}{shared}.")
+    return (f"Hypervolume reference point: {point}, {REFERENCE_MARGIN:.0%} of each objective's range beyond its "
+            f"worst value over {over}{breaking}{shared}.")
 
 
 def _hypervolume_curve(data: StudyData, done: list[Trial], reference: np.ndarray) -> list[float]:
@@ -969,7 +962,7 @@ def bench_view(bench: BenchData) -> str:
 
     meta, curves = bench.meta, bench.curves
     drawn = [c for c in curves.columns if c.startswith("regret_") and c.endswith(("_mean", "_q25", "_q75"))]
-    floor, ticks = _regret_axis(curves[drawn].to_numpy(dtype=float).ravel())
+    floor, ticks = regret_axis(curves[drawn].to_numpy(dtype=float).ravel())
     parts = []
     for key, prefix, axis in (("eval", "regret", "evaluations"), ("unique", "regret_unique", "unique evaluations")):
         if f"{prefix}_mean" not in curves.columns:
@@ -1036,19 +1029,10 @@ def _bench_footnote(stopped: Any, summary: list[dict[str, Any]]) -> str:
     return " ".join(notes)
 
 
-def _regret_axis(values: np.ndarray) -> tuple[float, list[float]]:
-    """(floor, tick values) of a log regret axis for the regrets ``values`` drawn: the floor (where 0 is drawn,
-    labelled 0 by :func:`_log_regret_yaxis`) a decade below the smallest positive regret, then every decade up
-    to the largest. Bench folders and the progress of a study with a known optimum share it."""
-    values = np.asarray(values, dtype=float)
-    positive = values[np.isfinite(values) & (values > 0)]
-    low = math.floor(math.log10(positive.min())) if positive.size else 0
-    high = math.ceil(math.log10(positive.max())) if positive.size else 1
-    return 10.0 ** (low - 1), [10.0 ** k for k in range(low - 1, max(high, low) + 1)]
-
 
 def _log_regret_yaxis(fig: Any, ticks: list[float]) -> None:
-    """A log y axis with a tick per decade of ``ticks``, the first (the floor of :func:`_regret_axis`) labelled 0."""
+    """A log y axis with a tick per decade of ``ticks``, the first (the floor of
+    :func:`~nasforge.analysis.regret.regret_axis`) labelled 0."""
     fig.update_yaxes(type="log", tickvals=ticks, ticktext=["0"] + [f"{t:g}" for t in ticks[1:]])
 
 
