@@ -88,11 +88,13 @@ def require(module: str, feature: str) -> ModuleType:
         raise missing_error(missing, feature) from exc
 
 
-def missing_dependency(exc: BaseException, feature: str = "this command") -> MissingDependencyError | None:
-    """The :class:`MissingDependencyError` for ``exc`` when it is, or was raised while handling, a
+def missing_dependency(exc: BaseException, feature: str = "this command",
+                       chained: bool = True) -> MissingDependencyError | None:
+    """The :class:`MissingDependencyError` for ``exc`` when it is (or, with ``chained``, was raised while handling) a
     ``ModuleNotFoundError`` of a package listed in :data:`EXTRAS` that is not installed, or is older than its
     extra's minimum; else None (a module missing from an installed package that is new enough keeps its
-    traceback)."""
+    traceback). A user's file is judged with ``chained=False``: an error it raises while handling a missing package
+    is its own."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -102,7 +104,7 @@ def missing_dependency(exc: BaseException, feature: str = "this command") -> Mis
         missing = _missing_package(current) if isinstance(current, ModuleNotFoundError) else None
         if missing is not None:
             return missing_error(missing, feature)
-        current = current.__cause__ or current.__context__
+        current = (current.__cause__ or current.__context__) if chained else None
     return None
 
 

@@ -296,8 +296,8 @@ def _import(module_name: str) -> Any:
                     raise
                 return importlib.import_module(module_name)
     except ImportError as exc:
-        if (missing := missing_dependency(exc, module_name)) is not None:  # e.g. it imports torch: the extra
-            raise missing from exc
+        if (missing := missing_dependency(exc, module_name, chained=False)) is not None:  # it imports torch: the extra
+            raise missing from (None if missing is exc else exc)
         raise UsageError(f"cannot import module {module_name!r}: {exc}{_import_hint(exc, module_name)}") from None
     except SystemExit as exc:
         raise UsageError(_exited(module_name, exc, held.last_line())) from None
@@ -378,8 +378,8 @@ def _load_file(path_text: str, attr: str) -> Any:
         raise UsageError(_exited(path_text, exc, held.last_line())) from None
     except Exception as exc:
         del sys.modules[name]
-        if (missing := missing_dependency(exc, path_text)) is not None:  # e.g. it imports torch: the extra
-            raise missing from exc
+        if (missing := missing_dependency(exc, path_text, chained=False)) is not None:  # it imports torch: the extra
+            raise missing from (None if missing is exc else exc)
         raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}{_package_hint(exc, path, attr)}") \
             from exc
     return module

@@ -1,0 +1,44 @@
+"""A model file's own error raised while it handles a missing optional package keeps its own message: only a
+ModuleNotFoundError that escapes the file becomes the line naming the extra (file and package references alike)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from nasforge.exceptions import MissingDependencyError, UsageError
+from nasforge.spaces.model_space.reference import load_reference
+
+HANDLES_TORCH = ("try:\n    import torch\nexcept ImportError:\n    SCALE = sum([16, 32, '64'])\n"
+                 "class Net:\n    pass\n")
+OWN_IMPORT_ERROR = ("try:\n    import torch\nexcept ImportError as exc:\n"
+                    "    raise ImportError('this model needs torch 3 or newer') from exc\nclass Net:\n    pass\n")
+
+
+@pytest.fixture
+def no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``import torch`` raises ModuleNotFoundError, as in an install without the torch extra."""
+    monkeypatch.setitem(sys.modules, "torch", None)
+
+
+@pytest.mark.parametrize("text,own", [(HANDLES_TORCH, "TypeError: unsupported operand"),
+                                      (OWN_IMPORT_ERROR, "this model needs torch 3 or newer")])
+def test_a_files_own_error_is_kept(tmp_path: Path, no_torch: None, text: str, own: str) -> None:
+    path = tmp_path / "own54.py"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=own) as caught:
+        load_reference(f"{path}:Net")
+    assert not isinstance(caught.value, MissingDependencyError)
+
+
+def test_a_package_modules_own_import_error_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     no_torch: None) -> None:
+    (tmp_path / "pkg54d").mkdir()
+    (tmp_path / "pkg54d" / "__init__.py").write_text("")
+    (tmp_path / "pkg54d" / "net.py").write_text(OWN_IMPORT_ERROR)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError, match="this model needs torch 3 or newer") as caught:
+        load_reference("pkg54d.net:Net")
+    assert not isinstance(caught.value, MissingDependencyError)
