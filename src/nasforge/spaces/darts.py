@@ -314,22 +314,24 @@ def _literal(source: str, node: ast.expr, field: str) -> Any:
 
 def _check_concat(field: str, source: str, node: ast.expr) -> None:
     """Accept ``[2, 3, 4, 5]`` (or a tuple) and ``range(2, 6)``: the space always concatenates all nodes."""
-    text = _segment(source, node)
-    expected = f"{list(CONCAT)} (all intermediate nodes) or range({CONCAT[0]}, {CONCAT[-1] + 1})"
+    def refused() -> UsageError:  # quoting the text costs more than the check: only for an error
+        expected = f"{list(CONCAT)} (all intermediate nodes) or range({CONCAT[0]}, {CONCAT[-1] + 1})"
+        return UsageError(f"{field} must be {expected}, got {_segment(source, node)}")
+
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
         args = [a.value for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int]
         if node.keywords or len(args) != len(node.args) or not 1 <= len(args) <= 3 or 0 in args[2:]:
-            raise UsageError(f"{field} must be {expected}, got {text}")
+            raise refused()
         ok = range(*args) == range(CONCAT[0], CONCAT[-1] + 1)
     else:
         try:
             value = ast.literal_eval(node)
         except (ValueError, TypeError, RecursionError):
-            raise UsageError(f"{field} must be {expected}, got {text}") from None
+            raise refused() from None
         ok = (isinstance(value, (list, tuple)) and all(type(v) is int for v in value)  # not 5.0 or True
               and list(value) == list(CONCAT))
     if not ok:
-        raise UsageError(f"{field} must be {expected}, got {text}")
+        raise refused()
 
 
 def _param(params: dict[str, str], name: str) -> str:
