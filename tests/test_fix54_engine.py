@@ -5,6 +5,7 @@ import pytest
 
 from nasforge import Study
 from nasforge.cli import main
+from nasforge.evaluators import Result
 from nasforge.exceptions import TrialFailedWarning, UsageError
 
 
@@ -42,7 +43,8 @@ def test_resume_and_status_name_the_waiting_trials_and_the_call_that_runs_them(t
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and error[0].endswith(message), error
     assert main(["status", "w", "--storage", url]) == 0
-    assert message in capsys.readouterr().out.splitlines()
+    starting = message.replace("or none ran)", "or none ran, unless one is starting now)")
+    assert starting in capsys.readouterr().out.splitlines()  # status cannot tell a first call still starting
     study = Study.load("w", url)
     study.optimize(_ok, n_trials=0, progress=False)  # the way named: the WAITING trials run, nothing new
     assert [t.state.value for t in study.trials] == ["FAILED", "COMPLETE", "COMPLETE"]
@@ -74,7 +76,6 @@ def _lacks_objective(arch):
 
 @pytest.mark.parametrize("evaluator, stop", [
     (_wrong_type, "the evaluator's first result cannot be used"),
-    (_misused, "the evaluator refused the trial as misuse"),
     (_lacks_objective, "the evaluator's first result lacks an objective"),
 ])
 def test_a_first_result_that_stops_the_run_as_misuse_queues_no_retry(tmp_path, evaluator, stop):
@@ -113,3 +114,24 @@ def test_a_stored_study_holding_such_a_retry_keeps_it_and_runs_it(tmp_path):
     assert [(t.state.value, t.retry_of) for t in stored.trials] == [("FAILED", None), ("WAITING", 0)]
     stored.optimize(_ok, n_trials=0, progress=False)
     assert [(t.state.value, t.retry_of) for t in stored.trials] == [("FAILED", None), ("COMPLETE", 0)]
+
+
+def test_a_raised_usage_error_at_the_first_result_keeps_its_retry(tmp_path):
+    """A UsageError the evaluator raised stops the run but keeps its retry (a data reader's error may pass)."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    study = Study("nb201", "random", objectives="val_acc", seed=0, name="w", storage=url)
+    with pytest.raises(UsageError, match="the evaluator refused the trial as misuse"):
+        study.optimize(_misused, n_trials=10, max_retries=2, progress=False)
+    assert [(t.state.value, t.retry_of) for t in Study.load("w", url).trials][:2] == [("FAILED", None),
+                                                                                       ("WAITING", 0)]
+
+
+def test_a_curve_given_as_an_iterator_is_stored_with_retries_on():
+    """Would fail before: checking the first result for misuse read the iterator, and the trial stored no curve."""
+    def curve(arch):
+        accs = [0.5, 0.6, 0.7]
+        return Result(metrics={"val_acc": accs[-1]}, intermediate=enumerate(accs))
+
+    study = Study("nb201", "random", objectives="val_acc", seed=0, name="w")
+    study.optimize(curve, n_trials=2, max_retries=1, progress=False)
+    assert [t.intermediate for t in study.trials] == [[(0, 0.5), (1, 0.6), (2, 0.7)]] * 2

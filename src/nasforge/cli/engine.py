@@ -563,7 +563,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         dead = f" (its process is gone: {rerun_hint(study, args.storage)} re-runs it)" if r["process_gone"] else ""
         print(shown_on(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}", sys.stdout))
     if not study.run_config and counts.get("WAITING") and not study.user_attrs.get("pipeline"):  # no resume runs them
-        print(shown_on(no_run_to_resume(study.name, args.storage, counts["WAITING"]), sys.stdout))
+        print(shown_on(no_run_to_resume(study.name, args.storage, counts["WAITING"], starting=True), sys.stdout))
     if _outputs_unwritten(study, counts):
         hint = rerun_hint(study, args.storage)
         print(shown_on("outputs: not written (no summary.json: the run stopped before it, unless it is writing them "

@@ -90,8 +90,9 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
       many times; the strategy is told only the last outcome. A trial whose architecture cannot be built
       (``ArchitectureError``) or whose network cannot run on the data (or whose model-space module raises a
       ``ValueError``, ``AssertionError``, ... while it trains) would fail alike and is not re-run
-      (:data:`DETERMINISTIC_ERRORS`), nor is a failure that stops the run before any trial completed, as the
-      evaluator's misuse (a result that is no outcome, ...); other errors, a ``UsageError`` of a data reader too, are.
+      (:data:`DETERMINISTIC_ERRORS`), nor is a result that stops the run before any trial completed as the
+      evaluator's misuse (one that is no outcome, lacks an objective, ...); other errors, a ``UsageError`` the
+      evaluator raised (a data reader's) too, are.
     - ``max_crash_reruns``: a trial whose process died while running it (kill -9, ``os._exit`` in
       an inline evaluator, a power cut) is re-run on resume up to this many times, then FAILED
       ("process died N times while running it"), which ``max_retries`` then treats like any failure.
@@ -554,8 +555,10 @@ class _Loop:
         of a trial that another process, judging this one dead, re-ran and finished first is dropped: the
         stored outcome stays."""
         try:
-            again = (self.study.retries_of(trial) < self.max_retries and not _deterministic(result)
-                     and not self.stops_run(trial, result))
+            again = self.study.retries_of(trial) < self.max_retries and not _deterministic(result)
+            if again and not self.names_checked:  # checked once: a curve given as an iterator reads only once
+                result = checked_result(result, self.study.objectives, need_objectives=trial.tell_strategy)
+                again = not self.stops_run(result)
             retry = self.study.record_result(trial, result, retry=again)
         except FinishedTrialError:
             del self.running[trial.number]
@@ -622,13 +625,12 @@ class _Loop:
                               f"{error.removeprefix(REFUSED)}")
         return None
 
-    def stops_run(self, trial: Trial, result: Any) -> bool:
-        """Whether ``result``, the outcome of ``trial``, stops the run as the evaluator's misuse (:meth:`misuse`): a
-        retry of the trial could only fail the same way, so none is queued."""
-        if self.names_checked:
-            return False
-        outcome = checked_result(result, self.study.objectives, need_objectives=trial.tell_strategy)  # as stored
-        return outcome.status == "failed" and self.misuse(outcome.error) is not None
+    def stops_run(self, outcome: Result) -> bool:
+        """Whether ``outcome`` (checked, as stored) stops the run as the evaluator's misuse (:meth:`misuse`) with a
+        result no re-run can mend (no outcome, a missing objective, ...): a retry could only fail the same way, so
+        none is queued. A UsageError the evaluator raised keeps its retry (a data reader's may pass)."""
+        error = outcome.error or ""
+        return outcome.status == "failed" and not error.startswith(REFUSED) and self.misuse(error) is not None
 
     def decide(self, number: int, step: int, value: float) -> bool:
         """Store a report and ask the pruner (not at the trial's last step: its training is done). While the last

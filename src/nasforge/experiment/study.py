@@ -1043,14 +1043,16 @@ def optimize_call(name: str, url: str) -> str:
     return f"{study}.optimize(evaluator, n_trials)"
 
 
-def no_run_to_resume(name: str, url: str, waiting: int) -> str:
+def no_run_to_resume(name: str, url: str, waiting: int, starting: bool = False) -> str:
     """Why a study with no recorded ``optimize`` run cannot be resumed and, when ``waiting`` trials are WAITING (left
-    by a first call refused at its first result, or enqueued), how they run: said by resume and ``nasforge status``."""
+    by a first call refused at its first result, or enqueued), how they run: said by resume and ``nasforge status``
+    (``starting``: which cannot tell a first call whose workers are still starting, which records its run then)."""
     if not waiting:
         return f"study {name!r} has no recorded optimize run to resume"
     them = "it" if waiting == 1 else "them"
+    now = ", unless one is starting now" if starting else ""
     return (f"study {name!r} has {waiting} WAITING trial{'s' if waiting != 1 else ''} but no recorded optimize run "
-            f"to resume (its first optimize call was refused, or none ran): run {them} in Python with "
+            f"to resume (its first optimize call was refused, or none ran{now}): run {them} in Python with "
             f"{optimize_call(name, url)} (n_trials: new proposals beside {them}, 0 for none)")
 
 
