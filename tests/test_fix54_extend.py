@@ -1,0 +1,63 @@
+"""Review 54 (extend) fixes: a user's own pruner, strategy and acquisition optimizer are recorded and blamed as
+themselves, not as nasforge's built-ins."""
+
+from __future__ import annotations
+
+import pytest
+from bit_spaces import BitSpace
+
+from nasforge import Study
+from nasforge.exceptions import UsageError
+from nasforge.experiment.pruners import PRUNERS, MedianPruner, Pruner
+
+
+class Curve:
+    """Reports a rising curve, so a pruner has something to judge."""
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        final = sum(arch.genotype) / len(arch.genotype)
+        for step in range(1, 4):
+            reporter.report(step, final * step / 3)
+        return {"val_acc": final}
+
+
+# -- 1: a pruner recorded under a built-in's name ------------------------------------------------------------------
+class AlwaysMedian(MedianPruner):  # inherits name = "median"
+    def should_prune(self, number, curves):
+        return True
+
+
+class NamedMedian(Pruner):  # another class taking the built-in's name
+    name = "median"
+
+    def __init__(self, n_startup_trials=5):
+        self.n_startup_trials = n_startup_trials
+
+    def should_prune(self, number, curves):
+        return True
+
+    def config(self):
+        return {"n_startup_trials": self.n_startup_trials}
+
+
+@pytest.mark.parametrize("pruner, message", [
+    (AlwaysMedian(n_startup_trials=1), r"^pruner class AlwaysMedian has no name of its own \(it would be recorded as "
+                                       r"'median', so a resume would rebuild another pruner\)"),
+    (NamedMedian(), r"^pruner class NamedMedian is named 'median', the name of pruner class MedianPruner \(a resume "
+                    r"would rebuild a MedianPruner\)")])
+def test_a_pruner_a_resume_would_rebuild_as_a_built_in_is_refused_before_any_trial(pruner, message, tmp_path):
+    """Would fail: recorded as {'name': 'median', ...}, and a resume quietly pruned by nasforge's MedianPruner."""
+    study = Study(BitSpace(8), "random", objectives="val_acc", storage=f"sqlite:///{tmp_path / 'p.db'}", name="p")
+    with pytest.raises(UsageError, match=message):
+        study.optimize(Curve(), n_trials=3, pruner=pruner, progress=False)
+    assert study.trials == []
+
+
+def test_a_built_in_pruner_and_a_class_registered_under_its_name_run(monkeypatch):
+    study = Study(BitSpace(8), "random", objectives="val_acc")
+    study.optimize(Curve(), n_trials=2, pruner=MedianPruner(), progress=False)
+    monkeypatch.setattr(PRUNERS, "_entries", dict(PRUNERS._entries))
+    monkeypatch.setattr(PRUNERS, "_tags", dict(PRUNERS._tags))
+    PRUNERS.register("median", AlwaysMedian, replace=True)  # the user's own, by its inherited name
+    study.optimize(Curve(), n_trials=2, pruner=AlwaysMedian(n_startup_trials=1), progress=False)
+    assert len(study.trials) == 4
