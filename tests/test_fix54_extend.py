@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from bit_spaces import BitSpace
 
-from nasforge import Study
+from nasforge import Strategy, Study
 from nasforge.exceptions import UsageError
 from nasforge.experiment.pruners import PRUNERS, MedianPruner, Pruner
+from nasforge.experiment.storage import get_storage
 
 
 class Curve:
@@ -61,3 +62,38 @@ def test_a_built_in_pruner_and_a_class_registered_under_its_name_run(monkeypatch
     PRUNERS.register("median", AlwaysMedian, replace=True)  # the user's own, by its inherited name
     study.optimize(Curve(), n_trials=2, pruner=AlwaysMedian(n_startup_trials=1), progress=False)
     assert len(study.trials) == 4
+
+
+# -- 2: a strategy class whose own name is a built-in's ------------------------------------------------------------
+class Ones(Strategy):
+    name = "random"  # its own, not registered: the name of nasforge's RandomSearch
+
+    def _propose(self):
+        return self.space.sample(self.rng)
+
+
+def _bits(arch):
+    return {"val_acc": float(sum(arch.genotype))}
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_strategy_named_as_another_registered_class_is_refused_when_a_study_is_created(stored, tmp_path):
+    """Would fail: recorded as 'random', and Study.load rebuilt a RandomSearch."""
+    storage = f"sqlite:///{tmp_path / 's.db'}" if stored else None
+    with pytest.raises(UsageError, match=r"^strategy class Ones is named 'random', the name of strategy class "
+                                         r"RandomSearch \(so Study.load would rebuild a RandomSearch\): set another "
+                                         r"name = '...' in the class, or register it"):
+        Study(BitSpace(8), Ones(BitSpace(8), seed=0), objectives="val_acc", storage=storage, name="s")
+    if stored:
+        assert get_storage(storage).list_studies() == []  # nothing stored
+
+
+def test_a_stored_study_recorded_by_that_name_is_continued_as_before(tmp_path):
+    """Only a new study is refused: one stored under the name continues with the object as it did."""
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    Study(BitSpace(8), "random", objectives="val_acc", seed=0, storage=storage, name="s").optimize(_bits, 2)
+    study = Study(BitSpace(8), Ones(BitSpace(8), seed=0), objectives="val_acc", storage=storage, name="s",
+                  load_if_exists=True)
+    assert len(study.trials) == 2
+    assert type(Study.load("s", storage, strategy=Ones(BitSpace(8), seed=0),
+                           space=BitSpace(8)).strategy) is Ones
