@@ -3,6 +3,7 @@ themselves, not as nasforge's built-ins."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from bit_spaces import BitSpace
 
@@ -10,6 +11,9 @@ from nasforge import Strategy, Study
 from nasforge.exceptions import UsageError
 from nasforge.experiment.pruners import PRUNERS, MedianPruner, Pruner
 from nasforge.experiment.storage import get_storage
+from nasforge.strategies.model_based import ModelBasedStrategy
+from nasforge.strategies.model_based.acquisitions import Acquisition
+from nasforge.strategies.model_based.surrogates import Surrogate
 
 
 class Curve:
@@ -97,3 +101,40 @@ def test_a_stored_study_recorded_by_that_name_is_continued_as_before(tmp_path):
     assert len(study.trials) == 2
     assert type(Study.load("s", storage, strategy=Ones(BitSpace(8), seed=0),
                            space=BitSpace(8)).strategy) is Ones
+
+
+# -- 3: an acquisition scoring every candidate NaN -----------------------------------------------------------------
+class NaNAcquisition(Acquisition):
+    name = "fix54_nan"
+
+    def __call__(self, surrogate, archs, best, rng, pending=()):
+        return np.full(len(archs), np.nan)
+
+
+class LeastSquares(Surrogate):
+    name = "fix54_lsq"
+
+    def fit(self, archs, y, seed):
+        x = np.array([self.space.encode_onehot(a) for a in archs])
+        self.w = np.linalg.lstsq(np.c_[x, np.ones(len(x))], y, rcond=None)[0]
+        return self
+
+    def predict(self, archs, pending=()):
+        x = np.array([self.space.encode_onehot(a) for a in archs]).reshape(len(archs), -1)
+        return np.c_[x, np.ones(len(x))] @ self.w, np.ones(len(archs))
+
+
+def _model_based(**parts):
+    space = BitSpace(8)
+    return ModelBasedStrategy(space, seed=0, n_initial=3, **{"surrogate": LeastSquares(space), "acquisition": "ucb",
+                                                             "optimizer": "mutation", **parts})
+
+
+def test_an_acquisition_scoring_every_candidate_nan_is_warned_once_and_proposes_as_before():
+    """Would fail: no warning, and the search quietly turned random (NaN is taken: old studies must replay)."""
+    study = Study(BitSpace(8), _model_based(acquisition=NaNAcquisition()), objectives="val_acc")
+    with pytest.warns(UserWarning, match=r"acquisition NaNAcquisition scored every candidate NaN .*as a random "
+                                         r"search would") as caught:
+        study.optimize(_bits, n_trials=7, progress=False)
+    assert sum("scored every candidate NaN" in str(w.message) for w in caught) == 1  # once, not per ask
+    assert len(study.trials) == 7
