@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from bit_spaces import BitSpace
 
-from nasforge import Strategy, Study
+from nasforge import Architecture, Strategy, Study
 from nasforge.exceptions import UsageError
 from nasforge.experiment.pruners import PRUNERS, MedianPruner, Pruner
 from nasforge.experiment.storage import get_storage
 from nasforge.strategies.model_based import ModelBasedStrategy
 from nasforge.strategies.model_based.acquisitions import Acquisition
+from nasforge.strategies.model_based.optimizers import AcquisitionOptimizer
 from nasforge.strategies.model_based.surrogates import Surrogate
 
 
@@ -138,3 +139,35 @@ def test_an_acquisition_scoring_every_candidate_nan_is_warned_once_and_proposes_
         study.optimize(_bits, n_trials=7, progress=False)
     assert sum("scored every candidate NaN" in str(w.message) for w in caught) == 1  # once, not per ask
     assert len(study.trials) == 7
+
+
+# -- 4: a bad architecture from the user's acquisition optimizer ---------------------------------------------------
+class BadOptimizer(AcquisitionOptimizer):
+    name = "fix54_bad"
+
+    def propose(self, score, ctx, k=8):
+        return [Architecture(ctx.space.name, (9,) * ctx.space.n)]
+
+
+class PoolOptimizer(AcquisitionOptimizer):
+    name = "fix54_pool"
+
+    def propose(self, score, ctx, k=8):
+        pool = [ctx.space.sample(ctx.rng) for _ in range(16)]
+        order = np.argsort(-score(pool), kind="stable")
+        return [pool[i] for i in order[:k]]
+
+
+def test_a_bad_architecture_from_a_users_optimizer_is_blamed_on_the_optimizer():
+    """Would fail: blamed on BitSpace's own methods (or on a _propose the user never wrote)."""
+    study = Study(BitSpace(8), _model_based(optimizer=BadOptimizer()), objectives="val_acc")
+    with pytest.raises(UsageError, match=r"^model_based: acquisition optimizer BadOptimizer proposed what is no "
+                                         r"architecture of space 'bits': not a 8-bit architecture"):
+        study.optimize(_bits, n_trials=6, progress=False)
+    assert len(study.trials) == 3  # the random initial ones; nothing of the optimizer's was stored
+
+
+def test_a_users_optimizer_proposing_architectures_runs():
+    study = Study(BitSpace(8), _model_based(optimizer=PoolOptimizer()), objectives="val_acc")
+    study.optimize(_bits, n_trials=6, progress=False)
+    assert len(study.trials) == 6

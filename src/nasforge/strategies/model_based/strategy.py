@@ -13,7 +13,7 @@ from ...checks import check_int
 from ...exceptions import MissingDependencyError, UsageError, user_stacklevel
 from ...settings import is_plain
 from ...spaces import Architecture, SearchSpace, as_space
-from ..base import PendingAware, Score
+from ..base import PendingAware, Score, _built_in
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
 from .surrogates import Surrogate, categorical_codes, fit_surrogate, make_surrogate, per_candidate
@@ -107,7 +107,21 @@ class ModelBasedStrategy(PendingAware):
         candidates = self.optimizer.propose(score, ctx, self.n_candidates)
         if all_nan and all(all_nan):
             self._warn_all_nan()
-        return candidates[0] if candidates else self.space.sample(self.rng)
+        if not candidates:
+            return self.space.sample(self.rng)
+        if not _built_in(self.optimizer):  # a user's optimizer: its bug is named, not the space or _propose
+            self._check_candidate(candidates[0])
+        return candidates[0]
+
+    def _check_candidate(self, arch: Any) -> None:
+        """A UsageError naming the acquisition optimizer when ``arch``, its best candidate, is no architecture of
+        the space (checked as the study checks a proposal)."""
+        try:
+            self.space.check(arch)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise UsageError(f"{self.name}: acquisition optimizer {type(self.optimizer).__name__} proposed what is "
+                             f"no architecture of space {self.space.name!r}: {exc}; its propose must return "
+                             "architectures of ctx.space (e.g. ctx.space.sample(ctx.rng))") from None
 
     def _warn_all_nan(self) -> None:
         """Warn (once per strategy object) that an ask's acquisition values were all NaN: the optimizer's order
