@@ -171,3 +171,26 @@ def test_a_users_optimizer_proposing_architectures_runs():
     study = Study(BitSpace(8), _model_based(optimizer=PoolOptimizer()), objectives="val_acc")
     study.optimize(_bits, n_trials=6, progress=False)
     assert len(study.trials) == 6
+
+
+# -- 6: Study.load(strategy=obj) of a study made by a registered factory -------------------------------------------
+def make_mb(space, seed=None, beta=2.0):
+    """A registered factory (not a class) returning a ModelBasedStrategy."""
+    return ModelBasedStrategy(space, seed=seed, n_initial=3, surrogate=LeastSquares(space),
+                              acquisition={"name": "ucb", "beta": beta}, optimizer="mutation")
+
+
+def test_loading_a_factory_made_study_with_an_object_says_to_load_it_by_name(tmp_path, monkeypatch):
+    """Would fail: the message said to pass a fresh strategy built as the stored one, which no object passes."""
+    from nasforge.strategies import STRATEGIES
+
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+    monkeypatch.setattr(STRATEGIES, "_tags", dict(STRATEGIES._tags))
+    STRATEGIES.register("fix54_mb", make_mb)
+    storage = f"sqlite:///{tmp_path / 'f.db'}"
+    Study(BitSpace(8), "fix54_mb", objectives="val_acc", seed=2, storage=storage, name="m").optimize(_bits, 2)
+    with pytest.raises(UsageError, match=r"created with strategy 'fix54_mb', not 'model_based'.*; a study made by "
+                                         r"the registered factory 'fix54_mb' reloads by that name: leave strategy= "
+                                         r"out"):
+        Study.load("m", storage, space=BitSpace(8), strategy=make_mb(BitSpace(8), seed=2))
+    assert len(Study.load("m", storage, space=BitSpace(8)).trials) == 2

@@ -1123,9 +1123,13 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
     if _same_strategy(strategy_name, record.strategy):
         strategy_name = record.strategy  # an alias of the stored name ("re" for "evolution")
     seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
+    remedy = ("pass a fresh strategy built as the stored one (or leave strategy= out when its settings were "
+              "recorded), or start a new study")
+    if record.strategy in STRATEGIES and not isinstance(STRATEGIES.get(record.strategy), type):
+        remedy = (f"a study made by the registered factory {record.strategy!r} reloads by that name: leave strategy= "
+                  "out (an object is recorded by its class's name)")
     _check_same_setup(record, url, space, strategy, strategy_name, record.objectives, record.directions, seed,
-                      remedy="pass a fresh strategy built as the stored one (or leave strategy= out when its settings "
-                             "were recorded), or start a new study")
+                      remedy=remedy)
     return strategy
 
 
