@@ -194,3 +194,31 @@ def test_loading_a_factory_made_study_with_an_object_says_to_load_it_by_name(tmp
                                          r"out"):
         Study.load("m", storage, space=BitSpace(8), strategy=make_mb(BitSpace(8), seed=2))
     assert len(Study.load("m", storage, space=BitSpace(8)).trials) == 2
+
+
+# -- 7: bench --strategies naming a strategy the --space-module file registers -------------------------------------
+def test_bench_finds_the_strategies_its_space_module_registers(tmp_path, capsys, monkeypatch):
+    """Would fail: '--strategies: unknown strategies ['fix54_walk']', checked before the file was imported."""
+    from nasforge.cli import main
+    from nasforge.spaces import SPACES
+    from nasforge.strategies import STRATEGIES
+
+    for registry in (STRATEGIES, SPACES):
+        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+        monkeypatch.setattr(registry, "_tags", dict(registry._tags))
+    (tmp_path / "fix54_mine.py").write_text(
+        "from bit_spaces import BitSpace\nfrom nasforge import Strategy\nfrom nasforge.strategies import STRATEGIES\n"
+        "\n\nclass Walk(Strategy):\n    name = 'fix54_walk'\n\n    def _propose(self):\n"
+        "        return self.space.sample(self.rng)\n\n\nSTRATEGIES.register('fix54_walk', Walk)\n")
+    (tmp_path / "bits.json").write_text('{"n": 4}')
+    rows = "".join(f"{i:04b},{i / 16}\n" for i in range(16))
+    (tmp_path / "t.csv").write_text(f"arch,acc\n{rows}")
+    table = ["--table", str(tmp_path / "t.csv"), "--space-module", f"{tmp_path / 'fix54_mine.py'}:BitSpace",
+             "--space-config", str(tmp_path / "bits.json"), "--objective", "acc"]
+    code = main(["bench", *table, "--strategies", "fix54_walk,fix54_walk", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err  # known: the next check (a name given twice) speaks
+    assert code == 2 and "--strategies: fix54_walk given more than once" in err
+    code = main(["bench", *table, "--strategies", "fix54_wlk", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--strategies: unknown strategies ['fix54_wlk'] (did you mean 'fix54_walk'?)" in err
+    assert not (tmp_path / "o").exists()
