@@ -276,6 +276,7 @@ def test_a_rerun_starts_a_fresh_curve_and_interrupts_are_not_crashes(backend):
     seen = []
 
     class Spy(MedianPruner):
+        name = "spy"
         def should_prune(self, number, curves):
             seen.append(list(curves[number]))
             return False
@@ -319,6 +320,7 @@ def test_the_pruner_gets_the_curves_it_always_got_without_rebuilding_unchanged_o
     looks, mismatches, decisions = [], [], []
 
     class Spy(MedianPruner):
+        name = "spy"
         def should_prune(self, number, curves):
             rebuilt = {t.number: [(s, -v) for s, v in t.intermediate] for t in study.trials if t.intermediate}
             if {n: list(c) for n, c in curves.items()} != rebuilt:  # what the loop built at each report before

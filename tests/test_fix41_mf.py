@@ -145,6 +145,7 @@ def test_a_resumed_run_tells_the_pruner_the_stored_complete_trials():
     from test_pruners import Saturating
 
     class Counting(LearningCurvePruner):
+        name = "counting"
         told: list = []
 
         def trial_completed(self, curve):

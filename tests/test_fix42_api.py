@@ -143,7 +143,7 @@ def test_a_setting_a_stored_study_cannot_record_is_warned(tmp_path, registered):
         Study(Sized(bits=4), "random", storage=url, name="a")
 
     class Hid(Strategy):
-        name = "random"
+        name = "fix42_hid"  # its own: "random" would be rebuilt as a RandomSearch
 
         def __init__(self, space, seed=None, step=1):
             super().__init__(space, seed)

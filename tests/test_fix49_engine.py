@@ -51,6 +51,7 @@ def test_a_worker_killed_between_trials_is_replaced_and_its_next_task_is_not_fai
 class _KillingPruner(MedianPruner):
     """Kills the worker (once) while it waits for the answer to its first report, and never prunes."""
 
+    name = "fix49_killing"
     killed = False
 
     def should_prune(self, number, curves):

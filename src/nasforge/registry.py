@@ -197,6 +197,13 @@ class Registry(Generic[T]):
         """Whether ``name`` is one of nasforge's own entries (not replaced by the user's)."""
         return name in self._builtin
 
+    def other_class(self, name: str, cls: type) -> type | None:
+        """The class registered as ``name`` when it is not ``cls``: what a load by that name builds instead of an
+        object of ``cls``; None where ``name`` is not registered, or is registered to ``cls`` or to a function (whose
+        objects' class is not known)."""
+        entry = self._entries.get(name)
+        return entry if isinstance(entry, type) and entry is not cls else None
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -73,13 +73,6 @@ def run(args: argparse.Namespace) -> int:
     note = direction_note(args.objective, args.direction, "--objective")
     args.direction = objective_direction(args.objective, args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in available_strategies()]
-    if unknown or not strategies:  # list those bench runs: one objective, multi-fidelity ones only simulated
-        runs = [n for n in available_strategies() if getattr(STRATEGIES.get(n), "objective_counts", (1, 1))[0] <= 1
-                and (args.workers_simulated or not STRATEGIES.tags(n)["multi_fidelity"])]
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
-                         f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
-    refuse_repeats(strategies, "--strategies")
     if args.workers is not None:  # a process count (no more than the runs are started)
         check_int("--workers", args.workers, 1, MAX_WORKERS)
     if args.workers_simulated and args.secondary:
@@ -94,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
     if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
         args.secondary = next((m for m in default_secondaries(args.objective) if holds_metric(args, frame, m)), "")
     benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
+    unknown = [s for s in strategies if s not in available_strategies()]  # --space-module's registrations too
+    if unknown or not strategies:  # list those bench runs: one objective, multi-fidelity ones only simulated
+        runs = [n for n in available_strategies() if getattr(STRATEGIES.get(n), "objective_counts", (1, 1))[0] <= 1
+                and (args.workers_simulated or not STRATEGIES.tags(n)["multi_fidelity"])]
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
+                         f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
+    refuse_repeats(strategies, "--strategies")
     if defaulted:  # the shared table's first default; '' where --table's is no metric (test_acc without the alias)
         args.secondary = next((m for m in default_secondaries(args.objective) if m in benchmark.metrics
                                and (frame is None or m == args.secondary)), "")

@@ -306,9 +306,8 @@ PRUNERS.register("curve", LearningCurvePruner, builtin=True)
 
 def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
     """A pruner from an object, a name ("median", "asha", "curve") or ``{"name": ..., **kwargs}``; None: no pruning."""
-    if isinstance(spec, Pruner) and not isinstance(getattr(spec, "name", None), str):
-        raise UsageError(f"pruner {type(spec).__name__} has no name: set name = 'mine' on the class (a study records "
-                         "its pruner by name, and a resume rebuilds a registered one by it)")
+    if isinstance(spec, Pruner):
+        _check_own_name(spec)
     if spec is None or isinstance(spec, Pruner):
         return spec
     if isinstance(spec, str):
@@ -330,6 +329,24 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
         return factory(**kwargs)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"pruner {name!r}: {exc}") from None
+
+
+def _check_own_name(pruner: Pruner) -> None:
+    """A UsageError for a pruner object that a study would record by a name that rebuilds another pruner on resume:
+    one without a name, with only its base class's (a class registered under that name aside), or with the name
+    of another registered class."""
+    cls, name = type(pruner), getattr(pruner, "name", None)
+    if not isinstance(name, str):
+        raise UsageError(f"pruner {cls.__name__} has no name: set name = 'mine' on the class (a study records "
+                         "its pruner by name, and a resume rebuilds a registered one by it)")
+    if name in PRUNERS and PRUNERS.get(name) is cls:
+        return
+    if "name" not in vars(cls) and "name" not in vars(pruner):
+        raise UsageError(f"pruner class {cls.__name__} has no name of its own (it would be recorded as {name!r}, so "
+                         f"a resume would rebuild another pruner): set name = '...' in the class")
+    if (other := PRUNERS.other_class(name, cls)) is not None:
+        raise UsageError(f"pruner class {cls.__name__} is named {name!r}, the name of pruner class {other.__name__} "
+                         f"(a resume would rebuild a {other.__name__}): set another name = '...' in the class")
 
 
 def first_decision(pruner: Pruner) -> tuple[str, int, int] | None:

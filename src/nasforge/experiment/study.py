@@ -189,6 +189,8 @@ class Study:
             if given is None and strategy_config is not None:  # by name, the keywords given are recorded
                 _warn_settings_unkept(strategy, "strategy", name)
         if not (load_if_exists and _is_stored(store, name)):  # a stored study keeps the constraints it recorded
+            if given is None:  # and the strategy name it recorded
+                _check_name_free(strategy, strategy_name)
             check_satisfiable(parse_constraints(getattr(strategy, "constraints", None)))
             if load_if_exists:  # a study to create: its objective names are checked as above
                 _check_objective_names(objectives)
@@ -1123,9 +1125,13 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
     if _same_strategy(strategy_name, record.strategy):
         strategy_name = record.strategy  # an alias of the stored name ("re" for "evolution")
     seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
+    remedy = ("pass a fresh strategy built as the stored one (or leave strategy= out when its settings were "
+              "recorded), or start a new study")
+    if record.strategy in STRATEGIES and not isinstance(STRATEGIES.get(record.strategy), type):
+        remedy = (f"a study made by the registered factory {record.strategy!r} reloads by that name: leave strategy= "
+                  "out (an object is recorded by its class's name)")
     _check_same_setup(record, url, space, strategy, strategy_name, record.objectives, record.directions, seed,
-                      remedy="pass a fresh strategy built as the stored one (or leave strategy= out when its settings "
-                             "were recorded), or start a new study")
+                      remedy=remedy)
     return strategy
 
 
@@ -1342,6 +1348,19 @@ def _recorded_name(strategy: Strategy, given: str | None) -> str:
     raise UsageError(f"strategy class {cls.__name__} has no name of its own (it would be recorded as "
                      f"{strategy.name!r}, so Study.load could not rebuild it): set name = '...' in the class, or "
                      f"register it (nasforge.strategies.STRATEGIES.register('mine', {cls.__name__}))")
+
+
+def _check_name_free(strategy: Strategy, recorded: str) -> None:
+    """A UsageError for a new study's strategy object of an unregistered class whose own name is registered to
+    another class (e.g. ``name = "random"``): :meth:`Study.load` would rebuild that class by the recorded name."""
+    from ..strategies import STRATEGIES
+
+    cls = type(strategy)
+    if (other := STRATEGIES.other_class(recorded, cls)) is not None:
+        raise UsageError(f"strategy class {cls.__name__} is named {recorded!r}, the name of strategy class "
+                         f"{other.__name__} (so Study.load would rebuild a {other.__name__}): set another name = "
+                         f"'...' in the class, or register it (nasforge.strategies.STRATEGIES.register('mine', "
+                         f"{cls.__name__}))")
 
 
 def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from ...checks import check_int
-from ...exceptions import MissingDependencyError, UsageError
+from ...exceptions import MissingDependencyError, UsageError, user_stacklevel
 from ...settings import is_plain
 from ...spaces import Architecture, SearchSpace, as_space
-from ..base import PendingAware, Score
+from ..base import PendingAware, Score, _built_in
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
 from .surrogates import Surrogate, categorical_codes, fit_surrogate, make_surrogate, per_candidate
@@ -50,7 +50,7 @@ class ModelBasedStrategy(PendingAware):
 
     name = "model_based"
     multi_objective = False
-    transient = ("_model", "_surrogate_template")
+    transient = ("_model", "_surrogate_template", "_warned_nan")
 
     def __init__(self, space: SearchSpace | str, seed: int | None = None, dedup: bool = True,
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
@@ -76,6 +76,7 @@ class ModelBasedStrategy(PendingAware):
         self.fit_size = 0  # results the current model was fitted on
         self.n_fits = 0
         self._model: Surrogate | None = None
+        self._warned_nan = False  # an ask whose acquisition values were all NaN was warned about
 
     # -- ask / tell ------------------------------------------------------------------------------
     def _observe(self, arch: Architecture, score: Score) -> None:
@@ -92,17 +93,47 @@ class ModelBasedStrategy(PendingAware):
         best = max(values)
         pending = list(self.pending.values())
         fantasies = pending if model.supports_pending else []
+        all_nan: list[bool] = []  # per scored batch of this ask
 
         def score(archs: Sequence[Architecture]) -> np.ndarray:
             out = per_candidate(f"acquisition {type(self.acquisition).__name__}", "the scores it returned",
                                 self.acquisition(model, archs, best, self.rng, fantasies), len(archs))
+            all_nan.append(bool(np.isnan(out).all()))
             if pending and not model.supports_pending and self.acquisition.deterministic:
                 out = self._penalize_near(out, archs, pending)
             return out
 
         ctx = SearchContext(self.space, ranked, self._scores, self.rng)
         candidates = self.optimizer.propose(score, ctx, self.n_candidates)
-        return candidates[0] if candidates else self.space.sample(self.rng)
+        if all_nan and all(all_nan):
+            self._warn_all_nan()
+        if not candidates:
+            return self.space.sample(self.rng)
+        if not _built_in(self.optimizer):  # a user's optimizer: its bug is named, not the space or _propose
+            self._check_candidate(candidates[0])
+        return candidates[0]
+
+    def _check_candidate(self, arch: Any) -> None:
+        """A UsageError naming the acquisition optimizer when ``arch``, its best candidate, is no architecture of
+        the space (checked as the study checks a proposal)."""
+        try:
+            self.space.check(arch)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise UsageError(f"{self.name}: acquisition optimizer {type(self.optimizer).__name__} proposed what is "
+                             f"no architecture of space {self.space.name!r}: {exc}; its propose must return "
+                             "architectures of ctx.space (e.g. ctx.space.sample(ctx.rng))") from None
+
+    def _warn_all_nan(self) -> None:
+        """Warn (once per strategy object) that an ask's acquisition values were all NaN: the optimizer's order
+        alone chose the proposal, as a random search would. NaN is not refused: old studies must replay as they
+        ran."""
+        if self._warned_nan:
+            return
+        self._warned_nan = True
+        warnings.warn(f"{self.name}: acquisition {type(self.acquisition).__name__} scored every candidate NaN (with "
+                      f"surrogate {type(self._model).__name__}), so the optimizer's order chose the proposal, as a "
+                      "random search would; check that the surrogate's predictions and the acquisition are numbers",
+                      UserWarning, stacklevel=user_stacklevel())
 
     # -- the model -------------------------------------------------------------------------------
     def model(self) -> Surrogate:
