@@ -61,7 +61,7 @@ def test_resume_refuses_a_recorded_setting_of_the_wrong_type_in_one_line(field, 
     TypeError traceback (and a 'finish the run with' command that failed alike)."""
     _search_db(tmp_path, _recorded(tmp_path, **{field: value}))
     assert main(["resume", str(tmp_path)]) == 2
-    assert f"study 'S''s recorded {field} " in _one_line(capsys)
+    assert f"the recorded {field} of study 'S' " in _one_line(capsys)
 
 
 @pytest.mark.parametrize("config", ["oops", [1]])
@@ -156,3 +156,16 @@ def test_a_recorded_older_retrained_attribute_still_reads(tmp_path):
     url = _search_db(tmp_path, _recorded(tmp_path), retrained={"1": {"metrics": {"test_acc": 0.9}}, "03": {}})
     assert sorted((r.source, r.metrics.get("test_acc")) for r in load_study_data(url, "S").retrained()) == \
         [(1, 0.9), (3, None)]
+
+
+def test_a_recorded_storage_of_a_moved_run_or_an_older_rule_still_resumes(tmp_path):
+    """Would fail: every resume ran the new-run checks on the storage URL the run recorded, refusing a run folder
+    moved or copied away from a folder now gone, and a URL with a query older releases took (?timeout=30)."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig
+
+    for storage in (f"sqlite:///{tmp_path / 'gone' / 'study.db'}", f"sqlite:///{tmp_path / 'study.db'}?timeout=30"):
+        config = SearchConfig.from_json(_recorded(tmp_path, storage=storage))
+        config.validate(resumed=True)
+        with pytest.raises(UsageError, match="storage"):
+            config.validate()

@@ -356,7 +356,8 @@ class SearchConfig:
         if self.storage is not None:
             need(isinstance(self.storage, str), "storage",
                  "must be a storage URL (sqlite:///FILE.db, postgresql://...)")
-            check_storage_url(self.storage, label("storage"))
+            if not resumed:  # a moved or copied run resumes from its new place; a URL older rules allowed is kept
+                check_storage_url(self.storage, label("storage"))
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
         need(self.evaluator != "supernet" or self.supernet is not None, "supernet",
              f"must name a folder saved by 'nasforge oneshot train' with {label('evaluator')} supernet")
@@ -1167,11 +1168,11 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if max_crash_reruns is not None:
         config.max_crash_reruns = max_crash_reruns
     given = {"workers": workers, "max_crash_reruns": max_crash_reruns}
-    config.validate(lambda field: field if given.get(field) is not None else f"study {name!r}'s recorded {field}",
+    config.validate(lambda field: field if given.get(field) is not None else f"the recorded {field} of study {name!r}",
                     resumed=True)  # the stored config too: a hand-edited one is refused before anything runs
     missing = [field for field in ("out", "storage") if getattr(config, field) is None]  # every run records both
     if missing:
-        raise UsageError(f"study {name!r}'s recorded {missing[0]} is missing (null): every search records it")
+        raise UsageError(f"the recorded {missing[0]} of study {name!r} is missing (null): every search records it")
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     config = _copy_writes_beside_itself(name, storage, config, console,
