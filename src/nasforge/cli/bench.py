@@ -14,7 +14,7 @@ from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
                       holds_metric, installed_defaults, load_table, metric_dataset, not_a_file, note_inferred,
                       note_skipped, out_dir, parse_pruner, positive_int, pruner_name, read_table_arg)
-from .output import add_format_argument, counted, print_rows, significant_decimals
+from .output import add_format_argument, counted, print_rows, regret_decimals
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
 
@@ -164,7 +164,7 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
     if args.format == "table":
         rows = [{k: "-" if _is_nan(v) else v for k, v in row.items()} for row in rows]
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
-    print_rows(rows, args.format, headers=_HEADERS, digits=significant_decimals(rows, _REGRETS),
+    print_rows(rows, args.format, headers=_HEADERS, digits=regret_decimals(rows, _REGRETS),
                title=f"regret of {args.objective} (optimum {_shown(report.optimum)}) after n evaluations; "
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
     if stopped and args.format == "table":
@@ -230,7 +230,7 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     rows = report.table()
     regrets = [key for key in rows[0] if key.startswith(("mean@", "median@"))] if rows else []
-    print_rows(rows, args.format, digits=significant_decimals(rows, regrets),
+    print_rows(rows, args.format, digits=regret_decimals(rows, regrets),
                title=f"regret of {args.objective} (optimum {_shown(report.optimum)}) vs simulated hours, "
                      f"{args.workers_simulated} asynchronous workers"
                      + (f", pruner {pruner_name(args.pruner)}" if args.pruner else ""))
@@ -270,8 +270,8 @@ def _check_coverage(benchmark, trials: int | None) -> None:
 
 
 _REGRETS = ("mean", "median", "mean_unique")
-"""The regret columns of the table, at 6 significant digits (:func:`significant_decimals`): a regret of 0.00016
-must not read as the 0.000 of an optimum found."""
+"""The regret columns of the table, at 3 decimals or the 2 significant digits of their smallest positive value
+(:func:`regret_decimals`): a regret of 0.00016 must not read as the 0.000 of an optimum found."""
 _HEADERS = {"evaluations": "n", "mean_unique": "uniq mean", "duplicates": "dup", "ms_per_run": "ms/run"}
 
 

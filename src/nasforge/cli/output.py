@@ -95,6 +95,19 @@ def significant_decimals(rows: Sequence[Mapping[str, Any]], keys: Sequence[str])
     return digits
 
 
+def regret_decimals(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, int]:
+    """:func:`print_rows`' decimals per regret column of ``keys``: 3, or more where the column's smallest positive
+    value needs them to show 2 significant digits (a regret of ``0.00016`` beside an exact ``0.000``, never read as
+    an optimum found; at most 12), so a table of percent-scale regrets keeps its width (``0.021``, not
+    ``0.0208571``). CSV and JSON keep every digit."""
+    digits = {}
+    for key in keys:
+        positive = [abs(v) for row in rows if isinstance(v := row.get(key), float) and math.isfinite(v) and v]
+        smallest = min(positive, default=1.0)
+        digits[key] = min(max(3, 1 - math.floor(math.log10(smallest))), 12)
+    return digits
+
+
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
                title: str | None = None, digits: int | Mapping[str, int] = 3, out: TextIO | None = None,
                width: int | None = None, keys: Sequence[str] | None = None, cut: Sequence[str] = (),
