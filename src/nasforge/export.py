@@ -834,7 +834,7 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
     saved none), as :func:`_none_retrained` says it for a study. A resume is advised only where it would retrain
     ``trial``: stage 1 did not finish, ``trial`` is chosen for retraining and its own retrain is not queued yet (a
     search killed before or between the enqueues), or one of ``trial`` is queued and unfinished or failed."""
-    from .experiment.stages import is_retrain
+    from .experiment.stages import is_retrain, source_trial
     from .pipelines.search import PIPELINE, resume_command
 
     if trial.state.value == "FAILED":
@@ -847,7 +847,7 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
     if config.get("retrain") == 0:
         return f": trial {trial.number} is a search trial and the search ran with --retrain 0"
     retrains = [t for t in trials if is_retrain(t)]
-    own = [t for t in retrains if t.user_attrs.get("source_trial") == trial.number]  # its retrain and retries
+    own = [t for t in retrains if source_trial(t) == trial.number]  # its retrain and retries
     unqueued = not own and trial.number in {t.number for t in chosen}  # killed between two enqueues: a resume queues it
     if not attrs.get("search_done") or any(not t.done for t in own) or unqueued:
         stage = "the search" if not attrs.get("search_done") else "the retrain stage"

@@ -201,7 +201,8 @@ def plot_regret_fidelity(report: dict[str, Any], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    lowest = min(min(c[k]) for c in report["strategies"].values() for k in ("table", "surrogate", "surrogate_true"))
+    drawn = [c[k] for c in report["strategies"].values() for k in ("table", "surrogate", "surrogate_true")]
+    lowest = min(min(c) for c in drawn)
     for name, curves in report["strategies"].items():
         x = np.arange(1, len(curves["table"]) + 1)
         line, = ax.plot(x, curves["table"], label=f"{name} on table")
@@ -211,8 +212,7 @@ def plot_regret_fidelity(report: dict[str, Any], path: str | Path) -> Path:
     if lowest > 0:
         ax.set_yscale("log")
     else:  # noisy surrogate draws can beat the surrogate's mean optimum; linear up to a decade below the least > 0
-        ax.set_yscale("symlog", linthresh=regret_axis(np.concatenate(
-            [c[k] for c in report["strategies"].values() for k in ("table", "surrogate", "surrogate_true")]))[0])
+        ax.set_yscale("symlog", linthresh=regret_axis(np.concatenate(drawn))[0])
     ax.set_xlabel("evaluations")
     ax.set_ylabel(f"regret of {report['metric']} (mean of {report['runs']} runs)")
     ax.grid(alpha=0.3)

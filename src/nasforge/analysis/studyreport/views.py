@@ -412,7 +412,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     if regret:
         note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
     if multi:
-        note += (" " if note else "") + _reference_note(studies)
+        note += (" " if note else "") + _reference_note(studies, reference)
     if not multi and first.constraints:
         note += ((" " if note else "") + "Constraints: the best so far is of the complete trials that meet them"
                  + (f" (no line for {', '.join(unmet)}: none does yet)." if unmet else "."))
@@ -512,10 +512,10 @@ def _reference(studies: Sequence[StudyData]) -> np.ndarray:
     return reference_point(values, first.directions)
 
 
-def _reference_note(studies: Sequence[StudyData]) -> str:
-    """The Progress note's line on the hypervolume's reference point, which the studies on the page share."""
+def _reference_note(studies: Sequence[StudyData], reference: np.ndarray) -> str:
+    """The Progress note's line on the hypervolume's ``reference`` point, which the studies on the page share."""
     first = studies[0]
-    point = ", ".join(f"{o} {number_text(float(v))}" for o, v in zip(first.objectives, _reference(studies)))
+    point = ", ".join(f"{o} {number_text(float(v))}" for o, v in zip(first.objectives, reference))
     over = "its complete trials" if len(studies) == 1 else f"the complete trials of the {len(studies)} studies"
     shared = "" if len(studies) == 1 else (": shared by them, so a study's hypervolume here depends on the studies "
                                            "shown with it")
@@ -1027,7 +1027,6 @@ def _bench_footnote(stopped: Any, summary: list[dict[str, Any]]) -> str:
         notes.append("mean_unique -: under half the runs reached n unique evaluations (they repeat architectures), "
                      "so the per-unique curve stops before n.")
     return " ".join(notes)
-
 
 
 def _log_regret_yaxis(fig: Any, ticks: list[float]) -> None:
