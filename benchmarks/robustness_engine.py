@@ -1,6 +1,11 @@
 """Engine robustness figures: concurrent first use of a database, and bad input through the API and CLI.
 
-    .venv/bin/python benchmarks/robustness_engine.py starts --rounds 50 --procs 4 --json benchmarks/results/engine_starts.json
+    .venv/bin/python benchmarks/robustness_engine.py starts --rounds 50 --procs 4 \
+        --json benchmarks/results/engine_starts_sqlite.json
+    .venv/bin/python benchmarks/robustness_engine.py starts --rounds 25 --procs 4 --storage postgresql+psycopg://... \
+        --json benchmarks/results/engine_starts_postgres.json
+    .venv/bin/python benchmarks/robustness_engine.py starts --rounds 8 --procs 4 --child-pythonpath OLD/src \
+        --json benchmarks/results/engine_starts_sqlite_before.json     # OLD: a checkout of nasforge at 363690a
     .venv/bin/python benchmarks/robustness_engine.py inputs --json benchmarks/results/engine_bad_inputs.json
 
 ``starts``: each round launches ``--procs`` processes at the same moment, each opening a study on a

@@ -43,7 +43,7 @@ cells of its cost, by how much it under-predicts it and with what std (``missed_
 
     .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--first-seed 0] [--trials 300] [--workers 2]
         [--settings conv,params,params_constrained]
-        [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2,optuna_nsga2+plain,ts_hvi+known] [--slow-seeds 3]
+        [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2,optuna_nsga2+plain] [--slow-seeds 3]
         [--slow parego]
     .venv/bin/python benchmarks/strategies_mo.py --settings conv --ask-times 100,1000 \
         --strategies ts_hvi+known,qnehvi+known --out benchmarks/results/strategies_mo_ask_times.json

@@ -9,11 +9,14 @@ About 10 s on the idle 2-core machine (2 minutes when it is loaded). docs/traini
 
 from __future__ import annotations
 
+import argparse
+
 ARCH = "|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Train the proxy of :data:`ARCH` on 1, 2, 1, 2 threads and print each run's metrics."""
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     from nasforge.evaluators import TrainingEvaluator
     from nasforge.spaces import get_space
 
