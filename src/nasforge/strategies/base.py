@@ -41,7 +41,8 @@ _GIVING_UP: contextvars.ContextVar[bool] = contextvars.ContextVar("giving_up_as_
 def restoring_stored_settings() -> Iterator[None]:
     """Strategies built inside are rebuilt from settings a study stored: a check a strategy makes only of new
     settings (one that a later version added, such as the Optuna adapters' sampling check) is skipped, so a stored
-    study loads as it did. Continuing its search still fails where a setting does not work."""
+    study loads as it did. Continuing its search still fails where a setting does not work. Asks inside replay a
+    stored study's (:mod:`nasforge.experiment._replay`): a warning meant for a run is not given there."""
     token = _RESTORING.set(True)
     try:
         yield
@@ -50,7 +51,8 @@ def restoring_stored_settings() -> Iterator[None]:
 
 
 def restoring() -> bool:
-    """Whether strategies are being rebuilt from stored settings (inside :func:`restoring_stored_settings`)."""
+    """Whether strategies are being rebuilt from stored settings, or replay a stored study's asks (inside
+    :func:`restoring_stored_settings`)."""
     return _RESTORING.get()
 
 

@@ -1,0 +1,46 @@
+"""Review 54 (regression review f) fixes of the extension-point fixes: the all-NaN acquisition warning, the
+factory remedy of Study.load, the pruner name check, bench's --strategies check and the saved strategy state."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from bit_spaces import BitSpace
+
+from nasforge import Study
+from nasforge.strategies.model_based import ModelBasedStrategy
+from nasforge.strategies.model_based.acquisitions import Acquisition
+
+
+def _bits(arch):
+    return {"val_acc": float(sum(arch.genotype))}
+
+
+class NaNAcquisition(Acquisition):
+    name = "fix54_regf_nan"
+
+    def __call__(self, surrogate, archs, best, rng, pending=()):
+        return np.full(len(archs), np.nan)
+
+
+def _nan_model_based():
+    return ModelBasedStrategy(BitSpace(8), seed=0, n_initial=3, surrogate="gp", acquisition=NaNAcquisition(),
+                              optimizer="mutation")
+
+
+# -- R1: the all-NaN warning is for a run, not for a replay --------------------------------------------------------
+def test_loading_a_study_whose_asks_were_all_nan_does_not_warn_and_its_next_run_warns_once(tmp_path):
+    """Would fail: Study.load warned (raised, under warnings-as-errors) and used up the warning of the run after it."""
+    storage = f"sqlite:///{tmp_path / 'n.db'}"
+    with pytest.warns(UserWarning, match="scored every candidate NaN"):
+        Study(BitSpace(8), _nan_model_based(), objectives="val_acc", seed=0, storage=storage,
+              name="n").optimize(_bits, n_trials=6, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study = Study.load("n", storage, space=BitSpace(8), strategy=_nan_model_based())
+    assert len(study.trials) == 6
+    with pytest.warns(UserWarning, match="scored every candidate NaN") as caught:
+        study.optimize(_bits, n_trials=3, progress=False)
+    assert sum("scored every candidate NaN" in str(w.message) for w in caught) == 1
