@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from bit_spaces import BitSpace
 
-from nasforge import Study
+from nasforge import Strategy, Study
+from nasforge.exceptions import UsageError
 from nasforge.strategies.model_based import ModelBasedStrategy
 from nasforge.strategies.model_based.acquisitions import Acquisition
 
@@ -44,3 +45,33 @@ def test_loading_a_study_whose_asks_were_all_nan_does_not_warn_and_its_next_run_
     with pytest.warns(UserWarning, match="scored every candidate NaN") as caught:
         study.optimize(_bits, n_trials=3, progress=False)
     assert sum("scored every candidate NaN" in str(w.message) for w in caught) == 1
+
+
+# -- R2: the factory remedy of Study.load(strategy=obj) is for a name that differs ---------------------------------
+class Walk(Strategy):
+    name = "fix54_regf_walk"  # its own name, which its registered factory's objects are recorded by
+
+    def _propose(self):
+        return self.space.sample(self.rng)
+
+
+def make_walk(space, seed=None):
+    """A registered factory (not a class) whose objects reload by its name."""
+    return Walk(space, seed=seed)
+
+
+def test_loading_a_factory_made_study_with_an_object_of_another_seed_says_to_pass_one_built_as_stored(tmp_path,
+                                                                                                     monkeypatch):
+    """Would fail: the message said to leave strategy= out as the object was recorded by its class's name, though
+    only its seed differed and an object of the stored seed loads."""
+    from nasforge.strategies import STRATEGIES
+
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+    monkeypatch.setattr(STRATEGIES, "_tags", dict(STRATEGIES._tags))
+    STRATEGIES.register("fix54_regf_walk", make_walk)
+    storage = f"sqlite:///{tmp_path / 'w.db'}"
+    Study(BitSpace(8), "fix54_regf_walk", objectives="val_acc", seed=0, storage=storage, name="w").optimize(_bits, 2)
+    with pytest.raises(UsageError, match=r"created with seed 0, not 1; pass a fresh strategy built as the stored "
+                                         r"one \(or leave strategy= out"):
+        Study.load("w", storage, space=BitSpace(8), strategy=make_walk(BitSpace(8), seed=1))
+    assert len(Study.load("w", storage, space=BitSpace(8), strategy=make_walk(BitSpace(8), seed=0)).trials) == 2
