@@ -11,6 +11,7 @@ from bit_spaces import BitSpace
 
 from nasforge import Strategy, Study
 from nasforge.exceptions import UsageError
+from nasforge.experiment.pruners import MedianPruner
 from nasforge.strategies.model_based import ModelBasedStrategy
 from nasforge.strategies.model_based.acquisitions import Acquisition
 
@@ -75,3 +76,28 @@ def test_loading_a_factory_made_study_with_an_object_of_another_seed_says_to_pas
                                          r"one \(or leave strategy= out"):
         Study.load("w", storage, space=BitSpace(8), strategy=make_walk(BitSpace(8), seed=1))
     assert len(Study.load("w", storage, space=BitSpace(8), strategy=make_walk(BitSpace(8), seed=0)).trials) == 2
+
+
+# -- R3: the pruner's own-name check is where a pruner is recorded -------------------------------------------------
+class CountingMedian(MedianPruner):  # inherits name = "median": a study would record it as the built-in
+    calls = 0
+
+    def should_prune(self, number, curves):
+        CountingMedian.calls += 1
+        return super().should_prune(number, curves)
+
+
+def test_simulate_takes_a_pruner_subclass_that_inherits_its_name_and_optimize_refuses_it():
+    """Would fail: simulate, which records no pruner and resumes nothing, refused it as a resume would rebuild
+    another pruner."""
+    from test_simulate import SPACE, Toy
+
+    from nasforge.analysis.simulate import simulate
+    from nasforge.strategies import get_strategy
+
+    trace = simulate(get_strategy("random", SPACE, seed=0), Toy(), n_workers=2, max_evaluations=20,
+                     pruner=CountingMedian())
+    assert trace.n_evaluations == 20 and CountingMedian.calls > 0
+    study = Study(BitSpace(8), "random", objectives="val_acc")
+    with pytest.raises(UsageError, match=r"^pruner class CountingMedian has no name of its own"):
+        study.optimize(_bits, n_trials=2, pruner=CountingMedian(), progress=False)
