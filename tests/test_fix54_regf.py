@@ -101,3 +101,14 @@ def test_simulate_takes_a_pruner_subclass_that_inherits_its_name_and_optimize_re
     study = Study(BitSpace(8), "random", objectives="val_acc")
     with pytest.raises(UsageError, match=r"^pruner class CountingMedian has no name of its own"):
         study.optimize(_bits, n_trials=2, pruner=CountingMedian(), progress=False)
+
+
+# -- R4: bench checks --strategies before the table, unless --space-module may register them -----------------------
+@pytest.mark.parametrize("extra", [["--table", "/nonexistent/t.csv"], ["--workers-simulated", "4", "--secondary", "x"]])
+def test_bench_names_an_unknown_strategy_first_without_a_space_module(extra, tmp_path, capsys):
+    """Would fail: the table was read (or another option refused) before the typo in --strategies was named."""
+    from nasforge.cli import main
+
+    code = main(["bench", "--strategies", "rnadom", *extra, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--strategies: unknown strategies ['rnadom'] (did you mean 'random'?)" in err
