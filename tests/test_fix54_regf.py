@@ -112,3 +112,27 @@ def test_bench_names_an_unknown_strategy_first_without_a_space_module(extra, tmp
     code = main(["bench", "--strategies", "rnadom", *extra, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "--strategies: unknown strategies ['rnadom'] (did you mean 'random'?)" in err
+
+
+# -- R5: the NaN warning's flag is never part of a saved state -----------------------------------------------------
+class OldTransient(ModelBasedStrategy):
+    name = "fix54_regf_sub"
+    transient = ("_model", "_surrogate_template")  # the base's tuple before the flag was added
+
+
+def test_a_state_saved_before_the_nan_flag_loads_into_a_subclass_listing_the_old_transient():
+    """Would fail: the subclass's state held the flag, so a state saved without it was refused ('no
+    ['_warned_nan']')."""
+    def made():
+        return OldTransient(BitSpace(8), seed=0, n_initial=2, optimizer="mutation")
+
+    strategy = made()
+    for _ in range(3):
+        arch = strategy.ask()
+        strategy.tell(arch, float(sum(arch.genotype)))
+    state = strategy.state_dict()
+    assert "_warned_nan" not in state  # as a state saved before the flag existed
+    loaded = made()
+    loaded.load_state_dict(state)
+    assert loaded.ask() == strategy.ask()
+    made().load_state_dict({**state, "_warned_nan": True})  # one that held it loads too (not taken)

@@ -50,7 +50,7 @@ class ModelBasedStrategy(PendingAware):
 
     name = "model_based"
     multi_objective = False
-    transient = ("_model", "_surrogate_template", "_warned_nan")
+    transient = ("_model", "_surrogate_template")
 
     def __init__(self, space: SearchSpace | str, seed: int | None = None, dedup: bool = True,
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
@@ -176,6 +176,10 @@ class ModelBasedStrategy(PendingAware):
 
         parts = ("surrogate_spec", "acquisition", "optimizer", "n_initial", "refit_every", "n_candidates")
         return {**super()._settings(values), **{k: described(values[k]) for k in parts if k in values}}
+
+    def _left_out(self) -> set[str]:
+        """Also the once-only warning's flag, which states saved before it was added lack."""
+        return super()._left_out() | {"_warned_nan"}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
