@@ -63,16 +63,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.harness import (MAX_WORKERS, check_bench_folder, check_strategies, default_secondaries,
-                                    refuse_multi_fidelity, refuse_repeats)
+                                    refuse_multi_fidelity)
     from ..analysis.simulate import check_maximized, why_not_a_metric
     from ..benchmarks.tabular import objective_direction
     from ..checks import check_int
-    from ..registry import did_you_mean
-    from ..strategies import STRATEGIES, available_strategies, get_strategy
+    from ..strategies import get_strategy
 
     note = direction_note(args.objective, args.direction, "--objective")
     args.direction = objective_direction(args.objective, args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    if not args.space_module:  # before the table loads: a typo is named at once
+        _check_strategy_names(strategies, args)
     if args.workers is not None:  # a process count (no more than the runs are started)
         check_int("--workers", args.workers, 1, MAX_WORKERS)
     if args.workers_simulated and args.secondary:
@@ -87,13 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
         args.secondary = next((m for m in default_secondaries(args.objective) if holds_metric(args, frame, m)), "")
     benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
-    unknown = [s for s in strategies if s not in available_strategies()]  # --space-module's registrations too
-    if unknown or not strategies:  # list those bench runs: one objective, multi-fidelity ones only simulated
-        runs = [n for n in available_strategies() if getattr(STRATEGIES.get(n), "objective_counts", (1, 1))[0] <= 1
-                and (args.workers_simulated or not STRATEGIES.tags(n)["multi_fidelity"])]
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
-                         f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
-    refuse_repeats(strategies, "--strategies")
+    if args.space_module:  # checked once the file is imported, with the strategies it registers
+        _check_strategy_names(strategies, args)
     if defaulted:  # the shared table's first default; '' where --table's is no metric (test_acc without the alias)
         args.secondary = next((m for m in default_secondaries(args.objective) if m in benchmark.metrics
                                and (frame is None or m == args.secondary)), "")
@@ -137,6 +133,22 @@ def run(args: argparse.Namespace) -> int:
         if note:
             print(note, file=sys.stdout if args.format == "table" else sys.stderr)
         return _run(benchmark, simulated, strategies, args, skipped)
+
+
+def _check_strategy_names(strategies: list[str], args: argparse.Namespace) -> None:
+    """A UsageError for ``--strategies`` naming none, a strategy not registered, or one twice; the message lists
+    those bench runs (one objective; multi-fidelity ones only simulated)."""
+    from ..analysis.harness import refuse_repeats
+    from ..registry import did_you_mean
+    from ..strategies import STRATEGIES, available_strategies
+
+    unknown = [s for s in strategies if s not in available_strategies()]
+    if unknown or not strategies:
+        runs = [n for n in available_strategies() if getattr(STRATEGIES.get(n), "objective_counts", (1, 1))[0] <= 1
+                and (args.workers_simulated or not STRATEGIES.tags(n)["multi_fidelity"])]
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
+                         f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
+    refuse_repeats(strategies, "--strategies")
 
 
 def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, skipped: dict[str, str]) -> int:

@@ -306,8 +306,9 @@ PRUNERS.register("curve", LearningCurvePruner, builtin=True)
 
 def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
     """A pruner from an object, a name ("median", "asha", "curve") or ``{"name": ..., **kwargs}``; None: no pruning."""
-    if isinstance(spec, Pruner):
-        _check_own_name(spec)
+    if isinstance(spec, Pruner) and not isinstance(getattr(spec, "name", None), str):
+        raise UsageError(f"pruner {type(spec).__name__} has no name: set name = 'mine' on the class (a study records "
+                         "its pruner by name, and a resume rebuilds a registered one by it)")
     if spec is None or isinstance(spec, Pruner):
         return spec
     if isinstance(spec, str):
@@ -331,14 +332,12 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
         raise UsageError(f"pruner {name!r}: {exc}") from None
 
 
-def _check_own_name(pruner: Pruner) -> None:
-    """A UsageError for a pruner object that a study would record by a name that rebuilds another pruner on resume:
-    one without a name, with only its base class's (a class registered under that name aside), or with the name
-    of another registered class."""
-    cls, name = type(pruner), getattr(pruner, "name", None)
-    if not isinstance(name, str):
-        raise UsageError(f"pruner {cls.__name__} has no name: set name = 'mine' on the class (a study records "
-                         "its pruner by name, and a resume rebuilds a registered one by it)")
+def check_own_name(pruner: Pruner) -> None:
+    """A UsageError for a pruner object (named: :func:`get_pruner` built it) that a study would record by a name that
+    rebuilds another pruner on resume: one with only its base class's name (a class registered under that name
+    aside), or with the name of another registered class. Checked where a pruner is recorded (``optimize``), not
+    by ``simulate``, which records none."""
+    cls, name = type(pruner), pruner.name
     if name in PRUNERS and PRUNERS.get(name) is cls:
         return
     if "name" not in vars(cls) and "name" not in vars(pruner):

@@ -40,7 +40,7 @@ from .reporting import TRACEBACK, first_report_step, report_sign, takes_fidelity
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
 from .stages import FEASIBLE_ONLY, prunes_within_budget, within_budget_guessed
 from .study import SPACE_EXHAUSTED
-from .pruners import Pruner, get_pruner, never_stops, pruner_spec
+from .pruners import Pruner, check_own_name, get_pruner, never_stops, pruner_spec
 from .trial import Trial, TrialState, error_line
 
 if TYPE_CHECKING:
@@ -199,7 +199,9 @@ def check_settings(n_workers: int = 1, executor: str = "inline", catch: bool = T
         raise UsageError(f"max_failure_rate must be a number in [0, 1], got {max_failure_rate!r}")
     if fidelity is not None and not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict, got {type(fidelity).__name__}")
-    pruner = get_pruner(pruner)
+    given, pruner = pruner, get_pruner(pruner)
+    if isinstance(given, Pruner):  # recorded by its name, which a resume rebuilds it by
+        check_own_name(given)
     evaluator_spec = _checked_spec(evaluator_spec)
     if executor_options is not None and not isinstance(executor_options, dict):
         raise UsageError(f"executor_options must be a dict, got {type(executor_options).__name__}")

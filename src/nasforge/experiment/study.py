@@ -1127,7 +1127,8 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
     seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
     remedy = ("pass a fresh strategy built as the stored one (or leave strategy= out when its settings were "
               "recorded), or start a new study")
-    if record.strategy in STRATEGIES and not isinstance(STRATEGIES.get(record.strategy), type):
+    if (strategy_name != record.strategy and record.strategy in STRATEGIES
+            and not isinstance(STRATEGIES.get(record.strategy), type)):  # the name differs, not seed or settings
         remedy = (f"a study made by the registered factory {record.strategy!r} reloads by that name: leave strategy= "
                   "out (an object is recorded by its class's name)")
     _check_same_setup(record, url, space, strategy, strategy_name, record.objectives, record.directions, seed,

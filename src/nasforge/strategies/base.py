@@ -41,7 +41,8 @@ _GIVING_UP: contextvars.ContextVar[bool] = contextvars.ContextVar("giving_up_as_
 def restoring_stored_settings() -> Iterator[None]:
     """Strategies built inside are rebuilt from settings a study stored: a check a strategy makes only of new
     settings (one that a later version added, such as the Optuna adapters' sampling check) is skipped, so a stored
-    study loads as it did. Continuing its search still fails where a setting does not work."""
+    study loads as it did. Continuing its search still fails where a setting does not work. Asks inside replay a
+    stored study's (:mod:`nasforge.experiment._replay`): a warning meant for a run is not given there."""
     token = _RESTORING.set(True)
     try:
         yield
@@ -50,7 +51,8 @@ def restoring_stored_settings() -> Iterator[None]:
 
 
 def restoring() -> bool:
-    """Whether strategies are being rebuilt from stored settings (inside :func:`restoring_stored_settings`)."""
+    """Whether strategies are being rebuilt from stored settings, or replay a stored study's asks (inside
+    :func:`restoring_stored_settings`)."""
     return _RESTORING.get()
 
 
@@ -316,8 +318,15 @@ class Strategy(ABC):
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly where this strategy is (deep-copied), and under
         :data:`ORIGIN` the strategy class and the space it belongs to."""
-        state = copy.deepcopy({k: v for k, v in vars(self).items() if k != "space" and k not in self.transient})
+        left_out = self._left_out()
+        state = copy.deepcopy({k: v for k, v in vars(self).items() if k not in left_out})
         return {**state, ORIGIN: self._origin()}
+
+    def _left_out(self) -> set[str]:
+        """The attributes :meth:`state_dict` leaves out: the space and the :attr:`transient` ones. A class adds here
+        what it keeps out whatever a subclass's ``transient`` lists (a subclass may override it with an older
+        tuple), so that states saved before it had the attribute still load."""
+        return {"space", *self.transient}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a :meth:`state_dict` of a strategy of the same class, space and settings (its seed
@@ -339,7 +348,9 @@ class Strategy(ABC):
                                  f"{ours['name']!r}")
             raise UsageError(f"the state was saved by a strategy on space {ours['name']!r} with other options "
                              f"({theirs!r:.150}, this one: {ours!r:.150})")
-        expected = set(vars(self)) - {"space", *self.transient}
+        left_out = self._left_out()  # a state saved where one was not left out carries it: not taken
+        state = {k: v for k, v in state.items() if k not in left_out}
+        expected = set(vars(self)) - left_out
         unknown, missing = sorted(set(state) - expected - {ORIGIN}), sorted(expected - set(state))
         if unknown or missing:
             wrong = [f"{what} {keys}" for what, keys in (("unknown key(s)", unknown), ("no", missing)) if keys]

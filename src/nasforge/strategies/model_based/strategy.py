@@ -13,7 +13,7 @@ from ...checks import check_int
 from ...exceptions import MissingDependencyError, UsageError, user_stacklevel
 from ...settings import is_plain
 from ...spaces import Architecture, SearchSpace, as_space
-from ..base import PendingAware, Score, _built_in
+from ..base import PendingAware, Score, _built_in, restoring
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
 from .surrogates import Surrogate, categorical_codes, fit_surrogate, make_surrogate, per_candidate
@@ -50,7 +50,7 @@ class ModelBasedStrategy(PendingAware):
 
     name = "model_based"
     multi_objective = False
-    transient = ("_model", "_surrogate_template", "_warned_nan")
+    transient = ("_model", "_surrogate_template")
 
     def __init__(self, space: SearchSpace | str, seed: int | None = None, dedup: bool = True,
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
@@ -126,8 +126,9 @@ class ModelBasedStrategy(PendingAware):
     def _warn_all_nan(self) -> None:
         """Warn (once per strategy object) that an ask's acquisition values were all NaN: the optimizer's order
         alone chose the proposal, as a random search would. NaN is not refused: old studies must replay as they
-        ran."""
-        if self._warned_nan:
+        ran. Not while a study replays its stored asks (:func:`~nasforge.strategies.base.restoring`): a study loaded
+        for inspection says nothing, and the run's first such ask warns."""
+        if self._warned_nan or restoring():
             return
         self._warned_nan = True
         warnings.warn(f"{self.name}: acquisition {type(self.acquisition).__name__} scored every candidate NaN (with "
@@ -175,6 +176,10 @@ class ModelBasedStrategy(PendingAware):
 
         parts = ("surrogate_spec", "acquisition", "optimizer", "n_initial", "refit_every", "n_candidates")
         return {**super()._settings(values), **{k: described(values[k]) for k in parts if k in values}}
+
+    def _left_out(self) -> set[str]:
+        """Also the once-only warning's flag, which states saved before it was added lack."""
+        return super()._left_out() | {"_warned_nan"}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
