@@ -42,3 +42,28 @@ def test_a_package_modules_own_import_error_is_kept(tmp_path: Path, monkeypatch:
     with pytest.raises(UsageError, match="this model needs torch 3 or newer") as caught:
         load_reference("pkg54d.net:Net")
     assert not isinstance(caught.value, MissingDependencyError)
+
+
+@pytest.mark.parametrize("text,own", [(HANDLES_TORCH, "raised TypeError: unsupported operand"),
+                                      (OWN_IMPORT_ERROR, "raised ImportError: this model needs torch 3 or newer")])
+def test_an_evaluator_modules_own_error_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_torch: None,
+                                               text: str, own: str) -> None:
+    """Would fail before: --evaluator modules were judged by the chain, so their own error became the extra line."""
+    from nasforge.experiment.evaluator_spec import EvaluatorFactoryError, build_evaluator
+
+    (tmp_path / "ev54d.py").write_text(text + "def make():\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "ev54d", raising=False)
+    with pytest.raises(EvaluatorFactoryError, match=own):
+        build_evaluator({"factory": "ev54d:make"}, trusted=True)
+
+
+def test_an_evaluator_module_importing_a_missing_extra_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 no_torch: None) -> None:
+    from nasforge.experiment.evaluator_spec import build_evaluator
+
+    (tmp_path / "ev54e.py").write_text("import torch\ndef make():\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "ev54e", raising=False)
+    with pytest.raises(MissingDependencyError, match=r"^evaluator module 'ev54e' needs torch: pip install "):
+        build_evaluator({"factory": "ev54e:make"}, trusted=True)

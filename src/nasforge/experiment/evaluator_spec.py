@@ -82,12 +82,13 @@ class EvaluatorFactoryError(NasforgeError, RuntimeError):
 
 def _raised(what: str, exc: Exception) -> NoReturn:
     """Raise the error for ``what`` (the evaluator factory called, or its module imported) raising ``exc``: a
-    missing optional package stays itself (the CLI says what to install), any other failure becomes one
+    missing optional package escaping it is the :class:`MissingDependencyError` naming its extra, any other failure
+    (also one the user's code raised while handling a missing package: its own) becomes one
     :class:`EvaluatorFactoryError` line naming ``what``, with ``exc`` chained."""
     from ..extras import missing_dependency
 
-    if missing_dependency(exc) is not None:
-        raise exc
+    if (missing := missing_dependency(exc, what.removeprefix("importing "), chained=False)) is not None:
+        raise missing from (None if missing is exc else exc)
     raise EvaluatorFactoryError(f"{what} raised {type(exc).__name__}: {' '.join(str(exc).split()) or '(no message)'}") \
         from exc
 
@@ -170,6 +171,7 @@ def _import(module_name: str) -> Any:
     except ModuleNotFoundError as exc:
         cwd = os.getcwd()
         if exc.name != module_name.split(".")[0] or cwd in sys.path:
+            _raised(f"importing evaluator module {module_name!r}", exc)  # it imports a missing extra: named
             raise UsageError(f"cannot import evaluator module {module_name!r}: {exc}") from None
     sys.path.append(cwd)  # "from the same directory": worker processes inherit sys.path
     try:
