@@ -66,3 +66,25 @@ def test_pareto_png_names_an_off_plot_bound_by_its_metric(figures):
     fig, = figures
     labels = [t.get_text() for t in (fig.legends or [fig.axes[0].get_legend()])[0].get_texts()]
     assert "constraint bound off the plot: params = 6e+05" in labels
+
+
+def test_three_objective_pareto_view_marks_and_counts_the_trials_breaking_the_constraints():
+    """The parallel coordinates drew trials breaking the constraints as plain grey lines, like feasible dominated
+    ones, and the note never mentioned the constraints."""
+    pytest.importorskip("plotly")
+    from nasforge.analysis.studyreport import render_study
+    from report_pages import figures
+    from test_fix50_report import note_of
+
+    study = Study(get_space("nb201"), "mo_random", objectives=["a", "b", "c"], directions=["max", "min", "max"],
+                  constraints=["test_acc >= 80"], seed=0)
+    for a, b, c, test in ((1, 4, 2, 90), (2, 5, 1, 90), (1, 6, 0, 90), (9, 1, 9, 10), (3, 9, 0, 20)):
+        study.tell(study.ask(), Result(metrics={"a": a, "b": b, "c": c, "test_acc": test}))
+    page = render_study(study)
+    line = figures(page)["nf-plot-pareto"]["data"][0]["line"]
+    scale = dict((value, colour) for value, colour in line["colorscale"])
+    colours = [scale[v] for v in line["color"]]  # trials 0..4: front, front, dominated, infeasible, infeasible
+    assert colours[0] == colours[1] != colours[2] and colours[3] == colours[4] not in (colours[0], colours[2])
+    assert (line["cmin"], line["cmax"]) == (0, 1)
+    assert ("Constraints test_acc >= 80: 2 trial(s) break them (orange lines; the front is feasible-first: the best "
+            "of the least-violating trials while none is feasible).") in note_of(page, "pareto")
