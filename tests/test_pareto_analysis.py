@@ -105,7 +105,7 @@ def test_plot_front_draws_the_staircase_and_zooms_by_the_directions(monkeypatch,
     assert (low > -1000 and high >= 52) if zoom == "bottom" else (high < 1000 and low <= 50)
     edge = ax.collections[-1].get_offsets()
     assert edge.tolist() == [[4.0, low if zoom == "bottom" else high]]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in figures[0].legends[0].get_texts()]
     assert labels == ["Pareto front", f"1 other trial(s) {'below' if zoom == 'bottom' else 'above'} the axis "
                                       f"(to {y[3]:.4g})"]
 
@@ -121,4 +121,4 @@ def test_plot_front_without_zoom_keeps_every_point_in_view(monkeypatch, tmp_path
     ax = figures[0].axes[0]
     low, high = ax.get_ylim()
     assert low < 20 and high > 60
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["other trials", "Pareto front"]
+    assert [t.get_text() for t in figures[0].legends[0].get_texts()] == ["other trials", "Pareto front"]

@@ -14,21 +14,23 @@ from ..writes import write_figure
 def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabel: str, ylabel: str,
                title: str = "", extra: tuple[np.ndarray, np.ndarray, str] | None = None, log_x: bool = True,
                directions: tuple[str, str] = ("minimize", "maximize"), infeasible: np.ndarray | None = None,
-               bounds: tuple[list[float], list[float]] = ([], [])) -> None:
+               bounds: tuple[list[float], list[float]] = ([], []), names: tuple[str, str] | None = None) -> None:
     """Save a scatter of the other points (grey) with the Pareto ``front`` indices highlighted as a step line (the
     best ``y`` attainable at each ``x`` under ``directions``, those of x and y); ``extra`` adds labelled points
     (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on the front and ``extra``: points far on
     y's bad side are drawn as triangles on the axis edge, counted in the legend. ``infeasible`` indices (trials
     breaking a constraint, never on the front) are drawn as orange crosses (orange triangles where cut off by the
     zoom); ``bounds`` are constraint bounds on x and on
-    y, drawn as dashed lines where they lie within (or near) the points, else named in the legend as off the plot.
+    y, drawn as dashed lines where they lie within (or near) the points, else named in the legend as off the plot by
+    ``names``, the metrics of x and y (by default ``xlabel`` and ``ylabel``). The legend sits below the axes, where
+    it hides no point.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), layout="constrained")
     maximize = directions[1] == "maximize"
     limits = _zoom(y, np.concatenate([y[front], extra[1] if extra is not None else []]), maximize)
     rest = np.setdiff1d(np.arange(len(y)), front)
@@ -44,8 +46,9 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     if extra is not None and not limits:
         y_range = (min(y_range[0], float(np.min(extra[1]))), max(y_range[1], float(np.max(extra[1]))))
     drawn, away = [], []
-    for name, values, log, line, on in ((xlabel, x, log_x, ax.axvline, bounds[0]),
-                                        (ylabel, y_range, False, ax.axhline, bounds[1])):
+    x_name, y_name = names or (xlabel, ylabel)
+    for name, values, log, line, on in ((x_name, x, log_x, ax.axvline, bounds[0]),
+                                        (y_name, y_range, False, ax.axhline, bounds[1])):
         for bound in on:
             if _near(bound, np.asarray(values, dtype=float), log):
                 line(bound, c="C1", ls="--", lw=1, label=None if drawn else "constraint bound")
@@ -78,8 +81,7 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=2, fontsize=8)  # below the axes: it covers no point
     write_figure(fig, path, "plot", dpi=120)
 
 

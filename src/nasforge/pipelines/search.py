@@ -2402,7 +2402,7 @@ def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str,
                directions=(directions[objectives.index(x_name)] if x_name in objectives else "minimize", directions[0]),
                infeasible=infeasible if rules else None,
                bounds=([c.bound for c in rules if c.metric == x_name],
-                       [c.bound for c in rules if c.metric == objectives[0]]))
+                       [c.bound for c in rules if c.metric == objectives[0]]), names=(x_name, objectives[0]))
 
 
 FRONT_COLUMNS = {"val_acc": ("search\nval %", ".2f", 1.0), "test_acc": ("search\ntest %", ".2f", 1.0),

@@ -547,15 +547,16 @@ def pareto_view(data: StudyData) -> str:
     if len(data.objectives) >= 3:
         values = data.values(shown)
         front = {t.number for t in data.front()}
+        breaking = {t.number for t in data.infeasible()} - front
         fig = _figure(height=460)
-        fig.add_trace(go.Parcoords(
-            line=dict(color=[1.0 if t.number in front else 0.0 for t in shown],
-                      colorscale=[[0, "#c8c8c8"], [1, "#1f77b4"]]),
+        fig.add_trace(go.Parcoords(  # the front blue, trials breaking the constraints orange, the others grey
+            line=dict(color=[1.0 if t.number in front else 0.5 if t.number in breaking else 0.0 for t in shown],
+                      colorscale=[[0, "#c8c8c8"], [0.5, "#ff7f0e"], [1, "#1f77b4"]], cmin=0, cmax=1),
             dimensions=[dict(label=_plain(f"{o} ({d[:3]})"), values=values[:, k])
                         for k, (o, d) in enumerate(zip(data.objectives, data.directions))] +
                        [dict(label="trial", values=[t.number for t in shown])]))
         note = f"{len(front)} Pareto-optimal trials (blue) of {len(done)}; drag along an axis to filter."
-        note += _mixed_budgets(done) + cut
+        note += _front_constraints(data, "orange lines; " if breaking else "") + _mixed_budgets(done) + cut
         return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
     if len(data.objectives) == 1:
         objective = data.objectives[0]
@@ -615,13 +616,19 @@ def pareto_view(data: StudyData) -> str:
         fig.update_xaxes(type="log")
     note = (f"{len(front)} Pareto-optimal of {len(done)} complete trials; hover a point for its architecture and "
             "metrics, click it to draw the architecture.")
-    if data.constraints:
-        rule = ("only trials that meet them, as the search run's front.json" if data.feasible_only() else
-                "feasible-first: the best of the least-violating trials while none is feasible")
-        note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them (the "
-                 f"front is {rule}).")
-    note += _mixed_budgets(done) + cut
+    note += _front_constraints(data) + _mixed_budgets(done) + cut
     return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
+
+
+def _front_constraints(data: StudyData, drawn: str = "") -> str:
+    """The Pareto note's sentence on the constraints, '' without any: how many complete trials break them (``drawn``
+    says how they are marked, e.g. "orange lines; ") and which trials the front holds."""
+    if not data.constraints:
+        return ""
+    rule = ("only trials that meet them, as the search run's front.json" if data.feasible_only() else
+            "feasible-first: the best of the least-violating trials while none is feasible")
+    return (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them ({drawn}the "
+            f"front is {rule}).")
 
 
 def _mixed_budgets(trials: Sequence[Trial]) -> str:
