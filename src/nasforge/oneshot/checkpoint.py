@@ -147,12 +147,12 @@ def _load_space(info: dict[str, Any], json_file: Path) -> Any:
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a saved supernet (weights loaded safely) and return it with its metadata, whose
     ``weights_sha256`` is that of the ``supernet.pt`` loaded (also for a file saved before it was recorded). A
-    damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, weights other
-    than those the description was saved with, NaN or infinite weights) is a :class:`CheckpointError` naming
-    the file."""
+    damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, few-shot parts
+    that do not hold every architecture once, weights other than those the description was saved with, NaN or
+    infinite weights) is a :class:`CheckpointError` naming the file."""
     import torch
 
-    from .fewshot import FewShotSupernet
+    from .fewshot import FewShotSupernet, check_parts
 
     check_path("folder", folder, "a saved supernet's folder")
     folder = Path(folder)
@@ -181,6 +181,12 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         if few_shot and len(few_shot) != held:  # before a copy of the supernet per part: 12 KB may list thousands
             raise does_not_fit(f"{json_file.name} lists {len(few_shot)} few-shot part(s), {weights_file.name} holds "
                                f"the weights of {held}")
+        if few_shot:  # before a copy per part, and before scoring: a part the space lacks fails only then
+            try:
+                check_parts(space, few_shot)
+            except UsageError as exc:
+                raise CheckpointError(f"{str(json_file)!r} is damaged: its few-shot parts (config.few_shot): "
+                                      f"{exc}") from None
         base = _rebuild(space, cfg)
         net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
     except CheckpointError:
