@@ -75,3 +75,20 @@ def test_a_few_shot_supernet_built_by_hand_must_partition_the_space():
     both = FewShotSupernet(nets, [{"edge_0_3": ["none"]}, {"edge_0_3": ["skip_connect", "nor_conv_1x1",
                                                                         "nor_conv_3x3", "avg_pool_3x3"]}])
     assert both.allowed[1]["edge_0_3"][0] == "skip_connect"
+
+
+@pytest.mark.parametrize("key, value, said", [
+    ("arch_trained", "yes", "arch_trained must be true, false or null, got 'yes'"),
+    ("config", [1], "config must be an object, got [1]"),
+    ("space", 201, "space must be a space's name, got 201"),
+    ("weights_sha256", 5, "weights_sha256 must be a hex digest, got 5"),
+])
+def test_a_field_the_loader_reads_of_another_type_is_refused(ck, key, value, said):
+    with pytest.raises(CheckpointError, match="supernet.json' is damaged: ") as caught:
+        load_supernet(_edited(ck, lambda info: info.update({key: value})))
+    assert said in str(caught.value)
+
+
+def test_a_description_without_the_optional_fields_loads_as_before(ck):
+    net, info = load_supernet(_edited(ck, lambda info: [info.pop(k) for k in ("arch_trained", "weights_sha256")]))
+    assert getattr(net, "arch_trained", None) is None and len(info["weights_sha256"]) == 64

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import reprlib
 import warnings
 import weakref
 from pathlib import Path
@@ -167,6 +168,7 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{str(json_file)!r} is damaged: not readable JSON ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
+    _check_fields(info, json_file)
 
     def does_not_fit(why: str) -> CheckpointError:
         return CheckpointError(f"{str(weights_file)!r} does not fit the supernet {str(json_file)!r} describes "
@@ -215,6 +217,24 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
         net.arch_trained = info["arch_trained"]
     return net.eval(), {**info, "weights_sha256": sha256}
+
+
+FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "space": ((str,), "a space's name"), "config": ((dict,), "an object"),
+    "arch_trained": ((bool, type(None)), "true, false or null"), "weights_sha256": ((str,), "a hex digest")}
+"""The fields of ``supernet.json`` :func:`load_supernet` reads as they are, with the types they must have (the
+others are checked where they are read: the space's options, the sizes, norm and drop-path by the supernet they
+build, the few-shot parts, and the data record by the scorers; the training records are not read)."""
+
+
+def _check_fields(info: dict[str, Any], json_file: Path) -> None:
+    """:class:`CheckpointError` naming ``json_file`` and the field when a field of :data:`FIELD_TYPES` that the
+    file holds has another type (``space`` and ``config`` must be there; the others, left out by older saves,
+    read as before)."""
+    for key, (types, want) in FIELD_TYPES.items():
+        if (key in info or key in ("space", "config")) and not isinstance(info.get(key), types):
+            got = reprlib.repr(info[key]) if key in info else "nothing"
+            raise CheckpointError(f"{str(json_file)!r} is damaged: {key} must be {want}, got {got}")
 
 
 def _read_weights(weights_file: Path) -> tuple[bytes, dict[str, Any]]:
