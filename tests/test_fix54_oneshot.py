@@ -92,3 +92,16 @@ def test_a_field_the_loader_reads_of_another_type_is_refused(ck, key, value, sai
 def test_a_description_without_the_optional_fields_loads_as_before(ck):
     net, info = load_supernet(_edited(ck, lambda info: [info.pop(k) for k in ("arch_trained", "weights_sha256")]))
     assert getattr(net, "arch_trained", None) is None and len(info["weights_sha256"]) == 64
+
+
+@pytest.mark.parametrize("derive", ["argmax", "pt"])
+def test_train_records_how_the_stored_architecture_was_derived(tmp_path, derive, capsys):
+    from nasforge.cli import main
+
+    out = tmp_path / derive
+    assert main(["oneshot", "train", "--data", "digits", "--method", "gdas", "--epochs", "1", "--C", "2",
+                 "--batch-size", "256", "--warmup-epochs", "0", "--derive", derive, "--threads", "1",
+                 "--out", str(out)]) == 0
+    info = json.loads((out / "supernet.json").read_text())
+    assert info["derive"] == derive and info["derived"] in capsys.readouterr().out
+    assert load_supernet(out)[1]["derive"] == derive
