@@ -357,7 +357,8 @@ def run_train(args: argparse.Namespace) -> int:
     derived = None
     if config.method != "spos" and is_differentiable(net):
         if derive == "pt":  # minutes of selection: the trained supernet is saved first, never lost
-            save_supernet(net, args.out, {"data": recorded, "records": records, "derived": None}, overwrite=True)
+            save_supernet(net, args.out, {"data": recorded, "records": records, "derived": None, "derive": None},
+                          overwrite=True)
             print(f"saved to {args.out}; deriving with DARTS-PT (one accuracy pass per option of each decision)")
             arch = perturbation_select(net, data, seed=args.seed, on_decision=_pt_progress)[0]
         else:
@@ -378,7 +379,8 @@ def run_train(args: argparse.Namespace) -> int:
         records += [r.to_json() for r in extra]
         print(f"few-shot: {len(extra)} sub-supernets trained {counted(epochs, 'more epoch')} at lr {lr:g} "
               f"({FEW_SHOT_LR_FACTOR:g} x --lr; {sum(r.train_seconds for r in extra):.1f} s)")
-    meta = {"data": recorded, "records": records, "derived": derived}
+    meta = {"data": recorded, "records": records, "derived": derived,
+            "derive": derive if derived is not None else None}  # how derived was obtained (recorded since 2026-12-07)
     folder = save_supernet(net, args.out, meta, overwrite=True)  # --out was checked before training
     print(f"saved to {folder}")
     return 0

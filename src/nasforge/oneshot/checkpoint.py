@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import reprlib
 import warnings
 import weakref
 from pathlib import Path
@@ -147,12 +148,12 @@ def _load_space(info: dict[str, Any], json_file: Path) -> Any:
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a saved supernet (weights loaded safely) and return it with its metadata, whose
     ``weights_sha256`` is that of the ``supernet.pt`` loaded (also for a file saved before it was recorded). A
-    damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, weights other
-    than those the description was saved with, NaN or infinite weights) is a :class:`CheckpointError` naming
-    the file."""
+    damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, few-shot parts
+    that do not hold every architecture once, weights other than those the description was saved with, NaN or
+    infinite weights) is a :class:`CheckpointError` naming the file."""
     import torch
 
-    from .fewshot import FewShotSupernet
+    from .fewshot import FewShotSupernet, check_parts
 
     check_path("folder", folder, "a saved supernet's folder")
     folder = Path(folder)
@@ -167,6 +168,7 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{str(json_file)!r} is damaged: not readable JSON ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
+    _check_fields(info, json_file)
 
     def does_not_fit(why: str) -> CheckpointError:
         return CheckpointError(f"{str(weights_file)!r} does not fit the supernet {str(json_file)!r} describes "
@@ -181,6 +183,12 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         if few_shot and len(few_shot) != held:  # before a copy of the supernet per part: 12 KB may list thousands
             raise does_not_fit(f"{json_file.name} lists {len(few_shot)} few-shot part(s), {weights_file.name} holds "
                                f"the weights of {held}")
+        if few_shot:  # before a copy per part, and before scoring: a part the space lacks fails only then
+            try:
+                check_parts(space, few_shot)
+            except UsageError as exc:
+                raise CheckpointError(f"{str(json_file)!r} is damaged: its few-shot parts (config.few_shot): "
+                                      f"{exc}") from None
         base = _rebuild(space, cfg)
         net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
     except CheckpointError:
@@ -209,6 +217,24 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
         net.arch_trained = info["arch_trained"]
     return net.eval(), {**info, "weights_sha256": sha256}
+
+
+FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "space": ((str,), "a space's name"), "config": ((dict,), "an object"),
+    "arch_trained": ((bool, type(None)), "true, false or null"), "weights_sha256": ((str,), "a hex digest")}
+"""The fields of ``supernet.json`` :func:`load_supernet` reads as they are, with the types they must have (the
+others are checked where they are read: the space's options, the sizes, norm and drop-path by the supernet they
+build, the few-shot parts, and the data record by the scorers; the training records are not read)."""
+
+
+def _check_fields(info: dict[str, Any], json_file: Path) -> None:
+    """:class:`CheckpointError` naming ``json_file`` and the field when a field of :data:`FIELD_TYPES` that the
+    file holds has another type (``space`` and ``config`` must be there; the others, left out by older saves,
+    read as before)."""
+    for key, (types, want) in FIELD_TYPES.items():
+        if (key in info or key in ("space", "config")) and not isinstance(info.get(key), types):
+            got = reprlib.repr(info[key]) if key in info else "nothing"
+            raise CheckpointError(f"{str(json_file)!r} is damaged: {key} must be {want}, got {got}")
 
 
 def _read_weights(weights_file: Path) -> tuple[bytes, dict[str, Any]]:

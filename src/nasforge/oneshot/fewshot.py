@@ -39,8 +39,8 @@ MAX_PATH_DRAWS = 100
 
 
 class FewShotSupernet(nn.Module):
-    """Sub-supernets, member ``i`` restricted to ``allowed[i]``; ``activate`` routes to the member that
-    contains the architecture."""
+    """Sub-supernets, member ``i`` restricted to ``allowed[i]`` (parts that hold every architecture once:
+    :func:`check_parts`); ``activate`` routes to the member that contains the architecture."""
 
     def __init__(self, members: Sequence[nn.Module], allowed: Sequence[dict[str, list[str]]]) -> None:
         super().__init__()
@@ -50,8 +50,8 @@ class FewShotSupernet(nn.Module):
             raise UsageError("a few-shot supernet cannot be split again: split the original supernet on all the "
                              "decisions at once, e.g. split_supernet(net, ['edge_0_3', 'edge_0_1'])")
         self.members = nn.ModuleList(members)
-        self.allowed = [dict(a) for a in allowed]
         self.space = members[0].space
+        self.allowed = check_parts(self.space, allowed)
         self.config = {**getattr(members[0], "config", {}), "few_shot": [dict(a) for a in self.allowed]}
         self.current = 0
 
@@ -72,6 +72,51 @@ class FewShotSupernet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.members[self.current](x)
+
+
+def check_parts(space: SearchSpace, allowed: object) -> list[dict[str, list[str]]]:
+    """``allowed`` as the few-shot parts of ``space``, checked: a list of dicts, each mapping decisions of the
+    space to distinct options of theirs (a decision a part leaves out: all its options), that together hold every
+    architecture exactly once (one sub-supernet per architecture; :func:`split_supernet` makes such parts).
+    ``UsageError`` saying what is wrong otherwise."""
+    options = dict(decisions(space))
+    if not isinstance(allowed, Sequence) or isinstance(allowed, str) or not allowed:
+        got = "an empty list" if isinstance(allowed, Sequence) and not allowed else type(allowed).__name__
+        raise UsageError(f"the few-shot parts must be a non-empty list of {{decision: [options]}} dicts, got {got}")
+    parts = [_check_part(i, part, options) for i, part in enumerate(allowed)]
+    split = list(dict.fromkeys(name for part in parts for name in part))
+    held = [{name: part.get(name, options[name]) for name in split} for part in parts]
+    for name in split:
+        missing = [o for o in options[name] if not any(o in part[name] for part in held)]
+        if missing:
+            raise UsageError(f"no part holds {name}={missing[0]}: the parts must cover every option of the decisions "
+                             "they split")
+    for (i, a), (j, b) in itertools.combinations(enumerate(held), 2):
+        if all(set(a[name]) & set(b[name]) for name in split):
+            both = ", ".join(f"{name}={next(o for o in a[name] if o in b[name])}" for name in split)
+            raise UsageError(f"parts {i} and {j} both hold {both}: each architecture must be in one part only")
+    covered = sum(math.prod(len(part[name]) for name in split) for part in held)
+    total = math.prod(len(options[name]) for name in split)
+    if covered != total:
+        raise UsageError(f"the parts hold {covered} of the {total} option combinations of {', '.join(split)}: some "
+                         "architectures are in no part")
+    return [dict(part) for part in parts]
+
+
+def _check_part(i: int, part: object, options: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Few-shot part ``i`` as ``{decision: [options]}``; ``UsageError`` unless it names decisions of ``options``
+    with distinct options of theirs (at least one each)."""
+    if not isinstance(part, Mapping):
+        raise UsageError(f"part {i} must be a {{decision: [options]}} dict, got {type(part).__name__}")
+    checked = {}
+    for name, held in part.items():
+        if name not in options:
+            raise UsageError(f"part {i} names {name!r}, not a decision of the space (one of {list(options)[:4]}...)")
+        if isinstance(held, str) or not isinstance(held, Sequence) or not held \
+                or any(o not in options[name] for o in held) or len(set(held)) != len(held):
+            raise UsageError(f"part {i}: {name} must list distinct options of {options[name]}, got {held!r}")
+        checked[name] = list(held)
+    return checked
 
 
 def split_supernet(supernet: Supernet, on: str | Sequence[str],
