@@ -1,0 +1,56 @@
+"""Review 54, the user's own data: an evaluator sent to workers before any read pins the files it was sent with."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nasforge.evaluators import TrainingEvaluator, training
+from nasforge.exceptions import UsageError
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training, "_DATA_CACHE", {})
+
+
+def _folder(root: Path, classes: tuple[str, ...] = ("a", "b"), per_class: int = 6, size: int = 8) -> Path:
+    """A tiny image folder: ``per_class`` ``size``-pixel PNGs in each class folder."""
+    for c, name in enumerate(classes):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = np.full((size, size, 3), 20 * i + 90 * c, np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def _worker_copy(payload: bytes, monkeypatch: pytest.MonkeyPatch) -> TrainingEvaluator:
+    """The evaluator as a freshly spawned worker gets it: unpickled in a process holding no copy of the data."""
+    monkeypatch.setattr(training, "_DATA_CACHE", {})
+    return pickle.loads(payload)
+
+
+def test_worker_started_after_an_edit_refuses_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _folder(tmp_path / "d")
+    ev = TrainingEvaluator("folder", data_dir=data, C=4, N=1)
+    payload = pickle.dumps(ev)  # the executor pickles it once, before any read, for every worker it starts
+    assert _worker_copy(payload, monkeypatch).dataset().num_classes == 2  # the first worker: files as sent
+    _folder(data, classes=("c",))  # a class added during the run
+    with pytest.raises(UsageError, match="files changed after this evaluator first read them"):
+        _worker_copy(payload, monkeypatch).dataset()  # a worker restarted later
+    with pytest.raises(UsageError, match="files changed"):
+        _worker_copy(pickle.dumps(ev), monkeypatch).dataset()  # the same evaluator sent again: the same pin
+    assert TrainingEvaluator("folder", data_dir=data, C=4, N=1).dataset().num_classes == 3  # a new one reads them
+
+
+def test_evaluator_read_before_sending_keeps_its_own_stamp(tmp_path: Path) -> None:
+    data = _folder(tmp_path / "d")
+    ev = TrainingEvaluator("folder", data_dir=data, C=4, N=1)
+    ev.dataset()
+    assert ev._stamp is not None and pickle.loads(pickle.dumps(ev))._stamp == ev._stamp
+    digits = TrainingEvaluator("digits", C=4, N=1)
+    assert pickle.loads(pickle.dumps(digits))._stamp is None  # data read from no file: nothing to pin
