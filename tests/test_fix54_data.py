@@ -54,3 +54,41 @@ def test_evaluator_read_before_sending_keeps_its_own_stamp(tmp_path: Path) -> No
     assert ev._stamp is not None and pickle.loads(pickle.dumps(ev))._stamp == ev._stamp
     digits = TrainingEvaluator("digits", C=4, N=1)
     assert pickle.loads(pickle.dumps(digits))._stamp is None  # data read from no file: nothing to pin
+
+
+def _big_first(root: Path) -> Path:
+    """A folder of small images whose first image (sorted by path) is large."""
+    _folder(root)
+    Image.fromarray(np.zeros((300, 400, 3), np.uint8)).save(root / "a" / "0-big.png")
+    return root
+
+
+def test_large_first_image_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasforge.data import load_dataset, sources
+
+    data = _big_first(tmp_path / "d")
+    monkeypatch.setattr(sources, "available_memory", lambda: 2**20)  # 13 images of 400x300 RGB need 17.9 MiB
+    monkeypatch.setattr(sources, "_pixels", lambda *args: pytest.fail("an image was read"))
+    with pytest.raises(UsageError) as info:
+        load_dataset("folder", data)
+    message = str(info.value)
+    assert "\n" not in message
+    assert all(part in message for part in (str(data / "a" / "0-big.png"), "400x300 pixels", "13 images",
+                                            "0.0174 GiB", "0.000977 GiB available"))
+
+
+def test_folder_that_fits_loads_and_out_of_memory_is_refused(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasforge.data import load_dataset, sources
+
+    data = _big_first(tmp_path / "d")
+    assert sources.available_memory() > 2**24  # this machine: the folder fits
+    assert load_dataset("folder", data).x_train.shape[2:] == (300, 400)
+
+    def no_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(sources, "from_arrays", no_memory)
+    with pytest.raises(UsageError, match=r"0-big.png', 400x300 pixels, so its 13 images need at least 0.0174 GiB of "
+                                         r"memory, more than could be allocated"):
+        load_dataset("folder", data)
