@@ -92,3 +92,14 @@ def test_folder_that_fits_loads_and_out_of_memory_is_refused(tmp_path: Path,
     with pytest.raises(UsageError, match=r"0-big.png', 400x300 pixels, so its 13 images need at least 0.0174 GiB of "
                                          r"memory, more than could be allocated"):
         load_dataset("folder", data)
+
+
+def test_resume_refusal_names_the_recorded_data(tmp_path: Path) -> None:
+    from nasforge.experiment import Study
+    from nasforge.oneshot.checkpoint import check_study_fingerprint
+
+    study = Study("nb201", "random", name="r6", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    check_study_fingerprint(study, "old", "start a new search")
+    with pytest.raises(UsageError, match=r"was trained on other data: data folder in /data/d6: the files changed "
+                                         r"since \(another content fingerprint\); start a new search"):
+        check_study_fingerprint(study, "new", "start a new search", "folder in /data/d6")
