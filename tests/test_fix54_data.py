@@ -103,3 +103,28 @@ def test_resume_refusal_names_the_recorded_data(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"was trained on other data: data folder in /data/d6: the files changed "
                                          r"since \(another content fingerprint\); start a new search"):
         check_study_fingerprint(study, "new", "start a new search", "folder in /data/d6")
+
+
+def _cifar_python(folder: Path, per_batch: int = 10) -> None:
+    """A whole (tiny) python version of CIFAR-10 in ``folder``: five training batches and a test batch."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        x = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
+        (folder / name).write_bytes(pickle.dumps({b"data": x, b"labels": [i % 10 for i in range(per_batch)]},
+                                                 protocol=2))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_cifar_partial_binary_folder_beside_a_whole_python_version(tmp_path: Path) -> None:
+    from nasforge.data import load_dataset
+
+    _cifar_python(tmp_path / "cifar-10-batches-py")
+    (tmp_path / "cifar-10-batches-bin").mkdir()
+    (tmp_path / "cifar-10-batches-bin" / "test_batch.bin").write_bytes(bytes(3073 * 3))  # an interrupted extraction
+    data = load_dataset("cifar10", tmp_path)  # the whole python version, not the partial binary one
+    assert (len(data.x_train) + len(data.x_val), len(data.x_test)) == (50, 10)
+    (tmp_path / "cifar-10-batches-py" / "data_batch_5").unlink()  # neither whole: the binary one, refused as before
+    with pytest.raises(FileNotFoundError, match="cifar-10-batches-bin/data_batch_1.bin' is missing"):
+        load_dataset("cifar10", tmp_path)
+

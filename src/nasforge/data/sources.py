@@ -541,14 +541,22 @@ def _read_cifar_file(path: Path, classes: int, binary: bool) -> tuple[np.ndarray
 
 def _cifar_folder(path: Path, classes: int) -> tuple[Path, bool] | None:
     """The folder :func:`load_cifar` reads CIFAR-``classes`` from at ``path`` (its test batch is there) and whether
-    it holds the binary version (preferred where both are there); None without a test batch where one is looked for."""
-    folder_name, _, test_file, _ = _CIFAR_LAYOUT[classes]
-    bin_name, _, bin_test, _ = _CIFAR_BINARY[classes]
+    it holds the binary version: preferred where both are there, unless it lacks a training batch and the python
+    version has them all (an interrupted extraction beside a whole copy); None without a test batch where one is
+    looked for."""
+    folder_name, train_files, test_file, _ = _CIFAR_LAYOUT[classes]
+    bin_name, bin_train, bin_test, _ = _CIFAR_BINARY[classes]
     binary = next((f for f in (path / bin_name, path) if (f / bin_test).is_file()), None)
-    if binary is not None:
-        return binary, True
     folder = path / folder_name if (path / folder_name).is_dir() else path
-    return (folder, False) if (folder / test_file).is_file() else None
+    python = folder if (folder / test_file).is_file() else None
+    if python is not None and (binary is None or not _all_files(binary, bin_train) and _all_files(python, train_files)):
+        return python, False
+    return None if binary is None else (binary, True)
+
+
+def _all_files(folder: Path, names: list[str]) -> bool:
+    """Whether ``folder`` holds a file of each of ``names``."""
+    return all((folder / name).is_file() for name in names)
 
 
 def _class_names_text(path: Path) -> list[str] | None:
