@@ -128,3 +128,13 @@ def test_cifar_partial_binary_folder_beside_a_whole_python_version(tmp_path: Pat
     with pytest.raises(FileNotFoundError, match="cifar-10-batches-bin/data_batch_1.bin' is missing"):
         load_dataset("cifar10", tmp_path)
 
+
+def test_class_folder_named_train_refusal_says_how_to_rename_it(tmp_path: Path) -> None:
+    from nasforge.data import load_dataset
+
+    data = _folder(tmp_path / "d", classes=("bus", "car", "train"), per_class=4)
+    with pytest.raises(FileNotFoundError, match=r"a folder named train/ is read as the training split: if train/ is a "
+                                                r"class beside bus/, car/, rename it Train/"):
+        load_dataset("folder", data)
+    (data / "train").rename(data / "Train")
+    assert load_dataset("folder", data).class_names == ("Train", "bus", "car")

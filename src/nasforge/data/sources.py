@@ -878,9 +878,13 @@ def split_folders(path: Path) -> dict[str, Path]:
     if "train" not in folders and not (found["train"] and all_splits) and not _same_classes(path, found):
         return {}
     where = f"image folder {str(path)!r}"
+    no_split = sorted(set(folders) - {name for names in found.values() for name in names})
+    as_class = (f"; a folder named train/ is read as the training split: if train/ is a class beside "
+                f"{', '.join(f'{name}/' for name in no_split)}, rename it Train/ (read as a class beside other class "
+                "folders)") if "train" in folders and no_split else ""
     if not found["test"]:
         raise MissingFileError(f"{where} has {found['train'][0]}/ but no test split folder "
-                               f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
+                               f"({', '.join(SPLIT_FOLDERS['test'])}; any case){as_class}")
     twice = next(((split, names) for split, names in found.items() if len(names) > 1), None)
     if twice:
         split = {"train": "training", "val": "validation", "test": "test"}[twice[0]]
@@ -889,7 +893,7 @@ def split_folders(path: Path) -> dict[str, Path]:
     if other:
         raise UsageError(f"{where} has {found['train'][0]}/ and folder(s) {other} that are no split (names, in any "
                          f"case: {', '.join(n for names in SPLIT_FOLDERS.values() for n in names)}): move their "
-                         "images into a split")
+                         f"images into a split{as_class}")
     return {split: path / names[0] for split, names in found.items() if names}
 
 
