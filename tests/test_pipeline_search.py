@@ -374,7 +374,8 @@ def test_resume_refuses_data_files_changed_since_the_search_started(tmp_path, mo
     url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
     _npz(tmp_path / "ok.npz", 3, seed=1)  # replaced in place: stage 2 would retrain on other images
     monkeypatch.setattr(training, "_DATA_CACHE", {})  # read again, as by the process of a resume
-    with pytest.raises(UsageError, match="was trained on other data: the data files changed since"):
+    with pytest.raises(UsageError, match=f"was trained on other data: data npz in {tmp_path / 'ok.npz'}: the files "
+                                         "changed since"):  # the recorded data, named
         resume_search("job", url)
     _npz(tmp_path / "ok.npz", 3)
     monkeypatch.setattr(training, "_DATA_CACHE", {})

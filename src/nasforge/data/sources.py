@@ -541,14 +541,22 @@ def _read_cifar_file(path: Path, classes: int, binary: bool) -> tuple[np.ndarray
 
 def _cifar_folder(path: Path, classes: int) -> tuple[Path, bool] | None:
     """The folder :func:`load_cifar` reads CIFAR-``classes`` from at ``path`` (its test batch is there) and whether
-    it holds the binary version (preferred where both are there); None without a test batch where one is looked for."""
-    folder_name, _, test_file, _ = _CIFAR_LAYOUT[classes]
-    bin_name, _, bin_test, _ = _CIFAR_BINARY[classes]
+    it holds the binary version: preferred where both are there, unless it lacks a training batch and the python
+    version has them all (an interrupted extraction beside a whole copy); None without a test batch where one is
+    looked for."""
+    folder_name, train_files, test_file, _ = _CIFAR_LAYOUT[classes]
+    bin_name, bin_train, bin_test, _ = _CIFAR_BINARY[classes]
     binary = next((f for f in (path / bin_name, path) if (f / bin_test).is_file()), None)
-    if binary is not None:
-        return binary, True
     folder = path / folder_name if (path / folder_name).is_dir() else path
-    return (folder, False) if (folder / test_file).is_file() else None
+    python = folder if (folder / test_file).is_file() else None
+    if python is not None and (binary is None or not _all_files(binary, bin_train) and _all_files(python, train_files)):
+        return python, False
+    return None if binary is None else (binary, True)
+
+
+def _all_files(folder: Path, names: list[str]) -> bool:
+    """Whether ``folder`` holds a file of each of ``names``."""
+    return all((folder / name).is_file() for name in names)
 
 
 def _class_names_text(path: Path) -> list[str] | None:
@@ -781,22 +789,68 @@ def load_image_folder(path: str | Path, seed: int = 0, val_fraction: float = 0.1
     seen: dict[str, tuple[Path, Path, str, str]] = {}  # each real file in one class of one split only
     if folders:
         classes = _class_names(folders["train"], at_least=2)
-        splits, scale, size = _read_images({split: _image_files(folder, classes, seen, split)
-                                            for split, folder in folders.items()})
-        if "val" not in splits:
-            x, y = splits["train"]
-            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed, f"image folder {str(path)!r}")
-            check_drawn_split(name, y, tr, seed, classes, own_split="your own val/ folder")
-            splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
-        return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
-                           resize=_folder_resize(size), augment=augment, layout="NCHW")
+        files = {split: _image_files(folder, classes, seen, split) for split, folder in folders.items()}
+        with _memory_refusal(files):
+            splits, scale, size = _read_images(files)
+            if "val" not in splits:
+                x, y = splits["train"]
+                tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed, f"image folder {str(path)!r}")
+                check_drawn_split(name, y, tr, seed, classes, own_split="your own val/ folder")
+                splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
+            return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale,
+                               class_names=classes, resize=_folder_resize(size), augment=augment, layout="NCHW")
     classes = _class_names(path, at_least=2)
-    splits, scale, size = _read_images({"all": _image_files(path, classes, seen)})
-    x, y = splits["all"]
-    tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed, f"image folder {str(path)!r}")
-    check_drawn_split(name, y, tr, seed, classes, own_split="your own train/ and test/ (and val/) folders")
-    return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
-                       resize=_folder_resize(size), augment=augment, layout="NCHW")
+    files = {"all": _image_files(path, classes, seen)}
+    with _memory_refusal(files):
+        splits, scale, size = _read_images(files)
+        x, y = splits["all"]
+        tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed, f"image folder {str(path)!r}")
+        check_drawn_split(name, y, tr, seed, classes, own_split="your own train/ and test/ (and val/) folders")
+        return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
+                           resize=_folder_resize(size), augment=augment, layout="NCHW")
+
+
+@contextmanager
+def _memory_refusal(splits: dict[str, list[tuple[Path, int]]]) -> Iterator[None]:
+    """Reading image folder ``splits`` (its (file, label) pairs by split), with a ``MemoryError`` refused as too
+    large for this process (:func:`_too_large`)."""
+    try:
+        yield
+    except MemoryError:
+        first = next(file for files in splits.values() for file, _ in files)
+        with _opened(first) as img:
+            refusal = _too_large(first, img, sum(len(files) for files in splits.values()), None)
+        raise UsageError(refusal) from None
+
+
+def _too_large(first: Path, img: PillowImage, count: int, available: int | None) -> str | None:
+    """The refusal of an image folder's ``count`` images when, each at the size of its first one (``img``, in file
+    ``first``, as :func:`_read_images` resizes them) and copied as float32 (4 bytes a value, as :func:`from_arrays`
+    makes them), they need more than ``available`` bytes (None: when they did not fit in memory): one line naming
+    the first image, its size, the image count and the memory needed; None when they fit."""
+    (width, height), channels = img.size, 1 if img.mode in GRAY_MODES else 3
+    need = count * channels * width * height * 4
+    if available is not None and need <= available:
+        return None
+    than = "than could be allocated" if available is None else f"than the {available / 2**30:.3g} GiB available"
+    return (f"image folder: every image is read at the size of the first one, {str(first)!r}, {width}x{height} "
+            f"pixels, so its {count} images need at least {need / 2**30:.3g} GiB of memory, more {than}; resize the "
+            "images to one size first, or move that image out (or rename it so that an image of the size you want "
+            "sorts first)")
+
+
+def available_memory() -> int | None:
+    """The bytes of memory available to a new allocation: Linux's MemAvailable, else the machine's physical
+    memory; None where neither is known (no image folder is refused then)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            return next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _folder_resize(size: tuple[int, int] | None) -> tuple[dict, ...]:
@@ -824,9 +878,13 @@ def split_folders(path: Path) -> dict[str, Path]:
     if "train" not in folders and not (found["train"] and all_splits) and not _same_classes(path, found):
         return {}
     where = f"image folder {str(path)!r}"
+    no_split = sorted(set(folders) - {name for names in found.values() for name in names})
+    as_class = (f"; a folder named train/ is read as the training split: if train/ is a class beside "
+                f"{', '.join(f'{name}/' for name in no_split)}, rename it Train/ (read as a class beside other class "
+                "folders)") if "train" in folders and no_split else ""
     if not found["test"]:
         raise MissingFileError(f"{where} has {found['train'][0]}/ but no test split folder "
-                               f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
+                               f"({', '.join(SPLIT_FOLDERS['test'])}; any case){as_class}")
     twice = next(((split, names) for split, names in found.items() if len(names) > 1), None)
     if twice:
         split = {"train": "training", "val": "validation", "test": "test"}[twice[0]]
@@ -835,7 +893,7 @@ def split_folders(path: Path) -> dict[str, Path]:
     if other:
         raise UsageError(f"{where} has {found['train'][0]}/ and folder(s) {other} that are no split (names, in any "
                          f"case: {', '.join(n for names in SPLIT_FOLDERS.values() for n in names)}): move their "
-                         "images into a split")
+                         f"images into a split{as_class}")
     return {split: path / names[0] for split, names in found.items() if names}
 
 
@@ -1023,7 +1081,9 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     colors: it is read as RGB, as it always was, so studies and supernets stored on such images keep their data.
 
     Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
-    converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
+    converts it to RGB) once a color image is met; an image of the first one's size is not resampled. Images that
+    would need more memory than is available (:func:`_too_large`) are refused when the first one is opened."""
+    total = sum(len(files) for files in splits.values())
     first: dict[str, Path] = {}  # "deep" / "8-bit": the first file of each bit depth
     size, resized, color, transparent, rotated = None, False, False, [], []
     arrays: dict[str, list[np.ndarray]] = {}
@@ -1039,7 +1099,11 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                 if len(first) > 1:
                     raise UsageError(f"images mix 16-bit grayscale ({str(first['deep'])!r}) and 8-bit pixels "
                                      f"({str(first['8-bit'])!r}); convert them to one bit depth")
-                size = size or img.size
+                if size is None:
+                    size, available = img.size, available_memory()
+                    refusal = None if available is None else _too_large(file, img, total, available)
+                    if refusal:
+                        raise UsageError(refusal)
                 resized = resized or img.size != size
                 mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
                 color = color or mode == "RGB"
@@ -1048,7 +1112,6 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                 arrays[split].append(_pixels(img, file, mode, size))
                 if _orientation(img) not in (0, 1):
                     rotated.append(file)
-    total = sum(len(files) for files in splits.values())
     if rotated:
         warnings.warn(f"{len(rotated)} of {total} images carry an EXIF orientation (e.g. {str(rotated[0])!r}), which "
                       "is not applied: they are read as stored, which a viewer shows rotated or mirrored (a phone "

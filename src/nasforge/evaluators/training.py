@@ -232,15 +232,26 @@ class TrainingEvaluator:
 
     def _first_load(self) -> dict[str | None, ImageDataset]:
         """The data set by ``augment`` for this evaluator's first :meth:`dataset` in this process (:func:`_cached`).
-        An evaluator sent to a worker after its first read keeps the stamp of that read: a worker whose process
-        holds no copy of that data (it was not forked from the reader) refuses files changed since."""
-        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
-        key = (self.data, data_dir, self.data_seed, json.dumps(self.data_options, sort_keys=True))
-        self._stamp, variants = _cached(key, self.__dict__.get("_stamp"), self._load)
+        An evaluator sent to a worker keeps the stamp of its first read, or of its first sending
+        (:meth:`__getstate__`): a worker whose process holds no copy of that data refuses files changed since."""
+        self._stamp, variants = _cached(self._data_key(), self.__dict__.get("_stamp"), self._load)
         return variants
 
+    def _data_key(self) -> tuple:
+        """This evaluator's key in :data:`_DATA_CACHE`: data, resolved ``data_dir``, ``data_seed``, ``data_options``."""
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
+        return self.data, data_dir, self.data_seed, json.dumps(self.data_options, sort_keys=True)
+
     def __getstate__(self) -> dict[str, Any]:
-        """The evaluator without its data (workers get it from their own process), with the stamp of its files."""
+        """The evaluator without its data (workers get it from their own process), with the stamp of its files: of
+        its first read, or, sent before any read, of the files now, which this evaluator keeps from then on. Every
+        worker then reads the same files (one started later, after an edit, refuses them), as if the evaluator had
+        read its data when first sent."""
+        if isinstance(self.data, str) and "_stamp" not in self.__dict__:
+            from ..data.sources import files_stamp
+
+            name, data_dir = self._data_key()[:2]
+            self._stamp = files_stamp(name, data_dir)
         return {k: v for k, v in self.__dict__.items() if k != "_variants"}
 
     def _load(self) -> ImageDataset:

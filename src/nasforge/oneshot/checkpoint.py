@@ -277,15 +277,17 @@ def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:
                           drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
 
 
-def check_study_fingerprint(study: Any, fingerprint: str, remedy: str) -> None:
+def check_study_fingerprint(study: Any, fingerprint: str, remedy: str, where: str | None = None) -> None:
     """Record ``fingerprint`` (:func:`data_fingerprint`) with a study that has no trial yet; ``UsageError``
-    ending in ``remedy`` when the study recorded another one, since its trials saw other data. A study stored
-    before fingerprints were recorded passes, as it did then."""
+    naming the data as ``where`` (e.g. "folder in /data/pets"; None: "the data files") and ending in ``remedy``
+    when the study recorded another one, since its trials saw other data. A study stored before fingerprints were
+    recorded passes, as it did then."""
     stored = study.user_attrs.get("data_fingerprint")
     if stored is None and not study.trials:
         study.set_user_attr("data_fingerprint", fingerprint)
     elif stored is not None and stored != fingerprint:
-        raise UsageError(f"study {study.name!r} in {study.storage.url} was trained on other data: the data files "
+        files = "the data files" if where is None else f"data {where}: the files"
+        raise UsageError(f"study {study.name!r} in {study.storage.url} was trained on other data: {files} "
                          f"changed since (another content fingerprint); {remedy}")
 
 

@@ -1801,8 +1801,9 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
         from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
 
+        where = f"{config.data} in {config.data_dir}" if config.data else f"in {config.data_dir}"  # (a supernet's)
         check_study_fingerprint(study, data_fingerprint(data), "resume it with the files it was started on, or "
-                                                               "start a new search")
+                                                               "start a new search", where)
     study.sync()  # another process of this study may have finished stage 1 since this one loaded it
     if not study.user_attrs.get("search_done"):  # the target is shared: runs of this study at once stop at it
         with _stage_clock(study, "search_seconds") as record:  # never another process's retrains: they are stage 2's
