@@ -861,7 +861,7 @@ class Study:
         if not config:
             raise UsageError(no_run_to_resume(self.name, self.storage.url, len(self.waiting())))
         self._check_source()
-        total = config.pop("n_trials_total")
+        total = config.pop("n_trials_total", 0)  # none (a run config set by hand): re-runs only what is left
         config.pop(RUN_N_TRIALS, None)  # what the recorded call was; a resume runs to the total
         config["evaluator_spec"] = config.pop("evaluator", None)
         if {"n_trials", "n_trials_total"} & set(overrides):

@@ -896,8 +896,7 @@ class SQLStorage(Storage):
                 raise deleted_error(study_id, self.shown)
             name, stored = conn.execute(sa.select(_studies.c.name, _studies.c.run_config).where(*where)).one()
             try:
-                previous = _checked(_field_json(stored, "run_config"), "run_config", lambda v: isinstance(v, dict),
-                                    "a JSON object", optional=True)
+                previous = _run_config(_field_json(stored, "run_config"))
             except _BadField as exc:
                 raise self._damaged_study(name, exc) from None
             config = keep_target(config, previous)
@@ -1178,6 +1177,17 @@ def _json_object(text: str | None, name: str) -> dict[str, Any]:
     return _checked(_field_json(text, name, {}), name, lambda v: isinstance(v, dict), "a JSON object")
 
 
+def _run_config(value: Any) -> dict[str, Any] | None:
+    """A study's parsed run config (None: never run), checked: a JSON object whose target ``n_trials_total``, when
+    present, is a number >= 0 (an int; the first nasforge engine took ``n_trials`` unchecked, so a float may
+    be stored: it loads, and a resume refuses it in one line)."""
+    config = _checked(value, "run_config", lambda v: isinstance(v, dict), "a JSON object", optional=True)
+    if config and "n_trials_total" in config:
+        _checked(config["n_trials_total"], "run_config", lambda v: is_number(v) and v >= 0,
+                 "an n_trials_total (the study's target) >= 0")
+    return config
+
+
 def _study_fields(row: Any) -> dict[str, Any]:
     """A study row's fields but its name, space, strategy and id, decoded and checked: a :class:`_BadField` names
     the first damaged one, so no reader meets a wrong type later."""
@@ -1188,9 +1198,10 @@ def _study_fields(row: Any) -> dict[str, Any]:
     _checked(fields["directions"], "directions",
              lambda v: isinstance(v, list) and len(v) == len(objectives) and all(d in DIRECTIONS for d in v),
              f"'maximize' or 'minimize' for each of {len(objectives)} objective(s)")
-    for key in ("space_config", "user_attrs", "strategy_config", "strategy_state", "run_config"):
+    for key in ("space_config", "user_attrs", "strategy_config", "strategy_state"):
         _checked(fields[key], key, lambda v: isinstance(v, dict), "a JSON object",
                  optional=key not in ("space_config", "user_attrs"))
+    _run_config(fields["run_config"])
     fields["seed"] = _checked(row["seed"], "seed", _is_int, "an integer", optional=True)
     fields["created_at"] = _checked(row["created_at"], "created_at", is_real, "a time in seconds")
     return fields

@@ -1,0 +1,57 @@
+"""Storage review 54: a damaged run target, study names that are no text, a WAL the read-only folder cannot open,
+space and strategy names longer than the columns. PostgreSQL runs when ``NASFORGE_TEST_POSTGRES_URL`` is set."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasforge import Study
+from nasforge.cli import main
+from nasforge.experiment.storage.base import DamagedRowError
+from nasforge.spaces import get_space
+
+from engine_backends import fresh_storage
+from engine_evaluators import Toy
+
+SPACE = get_space("nb201")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request, tmp_path):
+    """A fresh SQLite or PostgreSQL storage URL."""
+    return fresh_storage(request.param, tmp_path)
+
+
+def _set_study_column(url, column, value):
+    """Write ``value`` into every study row's ``column``, as a hand edit or a damaged disk may."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE nasforge_studies SET {column} = :value"), {"value": value})
+    engine.dispose()
+
+
+# -- 1. a damaged n_trials_total ---------------------------------------------------------------
+@pytest.mark.parametrize("stored", ['"x"', "null", "-1", "true", "[3]"])
+def test_a_damaged_run_target_is_one_damaged_row_line(sql_url, tmp_path, monkeypatch, capsys, stored):
+    Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=sql_url).optimize(Toy(), 3)
+    _set_study_column(sql_url, "run_config", '{"n_trials_total": %s, "timeout": null}' % stored)
+    with pytest.raises(DamagedRowError, match=r"study 's' has a corrupted 'run_config' field: an n_trials_total"):
+        Study.load("s", sql_url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["resume", "s", "--storage", sql_url, "--evaluator", "engine_evaluators:make_toy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'run_config'" in err and "n_trials_total" in err, err
+
+
+@pytest.mark.parametrize("stored", ["5", "3.0", "0"])
+def test_a_run_target_older_releases_stored_still_loads(sql_url, stored):
+    Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=sql_url).optimize(Toy(), 3)
+    _set_study_column(sql_url, "run_config", '{"n_trials_total": %s, "timeout": null}' % stored)
+    study = Study.load("s", sql_url)  # the first engine took a float n_trials unchecked and stored it so
+    assert study.run_config["n_trials_total"] == float(stored) and len(study.trials) == 3
+    _set_study_column(sql_url, "run_config", '{"timeout": null}')  # no target: loads, and resume has nothing new
+    study = Study.load("s", sql_url)
+    assert study.run_config == {"timeout": None}
+    assert study.resume(Toy()).n_proposals == 3  # was: KeyError 'n_trials_total'
