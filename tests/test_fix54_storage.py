@@ -7,6 +7,7 @@ import pytest
 
 from nasforge import Study
 from nasforge.cli import main
+from nasforge.exceptions import UsageError
 from nasforge.experiment.storage.base import DamagedRowError
 from nasforge.spaces import get_space
 
@@ -55,3 +56,16 @@ def test_a_run_target_older_releases_stored_still_loads(sql_url, stored):
     study = Study.load("s", sql_url)
     assert study.run_config == {"timeout": None}
     assert study.resume(Toy()).n_proposals == 3  # was: KeyError 'n_trials_total'
+
+
+# -- 2. a study name that is no string -----------------------------------------------------------
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgresql"])
+@pytest.mark.parametrize("call", [lambda s: s.load_study(None), lambda s: s.delete_study(5),
+                                  lambda s: s.delete_study(["x"]), lambda s: s.rename_study(5, "zz")])
+def test_a_study_name_that_is_no_string_is_one_usage_error_on_every_storage(tmp_path, kind, call):
+    from nasforge.experiment import InMemoryStorage, get_storage
+
+    found = fresh_storage(kind, tmp_path)
+    storage = found if isinstance(found, InMemoryStorage) else get_storage(found)
+    with pytest.raises(UsageError, match=r"^study name must be a string, got (NoneType None|int 5|list \['x'\])$"):
+        call(storage)  # was: AttributeError 'int' object has no attribute 'encode' (SQL), TypeError (memory)

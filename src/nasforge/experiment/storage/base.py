@@ -393,9 +393,11 @@ def is_utf8(text: str) -> bool:
     return True
 
 
-def check_utf8_name(name: str) -> None:
-    """A study name that is not valid UTF-8 (:func:`is_utf8`) is a UsageError: no storage can hold it, so no study
-    has it."""
+def check_utf8_name(name: Any) -> None:
+    """A study name that is no string, or not valid UTF-8 (:func:`is_utf8`), is a UsageError: no storage can hold it,
+    so no study has it (every storage checks the names it is given to look up)."""
+    if not isinstance(name, str):
+        raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
     if not is_utf8(name):
         raise UsageError(f"study name {name!r} is not valid UTF-8 (a byte that is not UTF-8 in the command line?)")
 
@@ -404,8 +406,6 @@ def check_name(name: Any, new: bool = True) -> None:
     """A study name is a non-empty string of valid UTF-8 (:func:`check_utf8_name`) of at most ``MAX_NAME_LENGTH``
     characters; a ``new`` one (a study being created or renamed) holds no control characters (a newline, tab or NUL
     breaks listings and cannot be typed on the command line), which a stored one from an older version may."""
-    if not isinstance(name, str):
-        raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
     check_utf8_name(name)
     if not name.strip():
         raise UsageError("study name must not be empty")
