@@ -3,11 +3,16 @@ space and strategy names longer than the columns. PostgreSQL runs when ``NASFORG
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import subprocess
+
 import pytest
 
 from nasforge import Study
 from nasforge.cli import main
-from nasforge.exceptions import UsageError
+from nasforge.exceptions import StorageError, UsageError
 from nasforge.experiment.storage.base import DamagedRowError
 from nasforge.spaces import get_space
 
@@ -69,3 +74,42 @@ def test_a_study_name_that_is_no_string_is_one_usage_error_on_every_storage(tmp_
     storage = found if isinstance(found, InMemoryStorage) else get_storage(found)
     with pytest.raises(UsageError, match=r"^study name must be a string, got (NoneType None|int 5|list \['x'\])$"):
         call(storage)  # was: AttributeError 'int' object has no attribute 'encode' (SQL), TypeError (memory)
+
+
+# -- 3. a -wal without its -shm in a read-only folder ------------------------------------------------
+@contextlib.contextmanager
+def _read_only(folder):
+    """``folder`` read-only, for root too (``chattr +i``); skips where neither works."""
+    folder.chmod(0o555)
+    immutable = os.access(folder, os.W_OK) and subprocess.run(["chattr", "+i", str(folder)],
+                                                              capture_output=True).returncode == 0
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("cannot make a folder read-only here")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_a_wal_without_its_shm_in_a_read_only_folder_says_to_copy_both(tmp_path, capsys):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="hw", storage=f"sqlite:///{tmp_path / 'hw.db'}")
+    study.optimize(Toy(), 3)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for suffix in ("", "-wal"):  # what a killed writer leaves, its -shm index lost (an archive of the folder)
+        shutil.copy(tmp_path / f"hw.db{suffix}", archive / f"hw.db{suffix}")
+    study.close()
+    url = f"sqlite:///{archive / 'hw.db'}"
+    why = (f"hw.db-wal may hold results not yet in hw.db, and SQLite must create hw.db-shm to read it, which the "
+           f"read-only folder '{archive}' does not allow: copy hw.db and hw.db-wal to a writable folder")
+    with _read_only(archive):
+        for command in (["status", "hw"], ["studies"], ["resume", "hw"]):
+            assert main([*command, "--storage", url]) == 2
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and why in err, err  # was: 'unable to open database file' alone
+        with pytest.raises(StorageError) as caught:
+            Study.load("hw", url)
+        assert why in str(caught.value) and "readonly=True" not in str(caught.value)  # that open fails too
+    assert len(Study.load("hw", url).trials) == 3  # in a writable folder, the pair holds every trial

@@ -242,6 +242,9 @@ def _read_only_hint(path: str) -> str:
     if folder and not os.path.isdir(folder):
         tilde = "; '~' is not expanded in a URL: write the full path" if path.startswith("~") else ""
         return f" (the folder {folder!r} does not exist: create it first{tilde})"
+    wal = _unreadable_wal_hint(path)  # no read-only open can help then
+    if wal:
+        return wal
     path = os.path.abspath(path)
     for what, where in (("folder", os.path.dirname(path)), ("file", path)):
         if os.path.exists(where) and not os.access(where, os.W_OK):
@@ -249,6 +252,19 @@ def _read_only_hint(path: str) -> str:
                     "read it with open_storage(url, readonly=True) or the read-only commands, or copy it to a "
                     "writable folder)")
     return ""
+
+
+def _unreadable_wal_hint(path: str) -> str:
+    """Why SQLite cannot open the file ``path`` in a read-only folder even for reading: a writer that did not exit
+    normally left its log (-wal) beside it but no -shm index, which SQLite must create to read the log ("" when
+    that is not the case)."""
+    real = os.path.realpath(path)  # the log is beside the real file
+    folder, name = os.path.split(real)
+    if not os.path.isfile(real + "-wal") or os.path.exists(real + "-shm") or os.access(folder, os.W_OK):
+        return ""
+    return (f" ({name}-wal may hold results not yet in {name}, and SQLite must create {name}-shm to read it, which "
+            f"the read-only folder {folder!r} does not allow: copy {name} and {name}-wal to a writable folder and "
+            "open the copy)")
 
 
 def _check_file(path: str, url: str, require_ours: bool, rolled_back: bool = False) -> None:
@@ -601,7 +617,7 @@ class SQLStorage(Storage):
             if _denied(exc):
                 raise _rights_denied(f"cannot open storage {shown!r}", exc, parsed) from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-            hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
+            hint = (_unreadable_wal_hint if readonly else _read_only_hint)(parsed.database) if sqlite_file else ""
             if "no password supplied" in _reason(exc):  # e.g. a printed resume command, which never holds it
                 hint = f" ({PASSWORD_NOT_RECORDED.replace('is not recorded', 'is not in the URL')})"
             if "timeout expired" in _reason(exc) and not sqlite_file:  # the server accepted and never answered
