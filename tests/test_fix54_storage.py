@@ -113,3 +113,37 @@ def test_a_wal_without_its_shm_in_a_read_only_folder_says_to_copy_both(tmp_path,
             Study.load("hw", url)
         assert why in str(caught.value) and "readonly=True" not in str(caught.value)  # that open fails too
     assert len(Study.load("hw", url).trials) == 3  # in a writable folder, the pair holds every trial
+
+
+# -- 4. space and strategy names longer than the columns ---------------------------------------------
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgresql"])
+def test_a_space_or_strategy_name_over_128_characters_is_refused_at_creation(tmp_path, kind):
+    from nasforge.spaces.chain import ChainSpace
+    from nasforge.strategies.random_search import RandomSearch
+
+    class Named(RandomSearch):
+        name = "r" * 129
+
+    storage = fresh_storage(kind, tmp_path)
+    with pytest.raises(UsageError, match=r"^the space name is 129 characters long; a study records at most 128: "):
+        Study(ChainSpace([["a", "b"], ["c", "d"]], name="c" * 129), "random", objectives="acc", name="long",
+              storage=storage)  # was (PostgreSQL): 'value too long for type character varying(128)'
+    with pytest.raises(UsageError, match=r"^the strategy name is 129 characters long; a study records at most 128"):
+        Study(SPACE, Named(SPACE, seed=0), objectives="acc", name="long", storage=storage)
+    space = ChainSpace([["a", "b"], ["c", "d"]], name="c" * 128)  # the longest a column holds
+    Study(space, "random", objectives="acc", seed=0, name="long", storage=storage).optimize(Toy(), 2)
+    assert len(Study.load("long", storage, space=space).trials) == 2
+
+
+def test_a_sqlite_study_stored_with_a_longer_space_name_still_loads(tmp_path, monkeypatch):
+    from nasforge.experiment import study as study_module
+    from nasforge.spaces.chain import ChainSpace
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    space = ChainSpace([["a", "b"], ["c", "d"]], name="c" * 1000)
+    with monkeypatch.context() as patch:
+        patch.setattr(study_module, "check_labels", lambda space, strategy: None)  # as an older version stored it
+        Study(space, "random", objectives="acc", seed=0, name="old", storage=url).optimize(Toy(), 2)
+    assert len(Study.load("old", url, space=space).trials) == 2
+    joined = Study(space, "random", objectives="acc", seed=0, name="old", storage=url, load_if_exists=True)
+    assert len(joined.optimize(Toy(), 1).trials) == 3

@@ -48,7 +48,7 @@ from .reporting import takes_reporter
 from .stages import HIGHEST_BUDGET_ONLY, PRUNES_WITHIN_BUDGET
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
-from .storage.base import check_stored_archs
+from .storage.base import check_labels, check_stored_archs
 from .storage.base import RUN_N_TRIALS, DamagedRowError, FinishedTrialError, WriteRightsError
 from .storage.display import display_url, without_password
 from .trial import Trial, TrialState
@@ -191,6 +191,7 @@ class Study:
         if not (load_if_exists and _is_stored(store, name)):  # a stored study keeps the constraints it recorded
             if given is None:  # and the strategy name it recorded
                 _check_name_free(strategy, strategy_name)
+            check_labels(space.name, strategy_name)
             check_satisfiable(parse_constraints(getattr(strategy, "constraints", None)))
             if load_if_exists:  # a study to create: its objective names are checked as above
                 _check_objective_names(objectives)

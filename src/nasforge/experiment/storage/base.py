@@ -313,6 +313,10 @@ class Storage(ABC):
 
 MAX_NAME_LENGTH = 256
 
+MAX_LABEL_LENGTH = 128
+"""The longest space or strategy name a study records (the columns are VARCHAR(128): PostgreSQL holds no longer
+text, SQLite does not check)."""
+
 
 def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) -> None:
     """``StorageError`` when a stored trial's architecture is not one of ``space`` (a corrupted row); a
@@ -400,6 +404,16 @@ def check_utf8_name(name: Any) -> None:
         raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
     if not is_utf8(name):
         raise UsageError(f"study name {name!r} is not valid UTF-8 (a byte that is not UTF-8 in the command line?)")
+
+
+def check_labels(space: str, strategy: str) -> None:
+    """A UsageError naming a new study's space or strategy name when it is longer than :data:`MAX_LABEL_LENGTH`
+    characters, on every storage alike; checked only when a study is created, so that the SQLite studies stored
+    with longer names keep loading."""
+    for field, label in (("space", space), ("strategy", strategy)):
+        if len(label) > MAX_LABEL_LENGTH:
+            raise UsageError(f"the {field} name is {len(label)} characters long; a study records at most "
+                             f"{MAX_LABEL_LENGTH}: {label[:40]!r}...")
 
 
 def check_name(name: Any, new: bool = True) -> None:

@@ -26,9 +26,9 @@ from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .display import PASSWORD_NOT_RECORDED, display_url, some_names
-from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StorageUnreachableError,
-                   StudyId, StudyRecord, StudySummary, WriteRightsError, check_name, check_utf8_name, checked_fields,
-                   closed_error, deleted_error, finished_error, keep_target)
+from .base import (MAX_LABEL_LENGTH, SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError,
+                   StorageUnreachableError, StudyId, StudyRecord, StudySummary, WriteRightsError, check_name,
+                   check_utf8_name, checked_fields, closed_error, deleted_error, finished_error, keep_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -48,11 +48,11 @@ _studies = sa.Table(
     "nasforge_studies", _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(256), nullable=False, unique=True),
-    sa.Column("space", sa.String(128), nullable=False),
+    sa.Column("space", sa.String(MAX_LABEL_LENGTH), nullable=False),
     sa.Column("space_config", sa.Text, nullable=False),
     sa.Column("objectives", sa.Text, nullable=False),
     sa.Column("directions", sa.Text, nullable=False),
-    sa.Column("strategy", sa.String(128), nullable=False),
+    sa.Column("strategy", sa.String(MAX_LABEL_LENGTH), nullable=False),
     sa.Column("strategy_config", sa.Text),
     sa.Column("strategy_state", sa.Text),
     sa.Column("run_config", sa.Text),
