@@ -48,7 +48,7 @@ from .reporting import takes_reporter
 from .stages import HIGHEST_BUDGET_ONLY, PRUNES_WITHIN_BUDGET
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
-from .storage.base import check_stored_archs
+from .storage.base import check_labels, check_stored_archs
 from .storage.base import RUN_N_TRIALS, DamagedRowError, FinishedTrialError, WriteRightsError
 from .storage.display import display_url, without_password
 from .trial import Trial, TrialState
@@ -191,6 +191,7 @@ class Study:
         if not (load_if_exists and _is_stored(store, name)):  # a stored study keeps the constraints it recorded
             if given is None:  # and the strategy name it recorded
                 _check_name_free(strategy, strategy_name)
+            check_labels(space.name, strategy_name)
             check_satisfiable(parse_constraints(getattr(strategy, "constraints", None)))
             if load_if_exists:  # a study to create: its objective names are checked as above
                 _check_objective_names(objectives)
@@ -861,7 +862,7 @@ class Study:
         if not config:
             raise UsageError(no_run_to_resume(self.name, self.storage.url, len(self.waiting())))
         self._check_source()
-        total = config.pop("n_trials_total")
+        total = config.pop("n_trials_total", 0)  # none (a run config set by hand): re-runs only what is left
         config.pop(RUN_N_TRIALS, None)  # what the recorded call was; a resume runs to the total
         config["evaluator_spec"] = config.pop("evaluator", None)
         if {"n_trials", "n_trials_total"} & set(overrides):

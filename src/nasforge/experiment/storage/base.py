@@ -313,6 +313,10 @@ class Storage(ABC):
 
 MAX_NAME_LENGTH = 256
 
+MAX_LABEL_LENGTH = 128
+"""The longest space or strategy name a study records (the columns are VARCHAR(128): PostgreSQL holds no longer
+text, SQLite does not check)."""
+
 
 def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) -> None:
     """``StorageError`` when a stored trial's architecture is not one of ``space`` (a corrupted row); a
@@ -393,19 +397,29 @@ def is_utf8(text: str) -> bool:
     return True
 
 
-def check_utf8_name(name: str) -> None:
-    """A study name that is not valid UTF-8 (:func:`is_utf8`) is a UsageError: no storage can hold it, so no study
-    has it."""
+def check_utf8_name(name: Any) -> None:
+    """A study name that is no string, or not valid UTF-8 (:func:`is_utf8`), is a UsageError: no storage can hold it,
+    so no study has it (every storage checks the names it is given to look up)."""
+    if not isinstance(name, str):
+        raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
     if not is_utf8(name):
         raise UsageError(f"study name {name!r} is not valid UTF-8 (a byte that is not UTF-8 in the command line?)")
+
+
+def check_labels(space: str, strategy: str) -> None:
+    """A UsageError naming a new study's space or strategy name when it is longer than :data:`MAX_LABEL_LENGTH`
+    characters, on every storage alike; checked only when a study is created, so that the SQLite studies stored
+    with longer names keep loading."""
+    for field, label in (("space", space), ("strategy", strategy)):
+        if len(label) > MAX_LABEL_LENGTH:
+            raise UsageError(f"the {field} name is {len(label)} characters long; a study records at most "
+                             f"{MAX_LABEL_LENGTH}: {label[:40]!r}...")
 
 
 def check_name(name: Any, new: bool = True) -> None:
     """A study name is a non-empty string of valid UTF-8 (:func:`check_utf8_name`) of at most ``MAX_NAME_LENGTH``
     characters; a ``new`` one (a study being created or renamed) holds no control characters (a newline, tab or NUL
     breaks listings and cannot be typed on the command line), which a stored one from an older version may."""
-    if not isinstance(name, str):
-        raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
     check_utf8_name(name)
     if not name.strip():
         raise UsageError("study name must not be empty")

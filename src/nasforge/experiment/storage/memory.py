@@ -12,7 +12,7 @@ from typing import Any
 from ..trial import Trial, TrialState
 from ...exceptions import StudyExistsError, StudyNotFoundError
 from .base import (MakeTrial, Storage, StudyId, StudyRecord, StudySummary, check_name, checked_fields as _checked,
-                   closed_error, deleted_error, finished_error, keep_target)
+                   check_utf8_name, closed_error, deleted_error, finished_error, keep_target)
 
 
 def _copy(t: Trial) -> Trial:
@@ -75,6 +75,7 @@ class InMemoryStorage(Storage):
             self._closed = True
 
     def create_study(self, record: StudyRecord) -> StudyRecord:
+        check_utf8_name(record.name)
         with self._open():
             if record.name in self._slots:
                 raise StudyExistsError(f"study {record.name!r} already exists in {self.url}")
@@ -84,6 +85,7 @@ class InMemoryStorage(Storage):
             return record
 
     def load_study(self, name: str) -> StudyRecord:
+        check_utf8_name(name)
         with self._open():
             if name not in self._slots:
                 raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}",
@@ -103,6 +105,7 @@ class InMemoryStorage(Storage):
             return sorted(out, key=lambda s: s.created_at)
 
     def delete_study(self, name: str) -> None:
+        check_utf8_name(name)
         with self._open():
             slot = self._slots.pop(name, None)
             if slot is None:
@@ -111,6 +114,7 @@ class InMemoryStorage(Storage):
             del self._by_id[slot.record.id]
 
     def rename_study(self, old: str, new: str) -> None:
+        check_utf8_name(old)
         check_name(new)
         with self._open():
             if old not in self._slots:

@@ -26,9 +26,9 @@ from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .display import PASSWORD_NOT_RECORDED, display_url, some_names
-from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StorageUnreachableError,
-                   StudyId, StudyRecord, StudySummary, WriteRightsError, check_name, check_utf8_name, checked_fields,
-                   closed_error, deleted_error, finished_error, keep_target)
+from .base import (MAX_LABEL_LENGTH, SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError,
+                   StorageUnreachableError, StudyId, StudyRecord, StudySummary, WriteRightsError, check_name,
+                   check_utf8_name, checked_fields, closed_error, deleted_error, finished_error, keep_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -48,11 +48,11 @@ _studies = sa.Table(
     "nasforge_studies", _meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(256), nullable=False, unique=True),
-    sa.Column("space", sa.String(128), nullable=False),
+    sa.Column("space", sa.String(MAX_LABEL_LENGTH), nullable=False),
     sa.Column("space_config", sa.Text, nullable=False),
     sa.Column("objectives", sa.Text, nullable=False),
     sa.Column("directions", sa.Text, nullable=False),
-    sa.Column("strategy", sa.String(128), nullable=False),
+    sa.Column("strategy", sa.String(MAX_LABEL_LENGTH), nullable=False),
     sa.Column("strategy_config", sa.Text),
     sa.Column("strategy_state", sa.Text),
     sa.Column("run_config", sa.Text),
@@ -242,6 +242,9 @@ def _read_only_hint(path: str) -> str:
     if folder and not os.path.isdir(folder):
         tilde = "; '~' is not expanded in a URL: write the full path" if path.startswith("~") else ""
         return f" (the folder {folder!r} does not exist: create it first{tilde})"
+    wal = _unreadable_wal_hint(path)  # no read-only open can help then
+    if wal:
+        return wal
     path = os.path.abspath(path)
     for what, where in (("folder", os.path.dirname(path)), ("file", path)):
         if os.path.exists(where) and not os.access(where, os.W_OK):
@@ -249,6 +252,19 @@ def _read_only_hint(path: str) -> str:
                     "read it with open_storage(url, readonly=True) or the read-only commands, or copy it to a "
                     "writable folder)")
     return ""
+
+
+def _unreadable_wal_hint(path: str) -> str:
+    """Why SQLite cannot open the file ``path`` in a read-only folder even for reading: a writer that did not exit
+    normally left its log (-wal) beside it but no -shm index, which SQLite must create to read the log ("" when
+    that is not the case)."""
+    real = os.path.realpath(path)  # the log is beside the real file
+    folder, name = os.path.split(real)
+    if not os.path.isfile(real + "-wal") or os.path.exists(real + "-shm") or os.access(folder, os.W_OK):
+        return ""
+    return (f" ({name}-wal may hold results not yet in {name}, and SQLite must create {name}-shm to read it, which "
+            f"the read-only folder {folder!r} does not allow: copy {name} and {name}-wal to a writable folder and "
+            "open the copy)")
 
 
 def _check_file(path: str, url: str, require_ours: bool, rolled_back: bool = False) -> None:
@@ -601,7 +617,7 @@ class SQLStorage(Storage):
             if _denied(exc):
                 raise _rights_denied(f"cannot open storage {shown!r}", exc, parsed) from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
-            hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
+            hint = (_unreadable_wal_hint if readonly else _read_only_hint)(parsed.database) if sqlite_file else ""
             if "no password supplied" in _reason(exc):  # e.g. a printed resume command, which never holds it
                 hint = f" ({PASSWORD_NOT_RECORDED.replace('is not recorded', 'is not in the URL')})"
             if "timeout expired" in _reason(exc) and not sqlite_file:  # the server accepted and never answered
@@ -896,8 +912,7 @@ class SQLStorage(Storage):
                 raise deleted_error(study_id, self.shown)
             name, stored = conn.execute(sa.select(_studies.c.name, _studies.c.run_config).where(*where)).one()
             try:
-                previous = _checked(_field_json(stored, "run_config"), "run_config", lambda v: isinstance(v, dict),
-                                    "a JSON object", optional=True)
+                previous = _run_config(_field_json(stored, "run_config"))
             except _BadField as exc:
                 raise self._damaged_study(name, exc) from None
             config = keep_target(config, previous)
@@ -1178,6 +1193,17 @@ def _json_object(text: str | None, name: str) -> dict[str, Any]:
     return _checked(_field_json(text, name, {}), name, lambda v: isinstance(v, dict), "a JSON object")
 
 
+def _run_config(value: Any) -> dict[str, Any] | None:
+    """A study's parsed run config (None: never run), checked: a JSON object whose target ``n_trials_total``, when
+    present, is a number >= 0 (an int; the first nasforge engine took ``n_trials`` unchecked, so a float may
+    be stored: it loads, and a resume refuses it in one line)."""
+    config = _checked(value, "run_config", lambda v: isinstance(v, dict), "a JSON object", optional=True)
+    if config and "n_trials_total" in config:
+        _checked(config["n_trials_total"], "run_config", lambda v: is_number(v) and v >= 0,
+                 "an n_trials_total (the study's target) >= 0")
+    return config
+
+
 def _study_fields(row: Any) -> dict[str, Any]:
     """A study row's fields but its name, space, strategy and id, decoded and checked: a :class:`_BadField` names
     the first damaged one, so no reader meets a wrong type later."""
@@ -1188,9 +1214,10 @@ def _study_fields(row: Any) -> dict[str, Any]:
     _checked(fields["directions"], "directions",
              lambda v: isinstance(v, list) and len(v) == len(objectives) and all(d in DIRECTIONS for d in v),
              f"'maximize' or 'minimize' for each of {len(objectives)} objective(s)")
-    for key in ("space_config", "user_attrs", "strategy_config", "strategy_state", "run_config"):
+    for key in ("space_config", "user_attrs", "strategy_config", "strategy_state"):
         _checked(fields[key], key, lambda v: isinstance(v, dict), "a JSON object",
                  optional=key not in ("space_config", "user_attrs"))
+    _run_config(fields["run_config"])
     fields["seed"] = _checked(row["seed"], "seed", _is_int, "an integer", optional=True)
     fields["created_at"] = _checked(row["created_at"], "created_at", is_real, "a time in seconds")
     return fields
