@@ -4,6 +4,7 @@ space and strategy names longer than the columns. PostgreSQL runs when ``NASFORG
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import subprocess
@@ -51,12 +52,13 @@ def test_a_damaged_run_target_is_one_damaged_row_line(sql_url, tmp_path, monkeyp
     assert len(err.splitlines()) == 1 and "'run_config'" in err and "n_trials_total" in err, err
 
 
-@pytest.mark.parametrize("stored", ["5", "3.0", "0"])
+@pytest.mark.parametrize("stored", ["5", "3.0", "0", "NaN", "Infinity"])
 def test_a_run_target_older_releases_stored_still_loads(sql_url, stored):
     Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=sql_url).optimize(Toy(), 3)
     _set_study_column(sql_url, "run_config", '{"n_trials_total": %s, "timeout": null}' % stored)
     study = Study.load("s", sql_url)  # the first engine took a float n_trials unchecked and stored it so
-    assert study.run_config["n_trials_total"] == float(stored) and len(study.trials) == 3
+    target = study.run_config["n_trials_total"]  # NaN: the first engine checked only n_trials < 0
+    assert (target == float(stored) or math.isnan(target) and stored == "NaN") and len(study.trials) == 3
     _set_study_column(sql_url, "run_config", '{"timeout": null}')  # no target: loads, and resume has nothing new
     study = Study.load("s", sql_url)
     assert study.run_config == {"timeout": None}
@@ -147,3 +149,28 @@ def test_a_sqlite_study_stored_with_a_longer_space_name_still_loads(tmp_path, mo
     assert len(Study.load("old", url, space=space).trials) == 2
     joined = Study(space, "random", objectives="acc", seed=0, name="old", storage=url, load_if_exists=True)
     assert len(joined.optimize(Toy(), 1).trials) == 3
+
+
+def test_an_existing_study_with_a_longer_space_name_is_named_existing_not_too_long(tmp_path, monkeypatch):
+    """Would fail (regression review j): creating it again said the name was too long, not that it exists."""
+    from nasforge.exceptions import StudyExistsError
+    from nasforge.experiment import study as study_module
+    from nasforge.spaces.chain import ChainSpace
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    space = ChainSpace([["a", "b"], ["c", "d"]], name="c" * 200)
+    with monkeypatch.context() as patch:
+        patch.setattr(study_module, "check_labels", lambda space, strategy: None)  # as an older version stored it
+        Study(space, "random", objectives="acc", seed=0, name="old", storage=url).optimize(Toy(), 1)
+    with pytest.raises(StudyExistsError):
+        Study(space, "random", objectives="acc", seed=0, name="old", storage=url)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("target", [None, "10", -1, True])
+def test_a_run_config_with_a_target_nasforge_cannot_read_is_refused_when_written(tmp_path, kind, target):
+    """Would fail: set_run_config stored it, and the next load (SQL) or resume (memory) failed on it."""
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="w", storage=fresh_storage(kind, tmp_path))
+    with pytest.raises(UsageError, match="n_trials_total"):
+        study.set_run_config({"n_trials_total": target})
+    study.set_run_config({"timeout": None})  # no target: taken (resume then re-runs only what is left)

@@ -48,7 +48,7 @@ from .reporting import takes_reporter
 from .stages import HIGHEST_BUDGET_ONLY, PRUNES_WITHIN_BUDGET
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
-from .storage.base import check_labels, check_stored_archs
+from .storage.base import check_labels, check_stored_archs, valid_target
 from .storage.base import RUN_N_TRIALS, DamagedRowError, FinishedTrialError, WriteRightsError
 from .storage.display import display_url, without_password
 from .trial import Trial, TrialState
@@ -191,7 +191,8 @@ class Study:
         if not (load_if_exists and _is_stored(store, name)):  # a stored study keeps the constraints it recorded
             if given is None:  # and the strategy name it recorded
                 _check_name_free(strategy, strategy_name)
-            check_labels(space.name, strategy_name)
+            if not _is_stored(store, name):  # a stored one says it exists (load_if_exists=True joins it)
+                check_labels(space.name, strategy_name)
             check_satisfiable(parse_constraints(getattr(strategy, "constraints", None)))
             if load_if_exists:  # a study to create: its objective names are checked as above
                 _check_objective_names(objectives)
@@ -353,9 +354,12 @@ class Study:
         opened."""
         return self.storage.study(self._id).run_config
 
-    def set_run_config(self, config: dict[str, Any], keep_target: bool = False) -> None:
+    def set_run_config(self, config: dict[str, Any] | None, keep_target: bool = False) -> None:
         """Record the settings of an ``optimize`` call (the scheduler does this); ``keep_target``: never lower the
         stored ``n_trials_total`` (checked with the write, so that concurrent runs keep the highest)."""
+        if config is not None and not (isinstance(config, dict) and valid_target(config.get("n_trials_total", 0))):
+            raise UsageError(f"study {self.name!r}: a run config is a dict whose n_trials_total, when given, is a "
+                             f"number >= 0 (or None: no run), got {config!r:.100}")
         if keep_target:
             self.record.run_config = self.storage.record_run_config(self._id, config)
             return

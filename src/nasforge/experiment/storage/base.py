@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...checks import is_number
 from ...exceptions import StorageError, UsageError  # StorageError re-exported: it was defined here before
 from ...settings import keyword_names, owned_by_nasforge
 from ...spaces import Architecture, SearchSpace
@@ -50,6 +51,13 @@ ADDED_TRIALS = "_added_trials"
 
 RUN_N_TRIALS = "run_n_trials"
 """A run config key: the ``n_trials`` of the call that recorded it, None for an ``n_trials_total`` run or a resume."""
+
+
+def valid_target(value: Any) -> bool:
+    """Whether ``value`` is a run config's ``n_trials_total`` nasforge can read: a number not below 0 (an int; the
+    first engine stored ``n_trials`` unchecked, so a float, inf or NaN may be stored: such studies load, and a resume
+    refuses them in one line)."""
+    return is_number(value) and not value < 0
 
 
 def keep_target(config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:

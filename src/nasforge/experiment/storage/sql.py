@@ -28,7 +28,8 @@ from ..trial import Trial, TrialState
 from .display import PASSWORD_NOT_RECORDED, display_url, some_names
 from .base import (MAX_LABEL_LENGTH, SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError,
                    StorageUnreachableError, StudyId, StudyRecord, StudySummary, WriteRightsError, check_name,
-                   check_utf8_name, checked_fields, closed_error, deleted_error, finished_error, keep_target)
+                   check_utf8_name, checked_fields, closed_error, deleted_error, finished_error, keep_target,
+                   valid_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -1195,12 +1196,10 @@ def _json_object(text: str | None, name: str) -> dict[str, Any]:
 
 def _run_config(value: Any) -> dict[str, Any] | None:
     """A study's parsed run config (None: never run), checked: a JSON object whose target ``n_trials_total``, when
-    present, is a number >= 0 (an int; the first nasforge engine took ``n_trials`` unchecked, so a float may
-    be stored: it loads, and a resume refuses it in one line)."""
+    present, is one :func:`valid_target` takes."""
     config = _checked(value, "run_config", lambda v: isinstance(v, dict), "a JSON object", optional=True)
     if config and "n_trials_total" in config:
-        _checked(config["n_trials_total"], "run_config", lambda v: is_number(v) and v >= 0,
-                 "an n_trials_total (the study's target) >= 0")
+        _checked(config["n_trials_total"], "run_config", valid_target, "an n_trials_total (the study's target) >= 0")
     return config
 
 
