@@ -67,3 +67,30 @@ def test_an_evaluator_module_importing_a_missing_extra_names_it(tmp_path: Path, 
     monkeypatch.delitem(sys.modules, "ev54e", raising=False)
     with pytest.raises(MissingDependencyError, match=r"^evaluator module 'ev54e' needs torch: pip install "):
         build_evaluator({"factory": "ev54e:make"}, trusted=True)
+
+
+def test_a_mistyped_or_unimportable_evaluator_module_stays_a_usage_error(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Would fail (regression review h): both became an EvaluatorFactoryError (exit 1) as if the module had run."""
+    from nasforge.experiment.evaluator_spec import EvaluatorFactoryError, build_evaluator
+
+    (tmp_path / "ev54f.py").write_text("import no_such_package_54f\ndef make():\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    for factory, missing in (("no_such_module_54:make", "no_such_module_54"), ("ev54f:make", "no_such_package_54f")):
+        with pytest.raises(UsageError, match=rf"^cannot import evaluator module .*No module named '{missing}'") as err:
+            build_evaluator({"factory": factory}, trusted=True)
+        assert not isinstance(err.value, EvaluatorFactoryError)
+
+
+def test_an_evaluator_module_found_in_the_working_directory_names_a_missing_extra(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_torch: None) -> None:
+    """Would fail: the working-directory fallback (the nasforge script's case) kept the generic import line."""
+    from nasforge.experiment.evaluator_spec import build_evaluator
+
+    (tmp_path / "ev54g.py").write_text("import torch\ndef make():\n    return None\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "ev54g", raising=False)
+    with pytest.raises(MissingDependencyError, match=r"^evaluator module 'ev54g' needs torch: pip install "):
+        build_evaluator({"factory": "ev54g:make"}, trusted=True)

@@ -171,15 +171,25 @@ def _import(module_name: str) -> Any:
     except ModuleNotFoundError as exc:
         cwd = os.getcwd()
         if exc.name != module_name.split(".")[0] or cwd in sys.path:
-            _raised(f"importing evaluator module {module_name!r}", exc)  # it imports a missing extra: named
+            _refuse_missing_extra(exc, module_name)
             raise UsageError(f"cannot import evaluator module {module_name!r}: {exc}") from None
     sys.path.append(cwd)  # "from the same directory": worker processes inherit sys.path
     try:
         return _run_module(module_name)
     except ImportError as exc:
         sys.path.remove(cwd)
+        _refuse_missing_extra(exc, module_name)
         raise UsageError(f"cannot import evaluator module {module_name!r} (looked on sys.path and in {cwd}): "
                          f"{exc}") from None
+
+
+def _refuse_missing_extra(exc: ImportError, module_name: str) -> None:
+    """Raise the :class:`MissingDependencyError` naming the extra when ``exc``, escaping the evaluator module, is the
+    import of an optional package of nasforge's that is not installed; else return (the caller's refusal)."""
+    from ..extras import missing_dependency
+
+    if (missing := missing_dependency(exc, f"evaluator module {module_name!r}", chained=False)) is not None:
+        raise missing from exc
 
 
 def _run_module(module_name: str) -> Any:
