@@ -138,3 +138,41 @@ def test_class_folder_named_train_refusal_says_how_to_rename_it(tmp_path: Path) 
         load_dataset("folder", data)
     (data / "train").rename(data / "Train")
     assert load_dataset("folder", data).class_names == ("Train", "bus", "car")
+
+
+def test_a_worker_on_another_machine_reads_its_own_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Would fail (regression review i): a Ray worker on another machine, whose identical copy has other inodes,
+    was refused as 'files changed'; the pinned stamp holds on the machine it was taken on only."""
+    data = _folder(tmp_path / "d")
+    payload = pickle.dumps(TrainingEvaluator("folder", data_dir=data, C=4, N=1))
+    _folder(data, classes=("c",))  # this machine's files differ from the sender's now
+    monkeypatch.setattr(training, "_host", lambda: "another-machine")
+    assert _worker_copy(payload, monkeypatch).dataset().num_classes == 3
+
+
+def test_pinning_at_sending_prints_no_folder_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Would fail: the stamp taken at pickling ran the folder checks, so their warnings printed once more."""
+    import warnings
+
+    from nasforge.data import sources
+
+    def warning_stamp(name, data_dir):
+        warnings.warn("a folder warning")
+        return "stamp"
+
+    monkeypatch.setattr(sources, "files_stamp", warning_stamp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.dumps(TrainingEvaluator("folder", data_dir=_folder(tmp_path / "d"), C=4, N=1))
+
+
+def test_a_real_split_layout_gets_no_rename_hint(tmp_path: Path) -> None:
+    """Would fail: train/ + test/ with the same classes beside another folder was told to rename train/ to Train/."""
+    from nasforge.data.sources import split_folders
+
+    for split in ("train", "test"):
+        _folder(tmp_path / split)
+    (tmp_path / "unlabeled").mkdir()
+    with pytest.raises(UsageError) as refused:
+        split_folders(tmp_path)
+    assert "unlabeled" in str(refused.value) and "rename it Train/" not in str(refused.value)

@@ -881,7 +881,7 @@ def split_folders(path: Path) -> dict[str, Path]:
     no_split = sorted(set(folders) - {name for names in found.values() for name in names})
     as_class = (f"; a folder named train/ is read as the training split: if train/ is a class beside "
                 f"{', '.join(f'{name}/' for name in no_split)}, rename it Train/ (read as a class beside other class "
-                "folders)") if "train" in folders and no_split else ""
+                "folders)") if "train" in folders and no_split and not _same_classes(path, found) else ""
     if not found["test"]:
         raise MissingFileError(f"{where} has {found['train'][0]}/ but no test split folder "
                                f"({', '.join(SPLIT_FOLDERS['test'])}; any case){as_class}")

@@ -7,6 +7,7 @@ import inspect
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,8 +146,6 @@ class TrainingEvaluator:
         check_seed("seed", seed)
         self.seed = seed
         if self.train.seed not in (0, seed):  # a stored spec holds train's seed: warned, never refused (resume)
-            import warnings
-
             warnings.warn(f"train['seed'] {self.train.seed} is ignored: the evaluator's seed={seed} seeds training "
                           f"(a stored study's trials all train with it); for a new evaluator pass "
                           f"TrainingEvaluator(seed={self.train.seed})", UserWarning, stacklevel=2)
@@ -234,7 +233,9 @@ class TrainingEvaluator:
         """The data set by ``augment`` for this evaluator's first :meth:`dataset` in this process (:func:`_cached`).
         An evaluator sent to a worker keeps the stamp of its first read, or of its first sending
         (:meth:`__getstate__`): a worker whose process holds no copy of that data refuses files changed since."""
-        self._stamp, variants = _cached(self._data_key(), self.__dict__.get("_stamp"), self._load)
+        here = self.__dict__.get("_stamp_host", _host()) == _host()  # another machine holds its own copy
+        self._stamp, variants = _cached(self._data_key(), self.__dict__.get("_stamp") if here else None, self._load)
+        self._stamp_host = _host()
         return variants
 
     def _data_key(self) -> tuple:
@@ -251,7 +252,9 @@ class TrainingEvaluator:
             from ..data.sources import files_stamp
 
             name, data_dir = self._data_key()[:2]
-            self._stamp = files_stamp(name, data_dir)
+            with warnings.catch_warnings():  # the worker's read warns about the folder, not this stamp
+                warnings.simplefilter("ignore")
+                self._stamp, self._stamp_host = files_stamp(name, data_dir), _host()
         return {k: v for k, v in self.__dict__.items() if k != "_variants"}
 
     def _load(self) -> ImageDataset:
@@ -501,6 +504,14 @@ def shared_dataset(name: str, data_dir: str | Path | None, seed: int = 0, augmen
     _, variants = _cached((name, resolved, seed, json.dumps(None)), None,
                           lambda: load_dataset(name, data_dir, seed=seed, augment=augment))
     return _variant(variants, augment, name)
+
+
+def _host() -> str:
+    """This machine's name: a stamp (inodes, modification times) holds only for the files of the machine it was
+    taken on; a Ray worker on another machine reads its own copy of the data."""
+    import socket
+
+    return socket.gethostname()
 
 
 def _cached(key: tuple, pinned: str | None, load: Any) -> tuple[str | None, dict[str | None, ImageDataset]]:
