@@ -1,4 +1,5 @@
-"""A user's own search space for the plug-in tests: n-bit strings whose text form is digits only (``0101``)."""
+"""A user's own search space for the plug-in tests: n-bit strings whose text form is digits only (``0101``), and an
+evaluator on it that reports a curve."""
 
 from __future__ import annotations
 
@@ -71,3 +72,13 @@ def space_module(folder, class_name: str, space_name: str) -> str:
     path.write_text(f"from bit_spaces import BitSpace\n\n\nclass {class_name}(BitSpace):\n"
                     f"    name = {space_name!r}\n")
     return f"{path}:{class_name}"
+
+
+class Curve:
+    """Reports a rising curve, so a pruner has something to judge."""
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        final = sum(arch.genotype) / len(arch.genotype)
+        for step in range(1, 4):
+            reporter.report(step, final * step / 3)
+        return {"val_acc": final}

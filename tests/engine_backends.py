@@ -7,7 +7,11 @@ sets it); the database is emptied before each test. Import the fixture into a te
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +46,19 @@ def backend(request, tmp_path):
 def url(request, tmp_path):
     """The same as ``backend``, for tests that call it ``url``."""
     return fresh_storage(request.param, tmp_path)
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` read-only, for root too (``chattr +i``); skips where neither works."""
+    folder.chmod(0o555)
+    immutable = os.access(folder, os.W_OK) and subprocess.run(["chattr", "+i", str(folder)],
+                                                              capture_output=True).returncode == 0
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("cannot make a folder read-only here")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)

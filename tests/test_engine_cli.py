@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import sqlite3
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +15,7 @@ from nasforge.cli import main
 from nasforge.experiment import StorageError, TrialState
 from nasforge.spaces import get_space
 
+from engine_backends import read_only
 from engine_evaluators import Toy
 
 SPACE = get_space("nb201")
@@ -367,24 +364,9 @@ def test_locked_database_is_a_clear_error(stored, capsys, monkeypatch):
         holder.close()
 
 
-@contextlib.contextmanager
-def _read_only(folder: Path) -> Iterator[None]:
-    """``folder`` read-only, for root too (``chattr +i``); skips where neither works."""
-    folder.chmod(0o555)
-    immutable = os.access(folder, os.W_OK) and subprocess.run(["chattr", "+i", str(folder)],
-                                                              capture_output=True).returncode == 0
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("cannot make a folder read-only here")
-        yield
-    finally:
-        if immutable:
-            subprocess.run(["chattr", "-i", str(folder)], check=True)
-        folder.chmod(0o755)
-
 
 def test_a_database_in_a_read_only_folder_is_named_as_such(stored, capsys, tmp_path):
-    with _read_only(tmp_path):
+    with read_only(tmp_path):
         for command in (["resume", "demo"], ["delete", "demo", "--yes"]):
             _one_line_error(capsys, 2, command, f"the folder '{tmp_path}' is read-only")
         assert main(["studies"]) == 0  # read-only commands still work

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bit_spaces import BitSpace
+from bit_spaces import BitSpace, Curve
 
 from nasforge import Architecture, Study
 from nasforge.exceptions import UsageError
@@ -162,16 +162,6 @@ def test_register_space_refuses_a_class_named_otherwise():
 
 
 # -- 5: a pruner whose config() is not its constructor's arguments as JSON ---------------------------------------
-class Curve:
-    """Reports a rising curve, so a pruner has something to judge."""
-
-    def evaluate(self, arch, fidelity=None, reporter=None):
-        final = sum(arch.genotype) / len(arch.genotype)
-        for step in range(1, 4):
-            reporter.report(step, final * step / 3)
-        return {"val_acc": final}
-
-
 class HalfPruner(Pruner):
     name = "fix51_half"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bit_spaces import BitSpace
+from bit_spaces import BitSpace, Curve
 
 from nasforge import Architecture, Strategy, Study
 from nasforge.exceptions import UsageError
@@ -15,16 +15,6 @@ from nasforge.strategies.model_based import ModelBasedStrategy
 from nasforge.strategies.model_based.acquisitions import Acquisition
 from nasforge.strategies.model_based.optimizers import AcquisitionOptimizer
 from nasforge.strategies.model_based.surrogates import Surrogate
-
-
-class Curve:
-    """Reports a rising curve, so a pruner has something to judge."""
-
-    def evaluate(self, arch, fidelity=None, reporter=None):
-        final = sum(arch.genotype) / len(arch.genotype)
-        for step in range(1, 4):
-            reporter.report(step, final * step / 3)
-        return {"val_acc": final}
 
 
 # -- 1: a pruner recorded under a built-in's name ------------------------------------------------------------------

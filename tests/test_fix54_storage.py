@@ -3,11 +3,8 @@ space and strategy names longer than the columns. PostgreSQL runs when ``NASFORG
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -17,7 +14,7 @@ from nasforge.exceptions import StorageError, UsageError
 from nasforge.experiment.storage.base import DamagedRowError
 from nasforge.spaces import get_space
 
-from engine_backends import fresh_storage
+from engine_backends import fresh_storage, read_only
 from engine_evaluators import Toy
 
 SPACE = get_space("nb201")
@@ -79,22 +76,6 @@ def test_a_study_name_that_is_no_string_is_one_usage_error_on_every_storage(tmp_
 
 
 # -- 3. a -wal without its -shm in a read-only folder ------------------------------------------------
-@contextlib.contextmanager
-def _read_only(folder):
-    """``folder`` read-only, for root too (``chattr +i``); skips where neither works."""
-    folder.chmod(0o555)
-    immutable = os.access(folder, os.W_OK) and subprocess.run(["chattr", "+i", str(folder)],
-                                                              capture_output=True).returncode == 0
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("cannot make a folder read-only here")
-        yield
-    finally:
-        if immutable:
-            subprocess.run(["chattr", "-i", str(folder)], check=True)
-        folder.chmod(0o755)
-
-
 def test_a_wal_without_its_shm_in_a_read_only_folder_says_to_copy_both(tmp_path, capsys):
     study = Study(SPACE, "random", objectives="acc", seed=0, name="hw", storage=f"sqlite:///{tmp_path / 'hw.db'}")
     study.optimize(Toy(), 3)
@@ -106,7 +87,7 @@ def test_a_wal_without_its_shm_in_a_read_only_folder_says_to_copy_both(tmp_path,
     url = f"sqlite:///{archive / 'hw.db'}"
     why = (f"hw.db-wal may hold results not yet in hw.db, and SQLite must create hw.db-shm to read it, which the "
            f"read-only folder '{archive}' does not allow: copy hw.db and hw.db-wal to a writable folder")
-    with _read_only(archive):
+    with read_only(archive):
         for command in (["status", "hw"], ["studies"], ["resume", "hw"]):
             assert main([*command, "--storage", url]) == 2
             err = capsys.readouterr().err.strip()
