@@ -192,7 +192,7 @@ class Study:
             if given is None:  # and the strategy name it recorded
                 _check_name_free(strategy, strategy_name)
             if not _is_stored(store, name):  # a stored one says it exists (load_if_exists=True joins it)
-                check_labels(space.name, strategy_name)
+                check_labels(space.name, strategy_name, getattr(store, "label_limit", None))
             check_satisfiable(parse_constraints(getattr(strategy, "constraints", None)))
             if load_if_exists:  # a study to create: its objective names are checked as above
                 _check_objective_names(objectives)

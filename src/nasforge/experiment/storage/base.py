@@ -180,6 +180,8 @@ class Storage(ABC):
     SQL storages are also safe to share between processes."""
 
     url: str
+    label_limit: int | None = None
+    """The longest space or strategy name this storage holds (None: any; :func:`check_labels`)."""
 
     # -- studies -------------------------------------------------------------------------------
     @abstractmethod
@@ -322,8 +324,9 @@ class Storage(ABC):
 MAX_NAME_LENGTH = 256
 
 MAX_LABEL_LENGTH = 128
-"""The longest space or strategy name a study records (the columns are VARCHAR(128): PostgreSQL holds no longer
-text, SQLite does not check)."""
+"""The longest space or strategy name a PostgreSQL study records (the columns are VARCHAR(128), which PostgreSQL
+enforces; SQLite and memory storages hold any length: a chain space's name may take up to
+:func:`~nasforge.evaluators.training.space_name_budget` bytes)."""
 
 
 def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) -> None:
@@ -414,14 +417,14 @@ def check_utf8_name(name: Any) -> None:
         raise UsageError(f"study name {name!r} is not valid UTF-8 (a byte that is not UTF-8 in the command line?)")
 
 
-def check_labels(space: str, strategy: str) -> None:
-    """A UsageError naming a new study's space or strategy name when it is longer than :data:`MAX_LABEL_LENGTH`
-    characters, on every storage alike; checked only when a study is created, so that the SQLite studies stored
-    with longer names keep loading."""
+def check_labels(space: str, strategy: str, limit: int | None) -> None:
+    """A UsageError naming a new study's space or strategy name when it is longer than ``limit`` characters (the
+    storage's :attr:`Storage.label_limit`; None: no limit); checked only when a study is created, so that studies
+    stored with longer names keep loading."""
     for field, label in (("space", space), ("strategy", strategy)):
-        if len(label) > MAX_LABEL_LENGTH:
-            raise UsageError(f"the {field} name is {len(label)} characters long; a study records at most "
-                             f"{MAX_LABEL_LENGTH}: {label[:40]!r}...")
+        if limit is not None and len(label) > limit:
+            raise UsageError(f"the {field} name is {len(label)} characters long; a study in this storage records at "
+                             f"most {limit}: {label[:40]!r}...")
 
 
 def check_name(name: Any, new: bool = True) -> None:

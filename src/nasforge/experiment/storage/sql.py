@@ -572,6 +572,11 @@ class SQLStorage(Storage):
     Several processes may use the same database at once.
     """
 
+    @property
+    def label_limit(self) -> int | None:
+        """PostgreSQL enforces the VARCHAR(128) of the space and strategy columns; SQLite holds any length."""
+        return MAX_LABEL_LENGTH if self._engine.dialect.name == "postgresql" else None
+
     def __init__(self, url: str, durability: str = "full", busy_timeout: float | None = None,
                  readonly: bool = False, create: bool = True) -> None:
         if durability not in DURABILITY:
