@@ -913,7 +913,9 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
     """Why study ``name`` has no retrained network to export, and what to do: finish an unfinished search with
     ``nasforge resume``, or (only when a trial saved one, ``networks``) export a trial's network with ``--trial``.
     Its trials are read only for a search that retrains (the other answers need its attributes alone)."""
-    from .experiment.stages import is_retrain
+    import reprlib
+
+    from .experiment.stages import is_retrain, unsaved_retrain
     from .pipelines.search import PIPELINE, resume_command
 
     name, attrs = _stored_attrs(name, storage)
@@ -935,5 +937,12 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
                 f"(killed, or still running); {finish}{hint}")
     if not retrains:
         return f"study {name} has no retrained network saved: no search trial completed within its constraints{hint}"
+    unsaved = [t for t in retrains if unsaved_retrain(t)]
+    if unsaved:  # completed without a network folder (a search-size result, or a damaged model_dir): not failed
+        latest = unsaved[-1]
+        recorded = (latest.user_attrs or {}).get("model_dir")
+        what = "no network folder" if recorded is None else f"model_dir {reprlib.repr(recorded)}, no folder name"
+        return (f"study {name} has no retrained network saved: its retrain trial {latest.number} completed without a "
+                f"saved network (it recorded {what}); retrain it with: {resume_command(name, storage)}{hint}")
     return (f"study {name} has no retrained network saved: its {len(retrains)} retrain trial(s) failed (trial "
             f"{retrains[-1].number}: {retrains[-1].error}); retrain them with: {resume_command(name, storage)}{hint}")
