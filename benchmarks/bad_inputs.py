@@ -14,7 +14,7 @@ what the user gets:
     python benchmarks/bad_inputs.py [--jobs 2] [--timeout 40] [--only SUBSTRING]
 
 Numeric options of every (sub)command are found from the parser itself (so new verbs are covered:
-a non-number and -1 for each), the rest is table-driven below. Writes
+a non-number and -1 for each), the rest is table-driven below (stop 54's refusals: ids with "s54"). Writes
 benchmarks/results/bad_inputs.json with the counts and every case's outcome, and the ``only`` and ``timeout``
 it ran with. A file of a run with other ``--only`` or ``--timeout`` is never replaced: a subset run
 (``--only``) goes to a new ``--out``.
@@ -35,7 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +70,8 @@ class Case:
     kind: str  # "cli" or "api"
     args: list[str | bytes] | str  # CLI argv after "nasforge" (bytes: not UTF-8), or API code
     culprit: list[str]  # every string must appear in the error line
-    setup: list[str] = field(default_factory=list)  # fixture names copied into the case folder
+    # fixture names copied into the case folder, then "damage:HOW" (damage) and "readonly:FOLDER" (read_only)
+    setup: list[str] = field(default_factory=list)
     must_not_create: list[str] = field(default_factory=list)
 
 
@@ -129,6 +132,7 @@ def build_fixtures(folder: Path) -> None:
     (folder / "notes.txt").write_text("not a database\n")
     np.save(folder / "array.npy", np.zeros(3))
     build_study_fixtures(folder)
+    build_s54_fixtures(folder)
 
 
 def build_study_fixtures(folder: Path) -> None:
@@ -164,6 +168,9 @@ def damage(folder: Path, how: str) -> None:
     """Damage the artifact (or the model-space study) copied into a case folder."""
     from nasforge.predictors.checksums import file_checksums
 
+    if how in S54_EDITS or how.startswith("supernet_"):
+        damage_s54(folder, how)
+        return
     if how == "module_syntax":  # the study's module file, this case's copy, edited so that it no longer parses
         with sqlite3.connect(folder / "modelspace.db") as con:
             config = json.loads(con.execute("SELECT space_config FROM nasforge_studies").fetchone()[0])
@@ -646,6 +653,248 @@ def api_cases() -> list[Case]:
     return c
 
 
+# -- stop 54's refusals (every id holds "s54") -----------------------------------------------------
+FEW_SHOT_GROUPS = {"edge_0_3": [["none", "skip_connect"], ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]],
+                   "edge_1_2": [["none"], ["skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]]}
+DARTS_CONCAT = "normal_concat=[2, 3, 4, 5], reduce=[], reduce_concat=[2, 3, 4, 5]"
+MISSING_PACKAGE = "import no_such_package_s54\n"
+# hand edits of a stored study's JSON columns: how -> (database, column, trial number or None for the study row,
+# {key: value}; "a.b" sets key b of the object under a)
+S54_EDITS: dict[str, tuple[str, str, int | None, dict]] = {
+    "config_text": ("run/study.db", "user_attrs", None, {"pipeline_config": "oops"}),
+    "config_list": ("run/study.db", "user_attrs", None, {"pipeline_config": [1]}),
+    "retrain_text": ("run/study.db", "user_attrs", None, {"pipeline_config.retrain": "x"}),
+    "objectives_number": ("run/study.db", "user_attrs", None, {"pipeline_config.objectives": 5}),
+    "out_number": ("run/study.db", "user_attrs", None, {"pipeline_config.out": 5}),
+    "storage_null": ("run/study.db", "user_attrs", None, {"pipeline_config.storage": None}),
+    "final_epochs_negative": ("run/study.db", "user_attrs", None, {"pipeline_config.final_epochs": -1}),
+    "source_trial_list": ("run/study.db", "user_attrs", 1, {"stage": "retrain", "source_trial": [1],
+                                                            "model_dir": "x"}),
+    "source_trial_bool": ("run/study.db", "user_attrs", 1, {"stage": "retrain", "source_trial": True,
+                                                            "model_dir": "x"}),
+    "model_dir_number": ("run/study.db", "user_attrs", 1, {"stage": "retrain", "source_trial": 0, "model_dir": 5}),
+    "retrained_list": ("run/study.db", "user_attrs", None, {"retrained": [1]}),
+    **{f"target_{name}": ("study.db", "run_config", None, {"n_trials_total": value})
+       for name, value in [("text", "x"), ("null", None), ("negative", -1), ("bool", True), ("list", [3])]},
+    "target_eight": ("study.db", "run_config", None, {"n_trials_total": 8}),  # valid: 3 trials left to run
+}
+
+
+def _few_shot_part(i: int, part: object):
+    return lambda info: info["config"]["few_shot"].__setitem__(i, part)
+
+
+# hand edits of the few-shot supernet.json: how -> edit(info) (damage:supernet_HOW)
+SUPERNET_EDITS = {
+    "part_unknown_option": _few_shot_part(0, {"edge_0_3": ["bogus"], "edge_1_2": ["none"]}),
+    "part_unknown_decision": _few_shot_part(0, {"edge_9_9": ["none"], "edge_1_2": ["none"]}),
+    "part_not_a_dict": _few_shot_part(0, "edge_0_3"),
+    "parts_overlap": _few_shot_part(3, {"edge_0_3": ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"],
+                                        "edge_1_2": ["none"]}),
+    "parts_leave_out": _few_shot_part(3, {"edge_0_3": ["nor_conv_1x1"], "edge_1_2": FEW_SHOT_GROUPS["edge_1_2"][1]}),
+    "arch_trained_text": lambda info: info.update(arch_trained="yes"),
+    "config_list": lambda info: info.update(config=[1]),
+    "space_number": lambda info: info.update(space=201),
+    "sha256_number": lambda info: info.update(weights_sha256=5),
+}
+
+
+def build_s54_fixtures(folder: Path) -> None:
+    """What stop 54's refusals read: a finished search run's study.db, a few-shot supernet, image folders (a huge
+    first image, a class named train), a partial CIFAR binary folder, modules importing a missing package, a -wal
+    archived without its -shm, DARTS tables with a deeply nested or megabytes-long genotype."""
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    from nasforge import Result, Study
+    from nasforge.oneshot import build_supernet, split_supernet
+    from nasforge.oneshot.checkpoint import save_supernet
+    from nasforge.pipelines.search import SearchConfig
+    from nasforge.spaces import get_space
+
+    run = folder / "run"  # as `nasforge search --out run` left it (a copy: its recorded folder is the fixtures')
+    run.mkdir()
+    url = f"sqlite:///{run / 'study.db'}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="S", storage=url)
+    config = SearchConfig(trials=2, workers=1, retrain=1, out=str(run), name="S").resolved().to_json()
+    for key, value in {"pipeline": "search", "pipeline_config": config, "search_done": True}.items():
+        study.set_user_attr(key, value)
+    for _ in range(2):
+        study.tell(study.ask(), Result(metrics={"acc": 1.0, "test_acc": 0.5}))
+    study.close()
+    net = split_supernet(build_supernet("nb201", 10, 1, C=2, N=1), list(FEW_SHOT_GROUPS), FEW_SHOT_GROUPS)
+    save_supernet(net, folder / "fs", {"data": {"data": "digits", "data_options": {}}})
+    rng = np.random.default_rng(0)
+    for name, classes, count in (("big", "ab", 150), ("vehicles", ("bus", "car", "train"), 4)):
+        for label in classes:
+            (folder / name / label).mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / name / label / f"{i}.png")
+    # first by path: 9000x9000 RGB, so 301 images need 365 GiB as float32 (under Pillow's bomb limit)
+    Image.new("RGB", (9000, 9000)).save(folder / "big" / "a" / "0-big.png", compress_level=1)
+    (folder / "cifar" / "cifar-10-batches-bin").mkdir(parents=True)  # an interrupted extraction: the test batch only
+    (folder / "cifar" / "cifar-10-batches-bin" / "test_batch.bin").write_bytes(bytes(3073 * 3))
+    (folder / "needs_pkg.py").write_text(MISSING_PACKAGE + "class Net:\n    pass\n")
+    (folder / "ev_needs.py").write_text(MISSING_PACKAGE + "def make():\n    return None\n")
+    (folder / "archive").mkdir()  # a killed writer's hw.db and hw.db-wal, archived without the -shm index
+    hw = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="hw", storage=f"sqlite:///{folder}/hw.db")
+    hw.optimize(lambda arch: {"acc": 1.0}, n_trials=3, progress=False)
+    for suffix in ("", "-wal"):
+        shutil.copy(folder / f"hw.db{suffix}", folder / "archive" / f"hw.db{suffix}")
+    hw.close()
+    darts = get_space("darts")
+    rows = [{"arch": darts.format(darts.sample(rng)), "val_acc": float(i)} for i in range(3)]
+    for name, genotype in (("deep.csv", f"Genotype(normal={'-' * 1000}1, {DARTS_CONCAT})"),
+                           ("long.csv", "not " * 500_000)):  # nested 1000 levels deep; 2 MB long
+        pd.DataFrame([*rows, {"arch": genotype, "val_acc": 1.0}]).to_csv(folder / name, index=False)
+
+
+def _set_json(text: str | None, changes: dict) -> str:
+    """The JSON object ``text`` with ``changes`` made ("a.b": key b of the object under key a)."""
+    value = json.loads(text) if text else {}
+    for key, new in changes.items():
+        outer, _, inner = key.partition(".")
+        if inner:
+            value[outer][inner] = new
+        else:
+            value[outer] = new
+    return json.dumps(value)
+
+
+def damage_s54(folder: Path, how: str) -> None:
+    """A hand edit of the study database or the few-shot supernet.json copied into a case folder."""
+    if how.startswith("supernet_"):
+        path = folder / "fs" / "supernet.json"
+        info = json.loads(path.read_text())
+        SUPERNET_EDITS[how.removeprefix("supernet_")](info)
+        path.write_text(json.dumps(info))
+        return
+    database, column, number, changes = S54_EDITS[how]
+    table, where = ("nasforge_studies", "") if number is None else ("nasforge_trials", f" WHERE number = {number}")
+    with sqlite3.connect(folder / database) as con:
+        text = con.execute(f"SELECT {column} FROM {table}{where}").fetchone()[0]
+        con.execute(f"UPDATE {table} SET {column} = ?{where}", (_set_json(text, changes),))
+    con.close()
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """``folder`` read-only while a case runs, for root too (``chattr +i``)."""
+    folder.chmod(0o555)
+    immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+    try:
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def s54_cases() -> list[Case]:
+    """Stop 54's new refusals: a study.db whose attributes have the wrong type, damaged few-shot supernet.json
+    files, image and CIFAR folders, modules importing a missing package, a read-only -wal without -shm, deep
+    DARTS genotypes, and the API's non-string study names and user classes named like built-ins."""
+    c: list[Case] = []
+
+    def add(id_: str, args: list[str] | str, culprit: list[str], setup: list[str] | None = None) -> None:
+        kind = "api" if isinstance(args, str) else "cli"
+        c.append(Case(f"{kind}:s54 {id_}", kind, args, culprit, setup or []))
+
+    # a search run's study.db: pipeline_config and stage-2 attributes of the wrong type
+    for how, culprit in [("config_text", ["pipeline_config", "must be a JSON object, got str"]),
+                         ("config_list", ["pipeline_config", "must be a JSON object, got list"]),
+                         ("retrain_text", ["the recorded retrain of study 'S'", "'x'"]),
+                         ("objectives_number", ["the recorded objectives of study 'S'"]),
+                         ("out_number", ["the recorded out of study 'S'"]),
+                         ("storage_null", ["the recorded storage of study 'S'"]),
+                         ("final_epochs_negative", ["the recorded final_epochs of study 'S'", "-1"])]:
+        add(f"resume run {how}", ["resume", "run"], culprit, ["run", f"damage:{how}"])
+    export = ["export", "run", "--format", "safetensors", "--out", "x.safetensors"]
+    missing = ["trial 1's saved network is missing", "looked at x"]  # the source trial skipped, model_dir x read
+    for how, culprit in [("config_text", ["study S has no retrained network"]), ("source_trial_list", missing),
+                         ("source_trial_bool", missing), ("retrained_list", ["study S has no retrained network"]),
+                         ("model_dir_number", ["retrain trial 1 completed without a saved network", "model_dir 5"])]:
+        add(f"export run {how}", export, culprit, ["run", f"damage:{how}"])
+    # a damaged n_trials_total in a study's run_config, read by every verb
+    target = ["'s'", "'run_config'", "n_trials_total"]
+    storage = ["--storage", "sqlite:///study.db"]
+    for verb, how in [("status", "target_text"), ("resume", "target_negative"), ("report", "target_bool"),
+                      ("trials", "target_null"), ("export", "target_list")]:
+        extra = {"report": ["--out", "r.html"], "export": ["--out", "m.safetensors", "--format", "safetensors"]}
+        add(f"{verb} {how}", [verb, "s", *storage, *extra.get(verb, [])], target, ["study.db", f"damage:{how}"])
+    add("Study.load target_list", "from nasforge import Study\nStudy.load('s', 'sqlite:///study.db')", target,
+        ["study.db", "damage:target_list"])
+    # a hand-edited few-shot supernet.json
+    for how, culprit in [("part_unknown_option", ["few-shot parts", "edge_0_3 must list distinct options"]),
+                         ("part_unknown_decision", ["few-shot parts", "'edge_9_9', not a decision"]),
+                         ("part_not_a_dict", ["few-shot parts", "part 0 must be a {decision: [options]} dict"]),
+                         ("parts_overlap", ["few-shot parts", "parts 2 and 3 both hold"]),
+                         ("parts_leave_out", ["few-shot parts", "17 of the 25 option combinations"]),
+                         ("arch_trained_text", ["supernet.json", "arch_trained", "'yes'"]),
+                         ("config_list", ["supernet.json", "config must be an object"]),
+                         ("space_number", ["supernet.json", "space must be a space's name, got 201"]),
+                         ("sha256_number", ["supernet.json", "weights_sha256 must be a hex digest, got 5"])]:
+        add(f"oneshot search fs {how}", ["oneshot", "search", "--checkpoint", "fs", "--trials", "5"], culprit,
+            ["fs", f"damage:supernet_{how}"])
+    add("load_supernet parts_overlap", "from nasforge.oneshot.checkpoint import load_supernet\nload_supernet('fs')",
+        ["supernet.json", "parts 2 and 3 both hold"], ["fs", "damage:supernet_parts_overlap"])
+    # DARTS genotypes nested 1000 levels deep or 2 MB long
+    bench = ["bench", "--strategies", "random", "--seeds", "1", "--trials", "3", "--workers", "1", "--space", "darts",
+             "--objective", "val_acc"]
+    add("bench darts deep genotype", [*bench, "--table", "deep.csv"], ["deep.csv", "data row 4"], ["deep.csv"])
+    add("bench darts long genotype", [*bench, "--table", "long.csv"], ["long.csv", "data row 4"], ["long.csv"])
+    darts = "from nasforge.spaces import get_space\nget_space('darts').parse("
+    add("darts parse deep", darts + f"'Genotype(normal=' + '-' * 400 + '1, {DARTS_CONCAT})')",
+        ["normal must be a list", "'----"])
+    add("darts parse long", darts + "'-' * 100_000 + '1')", ["---"])
+    add("darts parse concat deep", "from nasforge.spaces import get_space\nspace = get_space('darts')\n"
+        "space.parse(space.format(space.sample(0)).replace('normal_concat=[2, 3, 4, 5]', 'normal_concat=' + "
+        "'-' * 400 + '1'))", ["normal_concat must be", "'----"])
+    # data folders
+    images = ["oneshot", "train", "--data", "folder", "--epochs", "1", "--out", "sn", "--data-dir"]
+    add("image folder huge first image", [*images, "big"], ["0-big.png", "9000x9000 pixels", "301 images"], ["big"])
+    add("image folder class named train", [*images, "vehicles"], ["train/", "rename it Train/"], ["vehicles"])
+    add("cifar partial binary folder", ["oneshot", "train", "--data", "cifar10", "--data-dir", "cifar", "--epochs",
+                                        "1", "--out", "sn"], ["data_batch_1.bin"], ["cifar"])
+    # modules importing a package that does not exist
+    add("space-module missing package", ["bench", "--space-module", "needs_pkg.py:Net", "--table", "chain.csv",
+                                         "--objective", "acc"], ["needs_pkg.py", "no_such_package_s54"],
+        ["needs_pkg.py", "chain.csv"])
+    add("evaluator missing package", ["resume", "s", *storage, "--evaluator", "ev_needs:make"],
+        ["ev_needs", "no_such_package_s54"], ["study.db", "damage:target_eight", "ev_needs.py"])
+    # a -wal without its -shm in a read-only folder
+    wal = ["hw.db-wal may hold results not yet in hw.db", "copy hw.db and hw.db-wal to a writable folder"]
+    for verb in (["status", "hw"], ["studies"], ["resume", "hw"]):
+        add(f"{verb[0]} read-only wal", [*verb, "--storage", "sqlite:///archive/hw.db"], wal,
+            ["archive", "readonly:archive"])
+    # the Python API: study names that are no string, user classes named like built-ins
+    add("Study.load name int", "from nasforge import Study\nStudy.load(5, 'sqlite:///study.db')",
+        ["study name must be a string, got int 5"], ["study.db"])
+    add("delete_study name None", "from nasforge.experiment import get_storage\n"
+        "get_storage('sqlite:///study.db').delete_study(None)", ["study name must be a string, got NoneType None"],
+        ["study.db"])
+    study = ("from nasforge import Study\nfrom nasforge.spaces import get_space\n"
+             "from nasforge.experiment.pruners import MedianPruner, Pruner\n"
+             "study = Study(get_space('nb201'), 'random', objectives='acc')\n")
+    add("pruner subclass inherits a built-in's name", study + "class AlwaysMedian(MedianPruner):\n"
+        "    def should_prune(self, number, curves):\n        return True\n"
+        "study.optimize(lambda arch: {'acc': 1.0}, n_trials=2, pruner=AlwaysMedian())",
+        ["AlwaysMedian has no name of its own", "'median'"])
+    add("pruner named like a built-in", study + "class NamedMedian(Pruner):\n    name = 'median'\n"
+        "    def should_prune(self, number, curves):\n        return True\n"
+        "    def config(self):\n        return {}\n"
+        "study.optimize(lambda arch: {'acc': 1.0}, n_trials=2, pruner=NamedMedian())",
+        ["NamedMedian is named 'median'", "MedianPruner"])
+    add("strategy named like a built-in", "from nasforge import Strategy, Study\nfrom nasforge.spaces import "
+        "get_space\nclass Ones(Strategy):\n    name = 'random'\n    def _propose(self):\n"
+        "        return self.space.sample(self.rng)\n"
+        "Study(get_space('nb201'), Ones(get_space('nb201'), seed=0), objectives='acc')",
+        ["strategy class Ones is named 'random'", "RandomSearch"])
+    return c
+
+
 # -- running ---------------------------------------------------------------------------------------
 def snapshot(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -653,11 +902,14 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 def run_case(case: Case, fixtures: Path, timeout: float) -> dict:
-    with tempfile.TemporaryDirectory(prefix="badinput-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="badinput-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         for name in case.setup:
             if name.startswith("damage:"):
                 damage(work, name.split(":", 1)[1])
+                continue
+            if name.startswith("readonly:"):  # made writable again before the folder is removed
+                stack.enter_context(read_only(work / name.split(":", 1)[1]))
                 continue
             source = fixtures / name
             (shutil.copytree if source.is_dir() else shutil.copy)(source, work / name)
@@ -708,7 +960,7 @@ def main() -> None:
     args = parser.parse_args()
     run = {"only": args.only, "timeout": args.timeout}
     refuse_other_run(args.out, read_json(args.out, {}), run, before={"only": "", "timeout": 40.0})
-    cases = [c for c in numeric_option_cases() + cli_cases() + api_cases() if args.only in c.id]
+    cases = [c for c in numeric_option_cases() + cli_cases() + api_cases() + s54_cases() if args.only in c.id]
     with tempfile.TemporaryDirectory(prefix="badinput-fixtures-") as tmp:
         fixtures = Path(tmp)
         build_fixtures(fixtures)
