@@ -183,18 +183,32 @@ class ProgressReporter:
         if self._bar is not None:
             self._bar.update(self._task, total=self.total)
 
+    def settle(self, total: int) -> None:
+        """The run proposes no more before its total (the strategy ran out of architectures, or other processes
+        made the study's total): expect ``total`` trials (those done and those it still runs), never more than
+        before, so that the ETA counts only work that will be done and the bar ends full."""
+        total = max(min(self.total, total), self._seen[0])
+        if total != self.total:
+            self.total = total
+            if self._bar is not None:
+                self._bar.update(self._task, total=self.total)
+
     def update(self, done: int, failed: int, running: int, best: Best | Callable[[], Best],
-               pruned: int = 0, front: int | str | Callable[[], int | str | None] | None = None) -> None:
-        """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials in
-        flight; ``best``: the best value, or each objective's best by name (``front``: the Pareto front's size,
-        or why there is none).
+               pruned: int = 0, front: int | str | Callable[[], int | str | None] | None = None,
+               waiting: int = 0) -> None:
+        """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials
+        running on a worker; ``waiting``: trials queued for a worker (shown only when some are: ``max_pending``
+        above the workers), which the ETA does not count as started; ``best``: the best value, or each
+        objective's best by name (``front``: the Pareto front's size, or why there is none).
         ``best`` and ``front`` may be functions returning them: they are called only when the status is shown
         (at most every ``min_interval`` seconds), since computing them costs a pass over the trials."""
+        queued = f" | waiting {waiting}" if waiting else ""
 
         def status() -> tuple[str, str]:  # the counts, the bests
             shown_best = best() if callable(best) else best
             shown_front = front() if callable(front) else front
-            return f"failed {failed} | pruned {pruned} | running {running}", _best_text(shown_best, shown_front)
+            counts = f"failed {failed} | pruned {pruned} | running {running}{queued}"
+            return counts, _best_text(shown_best, shown_front)
 
         now = time.monotonic()
         self._track(done, running, now)

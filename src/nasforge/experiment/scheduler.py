@@ -527,6 +527,9 @@ class _Loop:
             self.study.set_user_attr(SPACE_EXHAUSTED, self.study.n_proposals)
         if trial is None:
             self.done_asking = True
+            if self.display is not None:  # it stops short of its total: only the trials it still has are left
+                waiting = {t.number for t in self.study.waiting(self.waiting_filter)} | {t.number for t in self.queued}
+                self.display.settle(self.finished + len(self.running) + len(waiting))
         else:
             self.asked += 1
         return trial
@@ -585,13 +588,14 @@ class _Loop:
             callback(self.study, trial)
 
     def show(self) -> None:
-        """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
+        """Update the progress display (after new trials started, so ``running`` counts every one on a worker; the
+        queued ones, stored WAITING, apart: they have not started, and the ETA must not count them as under way)."""
         if self.display is not None:
-            in_flight = len(self.running) + len(self.queued)
             study = self.study
             front = (lambda: _front_size(study)) if study.is_multi_objective else None
             # computed only when the display shows them (throttled): each costs a pass over the trials
-            self.display.update(self.finished, self.failed, in_flight, lambda: _best(study), self.pruned, front)
+            self.display.update(self.finished, self.failed, len(self.running), lambda: _best(study), self.pruned,
+                                front, waiting=len(self.queued))
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, an objective that is no number (text), an evaluator
