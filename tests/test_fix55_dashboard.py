@@ -41,3 +41,17 @@ def test_a_run_whose_strategy_runs_out_ends_its_progress_at_what_it_ran(capsys):
         study.optimize(Toy(), 10, progress=True)
     last = capsys.readouterr().err.splitlines()[-1]
     assert "done 6/6 |" in last and last.endswith("eta 0m00s"), last  # not 6/10 with an ETA for 4 never run
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_dumb_terminal_gets_plain_lines_as_trials_finish(monkeypatch):
+    monkeypatch.setenv("TERM", "dumb")  # Emacs' shell: rich draws no bar there until it stops
+    out = _Terminal()
+    bar = ProgressReporter("d", total=4, stream=out, min_interval=0.0)
+    bar.update(1, 0, 2, 0.5)
+    assert out.getvalue().startswith("[d] done 1/4 | failed 0 | pruned 0 | running 2 | best 0.5 |"), out.getvalue()
+    bar.close()

@@ -137,7 +137,7 @@ class ProgressReporter:
 
     On a terminal this is a rich progress bar (name, bar, done/total, ETA, status with the bests before the counts:
     on a narrow terminal the bar shrinks, then the name, then the status from its end; done/total and the ETA
-    last); otherwise (logs, CI) one plain line per
+    last); otherwise (logs, CI, a ``TERM=dumb`` terminal, where rich shows no bar until the end) one plain line per
     finished trial, at most every ``min_interval`` seconds, plus a final line. The study name is shown as text:
     control characters and bidi overrides as escapes (as the tables of the CLI show it), brackets as they are (no
     rich markup).
@@ -163,12 +163,18 @@ class ProgressReporter:
         self._bar: Any = None
         if self.stream.isatty():
             from rich.console import Console
-            from rich.progress import Progress
 
             console = Console(file=self.stream)
-            self._bar = Progress(*_bar_columns(console), console=console, transient=False)
-            self._task = self._bar.add_task(self.name, total=total, status="", eta="eta ?")
-            self._bar.start()
+            if not console.is_dumb_terminal:  # TERM=dumb (Emacs' shell): rich never redraws a bar there
+                self._start_bar(console, total)
+
+    def _start_bar(self, console: Any, total: int) -> None:
+        """Show the rich progress bar on ``console``."""
+        from rich.progress import Progress
+
+        self._bar = Progress(*_bar_columns(console), console=console, transient=False)
+        self._task = self._bar.add_task(self.name, total=total, status="", eta="eta ?")
+        self._bar.start()
 
     def begin(self, deadline: float | None = None) -> None:
         """The run's workers are ready: the ETA's clock starts now; ``deadline``: the ``time.monotonic()`` at
