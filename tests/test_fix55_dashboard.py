@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import warnings
 
+import pytest
+
 from nasforge import Study
-from nasforge.experiment import progress
+from nasforge.experiment import StudyAborted, progress
 from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
 
@@ -55,3 +57,16 @@ def test_a_dumb_terminal_gets_plain_lines_as_trials_finish(monkeypatch):
     bar.update(1, 0, 2, 0.5)
     assert out.getvalue().startswith("[d] done 1/4 | failed 0 | pruned 0 | running 2 | best 0.5 |"), out.getvalue()
     bar.close()
+
+
+def _failing(arch):
+    raise RuntimeError("no such layer")
+
+
+def test_an_aborted_run_says_why_it_stopped_in_place_of_an_eta(capsys):
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    with warnings.catch_warnings(), pytest.raises(StudyAborted):
+        warnings.simplefilter("ignore")
+        study.optimize(_failing, 20, max_failure_rate=0.5, min_trials_for_failure_rate=2, progress=True)
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "done 2/20 | failed 2 |" in last and last.endswith("| stopped: too many failed trials"), last

@@ -376,6 +376,7 @@ class _Loop:
                     self.study.requeue_orphans(self.stale_after)
             ended = "timeout" if self.out_of_time() else None  # the run's end: its last line says so
         except BaseException as exc:
+            ended = _stop_reason(exc)  # its last progress line says why, with no ETA for work that will not run
             try:  # a second Ctrl-C while the workers stop must not skip putting the trials back
                 self.pool.shutdown()
             except BaseException as failed:  # noqa: BLE001 - the run's own error (an interrupt) is what it ends with
@@ -785,6 +786,13 @@ def _is_numpy_bool(value: Any) -> bool:
     such a value exists only once NumPy is imported. (Its type is named ``bool`` under NumPy 2, ``bool_`` before.)"""
     numpy = sys.modules.get("numpy")
     return numpy is not None and isinstance(value, numpy.bool_)
+
+
+def _stop_reason(exc: BaseException) -> str:
+    """Why a run that raised ``exc`` stopped, as its last progress line says it (``stopped: interrupted``)."""
+    if isinstance(exc, StudyAborted):
+        return "too many failed trials"
+    return "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}"
 
 
 def _best(study: Study) -> float | dict[str, float] | None:
