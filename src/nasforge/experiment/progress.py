@@ -137,7 +137,7 @@ class ProgressReporter:
 
     On a terminal this is a rich progress bar (name, bar, done/total, ETA, status with the bests before the counts:
     on a narrow terminal the bar shrinks, then the name, then the status from its end; done/total and the ETA
-    last); otherwise (logs, CI) one plain line per
+    last); otherwise (logs, CI, a ``TERM=dumb`` terminal, where rich shows no bar until the end) one plain line per
     finished trial, at most every ``min_interval`` seconds, plus a final line. The study name is shown as text:
     control characters and bidi overrides as escapes (as the tables of the CLI show it), brackets as they are (no
     rich markup).
@@ -163,12 +163,18 @@ class ProgressReporter:
         self._bar: Any = None
         if self.stream.isatty():
             from rich.console import Console
-            from rich.progress import Progress
 
             console = Console(file=self.stream)
-            self._bar = Progress(*_bar_columns(console), console=console, transient=False)
-            self._task = self._bar.add_task(self.name, total=total, status="", eta="eta ?")
-            self._bar.start()
+            if not console.is_dumb_terminal:  # TERM=dumb (Emacs' shell): rich never redraws a bar there
+                self._start_bar(console, total)
+
+    def _start_bar(self, console: Any, total: int) -> None:
+        """Show the rich progress bar on ``console``."""
+        from rich.progress import Progress
+
+        self._bar = Progress(*_bar_columns(console), console=console, transient=False)
+        self._task = self._bar.add_task(self.name, total=total, status="", eta="eta ?")
+        self._bar.start()
 
     def begin(self, deadline: float | None = None) -> None:
         """The run's workers are ready: the ETA's clock starts now; ``deadline``: the ``time.monotonic()`` at
@@ -183,18 +189,32 @@ class ProgressReporter:
         if self._bar is not None:
             self._bar.update(self._task, total=self.total)
 
+    def settle(self, total: int) -> None:
+        """The run proposes no more before its total (the strategy ran out of architectures, or other processes
+        made the study's total): expect ``total`` trials (those done and those it still runs), never more than
+        before, so that the ETA counts only work that will be done and the bar ends full."""
+        total = max(min(self.total, total), self._seen[0])
+        if total != self.total:
+            self.total = total
+            if self._bar is not None:
+                self._bar.update(self._task, total=self.total)
+
     def update(self, done: int, failed: int, running: int, best: Best | Callable[[], Best],
-               pruned: int = 0, front: int | str | Callable[[], int | str | None] | None = None) -> None:
-        """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials in
-        flight; ``best``: the best value, or each objective's best by name (``front``: the Pareto front's size,
-        or why there is none).
+               pruned: int = 0, front: int | str | Callable[[], int | str | None] | None = None,
+               waiting: int = 0) -> None:
+        """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials
+        running on a worker; ``waiting``: trials queued for a worker (shown only when some are: ``max_pending``
+        above the workers), which the ETA does not count as started; ``best``: the best value, or each
+        objective's best by name (``front``: the Pareto front's size, or why there is none).
         ``best`` and ``front`` may be functions returning them: they are called only when the status is shown
         (at most every ``min_interval`` seconds), since computing them costs a pass over the trials."""
+        queued = f" | waiting {waiting}" if waiting else ""
 
         def status() -> tuple[str, str]:  # the counts, the bests
             shown_best = best() if callable(best) else best
             shown_front = front() if callable(front) else front
-            return f"failed {failed} | pruned {pruned} | running {running}", _best_text(shown_best, shown_front)
+            counts = f"failed {failed} | pruned {pruned} | running {running}{queued}"
+            return counts, _best_text(shown_best, shown_front)
 
         now = time.monotonic()
         self._track(done, running, now)

@@ -376,6 +376,7 @@ class _Loop:
                     self.study.requeue_orphans(self.stale_after)
             ended = "timeout" if self.out_of_time() else None  # the run's end: its last line says so
         except BaseException as exc:
+            ended = _stop_reason(exc)  # its last progress line says why, with no ETA for work that will not run
             try:  # a second Ctrl-C while the workers stop must not skip putting the trials back
                 self.pool.shutdown()
             except BaseException as failed:  # noqa: BLE001 - the run's own error (an interrupt) is what it ends with
@@ -527,6 +528,9 @@ class _Loop:
             self.study.set_user_attr(SPACE_EXHAUSTED, self.study.n_proposals)
         if trial is None:
             self.done_asking = True
+            if self.display is not None:  # it stops short of its total: only the trials it still has are left
+                waiting = {t.number for t in self.study.waiting(self.waiting_filter)} | {t.number for t in self.queued}
+                self.display.settle(self.finished + len(self.running) + len(waiting))
         else:
             self.asked += 1
         return trial
@@ -585,13 +589,14 @@ class _Loop:
             callback(self.study, trial)
 
     def show(self) -> None:
-        """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
+        """Update the progress display (after new trials started, so ``running`` counts every one on a worker; the
+        queued ones, stored WAITING, apart: they have not started, and the ETA must not count them as under way)."""
         if self.display is not None:
-            in_flight = len(self.running) + len(self.queued)
             study = self.study
             front = (lambda: _front_size(study)) if study.is_multi_objective else None
             # computed only when the display shows them (throttled): each costs a pass over the trials
-            self.display.update(self.finished, self.failed, in_flight, lambda: _best(study), self.pruned, front)
+            self.display.update(self.finished, self.failed, len(self.running), lambda: _best(study), self.pruned,
+                                front, waiting=len(self.queued))
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, an objective that is no number (text), an evaluator
@@ -781,6 +786,13 @@ def _is_numpy_bool(value: Any) -> bool:
     such a value exists only once NumPy is imported. (Its type is named ``bool`` under NumPy 2, ``bool_`` before.)"""
     numpy = sys.modules.get("numpy")
     return numpy is not None and isinstance(value, numpy.bool_)
+
+
+def _stop_reason(exc: BaseException) -> str:
+    """Why a run that raised ``exc`` stopped, as its last progress line says it (``stopped: interrupted``)."""
+    if isinstance(exc, StudyAborted):
+        return "too many failed trials"
+    return "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}"
 
 
 def _best(study: Study) -> float | dict[str, float] | None:
