@@ -19,7 +19,12 @@ UNGUARDED_MESSAGE = ("executor='process' starts workers that import the main scr
 
 
 def exit_if_unguarded_child() -> None:
-    """Stop this process if it is a worker still importing the main script (cheap otherwise)."""
+    """Stop this process if it is a worker still importing the main script, and stop a user's model file loaded to
+    rebuild its space (:func:`nasforge.spaces.model_space.reference.stop_study_at_import`) where its top-level
+    code makes, loads or runs a study (cheap otherwise)."""
+    reference = sys.modules.get("nasforge.spaces.model_space.reference")  # loaded before any model file is
+    if reference is not None:
+        reference.stop_study_at_import()
     mp = sys.modules.get("multiprocessing")  # a spawned worker always has it; others need not load it
     if mp is not None and getattr(mp.current_process(), "_inheriting", False):
         sys.stderr.write(f"nasforge worker: {UNGUARDED_MESSAGE}\n")

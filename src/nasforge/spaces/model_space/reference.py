@@ -22,13 +22,29 @@ import os
 import site
 import sys
 import sysconfig
+import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ...exceptions import UsageError
+from ...exceptions import UsageError, user_stacklevel
 from ...extras import missing_dependency
 
 _FILE_MODULES: dict[str, str] = {}  # private module name -> absolute file path
+_LOADING = threading.local()  # .files: the user files whose top-level code this thread runs now (innermost last)
+
+
+class StudyAtImport(BaseException):
+    """Stops a model file's top-level code where it makes, loads or runs a study (script code that would run the
+    study again in every process rebuilding the space). A BaseException, so that the script's own
+    ``except Exception`` does not swallow it."""
+
+
+def stop_study_at_import() -> None:
+    """Raise :class:`StudyAtImport` while a user's model file is loaded by :func:`_load_file` (called by ``Study``,
+    ``Study.load`` and the scheduler; cheap otherwise)."""
+    if getattr(_LOADING, "files", None):
+        raise StudyAtImport(_LOADING.files[-1])
 
 
 def load_reference(ref: str) -> Any:
@@ -370,9 +386,16 @@ def _load_file(path_text: str, attr: str) -> Any:
     sys.modules[name] = module
     _FILE_MODULES[name] = str(path)
     held = _HeldStderr()
+    loading = _LOADING.__dict__.setdefault("files", [])
+    loading.append(str(path))
     try:
         with held:
             spec.loader.exec_module(module)
+    except StudyAtImport:  # what the file defined above its study stays (the module class, in a script)
+        warnings.warn(f"{path_text} makes, loads or runs a study at its top level (script code, which runs again "
+                      "whenever the file is loaded to rebuild its model space: Study.load, resume, export, each "
+                      "worker); loading stopped there, keeping what the file defined above it. Guard the script "
+                      "code with `if __name__ == \"__main__\":`", UserWarning, stacklevel=user_stacklevel())
     except SystemExit as exc:
         del sys.modules[name]
         raise UsageError(_exited(path_text, exc, held.last_line())) from None
@@ -382,6 +405,8 @@ def _load_file(path_text: str, attr: str) -> Any:
             raise missing from (None if missing is exc else exc)
         raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}{_package_hint(exc, path, attr)}") \
             from exc
+    finally:
+        loading.pop()
     return module
 
 
