@@ -96,10 +96,13 @@ class _ArgumentParser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction) and message == \
                     f"the following arguments are required: {action.metavar}":
                 message = missing_command(action)
+        renamed = getattr(self, _RENAMED_SEEN, None)
         if message.startswith("the following arguments are required: "):
             message += _dash_argument(self)
-        if getattr(self, _RENAMED_SEEN, None):  # the renamed option first: likely the cause of what followed
-            message = f"{_unrecognized(self, getattr(self, _RENAMED_SEEN))}; also: {message}"
+            # a renamed flag (trials --csv) is no option argparse knows: named as renamed, not as an argument
+            renamed = renamed or [w for w in _ARGV if _renamed(self.prog.partition(" ")[2], [w])]
+        if renamed:  # the renamed option first: likely the cause of what followed
+            message = f"{_unrecognized(self, renamed)}; also: {message}"
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
@@ -110,7 +113,8 @@ _ARGV: list[str] = []  # the command line being parsed (for hints on where an ar
 def _dash_argument(parser: argparse.ArgumentParser) -> str:
     """For a missing argument: a hint when the command line holds a word that ``parser`` read as an option none of
     its options is (``status -x``: a study name read as an option), "" otherwise."""
-    words = [w for w in _ARGV if _read_as_unknown_option(parser, w)]
+    command = parser.prog.partition(" ")[2]
+    words = [w for w in _ARGV if _read_as_unknown_option(parser, w) and not _renamed(command, [w])]
     if not words or "--" in _ARGV:
         return ""
     return (f"; {words[0]!r} was read as an option: an argument starting with '-' goes after '--' "

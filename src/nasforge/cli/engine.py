@@ -563,11 +563,29 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(shown_on(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}", sys.stdout))
     if not study.run_config and counts.get("WAITING") and not study.user_attrs.get("pipeline"):  # no resume runs them
         print(shown_on(no_run_to_resume(study.name, args.storage, counts["WAITING"], starting=True), sys.stdout))
+    if _search_stopped(study, counts):  # Ctrl-C, SIGTERM: its running trials went back to WAITING
+        print(shown_on("unfinished: the run stopped before its end (no trial running, no summary.json; unless it is "
+                       f"starting or between its stages now): {rerun_hint(study, args.storage)} finishes it",
+                       sys.stdout))
     if _outputs_unwritten(study, counts):
         hint = rerun_hint(study, args.storage)
         print(shown_on("outputs: not written (no summary.json: the run stopped before it, unless it is writing them "
                        f"now): {hint} writes them", sys.stdout))
     return 0
+
+
+def _search_stopped(study: Any, counts: dict[str, int]) -> bool:
+    """Whether ``study`` is the study of a ``nasforge search`` run folder (its study.db) whose run stopped before
+    its end (Ctrl-C, SIGTERM, an error): trials waiting or its search not done, none running (a running trial
+    whose process is gone has its own line), and no ``summary.json`` in the folder."""
+    from ..pipelines.search import PIPELINE, RUN_DATABASE
+
+    database = sqlite_path(study.storage_url)
+    if database is None or Path(database).name != RUN_DATABASE or study.user_attrs.get("pipeline") != PIPELINE:
+        return False
+    if counts.get("RUNNING") or not (counts.get("WAITING") or not study.user_attrs.get("search_done")):
+        return False
+    return not (Path(database).parent / "summary.json").is_file()
 
 
 def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:

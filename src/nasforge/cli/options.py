@@ -168,6 +168,9 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
         return infer_chain_space(table_archs, announce=announce)
     if config is None:
         return get_space(name)
+    if isinstance(config, list) or (isinstance(config, dict) and "layers" in config):
+        raise UsageError(f"--space-config {args.space_config}: lists the layers of a chain space, but --space is "
+                         f"{name}, which takes a mapping of its options; use --space chain")
     if not isinstance(config, dict):
         raise UsageError(f"--space-config {args.space_config}: space {name!r} takes a mapping of options, "
                          f"got {type(config).__name__}")

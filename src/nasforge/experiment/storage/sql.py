@@ -213,9 +213,25 @@ def check_sqlite_query(url: str, readonly: bool = False) -> None:
                        f"open (got {got}){hint}; write a '?' in a file name as %3F")
 
 
+def check_sqlite_host(url: str) -> None:
+    """Refuse a SQLite URL with a host part, ``sqlite://runs/x.db`` (two slashes): SQLAlchemy reads ``runs`` as a
+    host, which SQLite has none of, and the rest as the path, so ``x.db`` would be looked for (or, for writing,
+    refused as an invalid URL); the message gives the spelling meant, three slashes before a relative path."""
+    prefix = next((p for p in ("sqlite+pysqlite://", "sqlite://") if url.startswith(p)), None)
+    if prefix is None:
+        return
+    rest = url.removeprefix(prefix)
+    host = rest.partition("/")[0].partition("?")[0]
+    if host:
+        raise ForeignStorageError(f"bad storage URL {url!r}: a SQLite URL has no host ({host!r} stands where it "
+                                  f"would be); write three slashes before a relative path: {prefix}/{rest} (four "
+                                  f"before an absolute one: {prefix}//tmp/studies.db)")
+
+
 def check_sqlite_path(path: str, url: str) -> None:
     """Refuse a SQLite URL that names no database file (SQLite would say only "unable to open database file", or
     keep the studies in memory without a word): no file name, a folder, a file where a folder should be."""
+    check_sqlite_host(url)
     if not path:
         raise ForeignStorageError(f"bad storage URL {url!r}: it names no database file (SQLite would keep the "
                                   "studies in memory and lose them at exit); use sqlite:///FILE.db")
