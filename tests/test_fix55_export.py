@@ -77,3 +77,21 @@ def test_trial_of_an_unsaved_retrain_names_the_later_retrain_of_its_search_trial
     assert _refusal(tmp_path, 2) == ("--trial 2: no saved network: retrain trial 2 completed without a saved network "
                                      "(it recorded no network folder); trial 3 is a later retrain of trial 0; trials "
                                      "with one: none")
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_a_name_hiding_its_run_folder_names_the_run_folder(tmp_path, monkeypatch, kind):
+    """``nasforge export dr`` with a folder (or file) ``dr`` here that is no run said only "dr is neither a saved
+    network nor a run folder ...; pass a study name with --storage URL", though ./nasforge-runs/dr is the run."""
+    from nasforge import Study
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nasforge-runs" / "dr").mkdir(parents=True)
+    Study(get_space("nb201"), "random", objectives="acc", name="dr",
+          storage=f"sqlite:///{tmp_path / 'nasforge-runs' / 'dr' / 'study.db'}").storage.close()
+    (tmp_path / "dr").mkdir() if kind == "folder" else (tmp_path / "dr").write_text("notes")
+    message = _refusal("dr")
+    assert "the run folder nasforge-runs/dr/ of that name is not read: a file or folder dr here comes first; " \
+           "export the run with: nasforge export nasforge-runs/dr" in message
+    other = _refusal("other")  # no file or folder here: the run folder looked at is named as before
+    assert "and nasforge-runs/other/ holds no study.db" in other and "not read" not in other

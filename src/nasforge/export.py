@@ -15,6 +15,7 @@ import errno
 import io
 import json
 import os
+import shlex
 import shutil
 import sys
 import uuid
@@ -798,6 +799,10 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
                              f"{sqlite_url(path)} with the study name")
         if storage is None:
             looked = f", and {default_run}/ holds no study.db" if default_run else ""
+            shadowed = Path(RUNS_ROOT) / path
+            if default_run is None and len(path.parts) == 1 and run_folder_storage(shadowed):  # ./NAME hides it
+                looked = (f" (the run folder {shadowed}/ of that name is not read: a file or folder {source} here "
+                          f"comes first; export the run with: nasforge export {shlex.quote(str(shadowed))})")
             other = f" ({DEFAULT_STORAGE} holds a study {source}: --storage {DEFAULT_STORAGE} exports it)" if held \
                 else ""
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db"
