@@ -15,6 +15,7 @@ import errno
 import io
 import json
 import os
+import shlex
 import shutil
 import sys
 import uuid
@@ -798,6 +799,10 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
                              f"{sqlite_url(path)} with the study name")
         if storage is None:
             looked = f", and {default_run}/ holds no study.db" if default_run else ""
+            shadowed = Path(RUNS_ROOT) / path
+            if default_run is None and len(path.parts) == 1 and run_folder_storage(shadowed):  # ./NAME hides it
+                looked = (f" (the run folder {shadowed}/ of that name is not read: a file or folder {source} here "
+                          f"comes first; export the run with: nasforge export {shlex.quote(str(shadowed))})")
             other = f" ({DEFAULT_STORAGE} holds a study {source}: --storage {DEFAULT_STORAGE} exports it)" if held \
                 else ""
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db"
@@ -834,16 +839,26 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
     saved none), as :func:`_none_retrained` says it for a study. A resume is advised only where it would retrain
     ``trial``: stage 1 did not finish, ``trial`` is chosen for retraining and its own retrain is not queued yet (a
     search killed before or between the enqueues), or one of ``trial`` is queued and unfinished or failed."""
-    from .experiment.stages import is_retrain, source_trial
+    from .experiment.stages import is_retrain, source_trial, unsaved_retrain
     from .pipelines.search import PIPELINE, resume_command
 
     if trial.state.value == "FAILED":
         return f": trial {trial.number} FAILED ({trial.error or 'no error recorded'})"
+    if trial.state.value == "PRUNED":  # finished: stopped early, before any network was saved
+        return f": trial {trial.number} was PRUNED (stopped early by the pruner, so it saved no network)"
     if trial.state.value != "COMPLETE":
         return f": trial {trial.number} is {trial.state.value} (not finished)"
     config = attrs.get("pipeline_config")
-    if attrs.get("pipeline") != PIPELINE or not isinstance(config, dict) or is_retrain(trial):
+    if attrs.get("pipeline") != PIPELINE or not isinstance(config, dict):
         return ""
+    if is_retrain(trial):  # one that completed without a network is retrained again by a resume
+        if not unsaved_retrain(trial):
+            return ""
+        unsaved = f": retrain trial {trial.number} completed without a saved network ({_unsaved_record(trial)})"
+        later = [t.number for t in trials if is_retrain(t) and t.number > trial.number
+                 and source_trial(t) == source_trial(trial)]
+        return (f"{unsaved}; trial {later[-1]} is a later retrain of trial {source_trial(trial)}" if later
+                else f"{unsaved}; retrain it with: {resume_command(name, storage)}")
     if config.get("retrain") == 0:
         return f": trial {trial.number} is a search trial and the search ran with --retrain 0"
     retrains = [t for t in trials if is_retrain(t)]
@@ -853,13 +868,27 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
         stage = "the search" if not attrs.get("search_done") else "the retrain stage"
         return (f": trial {trial.number} is a search trial; its retrain has not run ({stage} did not finish; killed, "
                 f"or still running): finish it with {resume_command(name, storage)}")
-    if own:  # all finished: the latest failed (a resume queues a new one), or it completed and saved none
+    if own:  # all finished: the latest failed or completed without a network (a resume queues a new one either way)
         latest = own[-1]
-        return (f": trial {trial.number} is a search trial whose retrain failed (trial {latest.number}: "
-                f"{latest.error or 'no error recorded'}); retrain it with: {resume_command(name, storage)}"
-                if latest.state.value == "FAILED" else "")
+        if latest.state.value == "FAILED":
+            return (f": trial {trial.number} is a search trial whose retrain failed (trial {latest.number}: "
+                    f"{latest.error or 'no error recorded'}); retrain it with: {resume_command(name, storage)}")
+        if unsaved_retrain(latest):
+            return (f": trial {trial.number} is a search trial whose retrain (trial {latest.number}) completed "
+                    f"without a saved network ({_unsaved_record(latest)}); retrain it with: "
+                    f"{resume_command(name, storage)}")
+        return ""
     return (f": trial {trial.number} is a search trial that was not retrained (only --retrain members of the feasible "
             "Pareto front are)")
+
+
+def _unsaved_record(trial: Any) -> str:
+    """What a retrain ``trial`` that completed without a saved network recorded instead, as "it recorded ..."."""
+    import reprlib
+
+    recorded = (trial.user_attrs or {}).get("model_dir")
+    return "it recorded " + ("no network folder" if recorded is None
+                             else f"model_dir {reprlib.repr(recorded)}, no folder name")
 
 
 def _present(entry: dict[str, Any]) -> Path:
@@ -913,8 +942,6 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
     """Why study ``name`` has no retrained network to export, and what to do: finish an unfinished search with
     ``nasforge resume``, or (only when a trial saved one, ``networks``) export a trial's network with ``--trial``.
     Its trials are read only for a search that retrains (the other answers need its attributes alone)."""
-    import reprlib
-
     from .experiment.stages import is_retrain, unsaved_retrain
     from .pipelines.search import PIPELINE, resume_command
 
@@ -940,9 +967,7 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
     unsaved = [t for t in retrains if unsaved_retrain(t)]
     if unsaved:  # completed without a network folder (a search-size result, or a damaged model_dir): not failed
         latest = unsaved[-1]
-        recorded = (latest.user_attrs or {}).get("model_dir")
-        what = "no network folder" if recorded is None else f"model_dir {reprlib.repr(recorded)}, no folder name"
         return (f"study {name} has no retrained network saved: its retrain trial {latest.number} completed without a "
-                f"saved network (it recorded {what}); retrain it with: {resume_command(name, storage)}{hint}")
+                f"saved network ({_unsaved_record(latest)}); retrain it with: {resume_command(name, storage)}{hint}")
     return (f"study {name} has no retrained network saved: its {len(retrains)} retrain trial(s) failed (trial "
             f"{retrains[-1].number}: {retrains[-1].error}); retrain them with: {resume_command(name, storage)}{hint}")
