@@ -71,3 +71,24 @@ def test_retraining_recipe_follows_the_evaluator_that_retrains(tmp_path):
 
     assert retrain_training(SearchConfig(evaluator="supernet", retrain=1), space, Stand())["augment"] == "crop"
     assert retrain_training(SearchConfig(evaluator="supernet", retrain=1), space)["augment"] is None  # not read
+
+
+def test_best_line_names_a_better_front_member_whose_retrain_failed(tmp_path):
+    """Would fail: with trial 0's retrain failed, the run said 'best retrained network (by search val_acc): ...
+    (trial 1)' and nothing else on that line's side, so trial 1 read as the search's best; the note names trial 0
+    and the command that retrains it."""
+    study, config = _two_stage_study(tmp_path, fail_best=True)
+    text = io.StringIO()
+    summary = write_outputs(study, config, Console(file=text, width=200))
+    assert summary["best_trial"] == 1
+    printed = text.getvalue()
+    assert "best retrained network (by search val_acc): test accuracy 89.00% (trial 1)" in printed
+    assert (f"note: trial 0, better by search val_acc, has no retrained network: its retrain (trial 2) did not "
+            f"complete; {summary['resume_command']} retrains it") in printed
+
+
+def test_no_note_when_every_retrain_completed(tmp_path):
+    study, config = _two_stage_study(tmp_path, fail_best=False)
+    text = io.StringIO()
+    write_outputs(study, config, Console(file=text, width=200))
+    assert "has no retrained network" not in text.getvalue()

@@ -2505,10 +2505,28 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         console.print(f"best retrained network (by {summary['best_selected_by']}): test accuracy "
                       f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); {span}saved in "
                       f"{Path(summary['best_model_dir']).parent}")
+        _print_unretrained_better(console, study, rows, summary)
     search, retrain = (summary.get(key) for key in ("search_seconds", "retrain_seconds"))
     stage2 = (f"retraining {_fmt(retrain, '.0f')} s" if retraining else "no retraining (--retrain 0)")
     console.print(f"search {_fmt(search, '.0f')} s, {stage2}; wrote trials.csv, front.json, pareto.png, report.html, "
                   f"summary.json in {out}", highlight=False)
+
+
+def _print_unretrained_better(console: Any, study: Study, rows: list[dict], summary: dict[str, Any]) -> None:
+    """A note naming the front members sent to retrain whose retrain did not complete and whose search trial ranks
+    above the reported best (:func:`selection_score`): the best line names the best of the networks retrained, not
+    of the front."""
+    from rich.markup import escape
+
+    unfinished = [r for r in rows if r.get("retrain_trial") is not None and r.get("test_acc") is None]
+    if not unfinished:
+        return
+    sources = {t.number: t for t in study.trials}
+    best = selection_score(study, sources.get(summary["best_trial"]))
+    for r in [r for r in unfinished if selection_score(study, sources.get(r["trial"])) > best]:
+        console.print(f"[yellow]note:[/] trial {r['trial']}, better by {summary['best_selected_by']}, has no "
+                      f"retrained network: its retrain (trial {r['retrain_trial']}) did not complete; "
+                      f"{escape(summary['resume_command'])} retrains it", soft_wrap=True, highlight=False)
 
 
 def _ranked_budget(study: Study, rows: list[dict]) -> str:
