@@ -1636,8 +1636,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace, new_run: bool = False)
         search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
                                    train=_search_train(config, preset), **common)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
-                                save_dir=str(Path(config.out) / "models"),
-                                train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
+                                save_dir=str(Path(config.out) / "models"), train=_retrain_train(config, preset),
                                 **common)
     if config.evaluator == "training":
         with _one_budget_said():
@@ -1651,6 +1650,41 @@ def _search_train(config: SearchConfig, preset: Preset) -> Any:
     from ..training import TrainConfig
 
     return TrainConfig(epochs=config.search_epochs or preset.search_epochs, bn_mode=config.bn_mode or "inherited")
+
+
+def _retrain_train(config: SearchConfig, preset: Preset) -> Any:
+    """The :class:`~nasforge.training.TrainConfig` of stage 2's retrains: its defaults, with the final epochs and
+    the preset's final learning rate."""
+    from ..training import TrainConfig
+
+    return TrainConfig(epochs=config.final_epochs or preset.final_epochs, lr=preset.final_lr)
+
+
+def retrain_training(config: SearchConfig, space: SearchSpace, evaluator: Any = None) -> dict[str, Any] | None:
+    """How stage 2 trains each retrained network (``summary.json``'s ``retrain_training``), as
+    :func:`search_training` records stage 1: network size, recipe, the splits it trains on, the augmentation and the
+    seed; None with ``retrain`` 0 (nothing is retrained). ``evaluator``: stage 2's evaluator where it is built (its
+    augmentation is the supernet's record with ``--evaluator supernet``); without it the augmentation is the one
+    ``config`` gives, else the data set's own (None for a supernet run, whose record is not read here)."""
+    if not config.retrain:
+        return None
+    from ..evaluators.training import _default_augment
+
+    model = _model(space)[0]
+    preset = preset_for(model)
+    train = _retrain_train(config, preset)
+    sized = model != "model_space"  # a model space's module fixes its own size: C and N do not apply
+    augment = getattr(evaluator, "augment", None) or config.augment
+    data = getattr(evaluator, "data", None)
+    data = data if isinstance(data, str) else config.data
+    if augment is None and data is not None and (evaluator is not None or config.evaluator == "training"):
+        augment = _default_augment(data)
+    return {"C": preset.final_C if sized else None, "N": preset.final_N if sized else None, "epochs": train.epochs,
+            "batch_size": train.batch_size, "optimizer": train.optimizer,
+            "nesterov": train.optimizer == "sgd" and train.momentum > 0, "momentum": train.momentum, "lr": train.lr,
+            "schedule": train.schedule, "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing,
+            "grad_clip": train.grad_clip, "bn_mode": train.bn_mode, "augment": augment, "seed": config.seed,
+            "trained_on": "train+val"}
 
 
 def search_training(config: SearchConfig, space: SearchSpace,
@@ -1820,7 +1854,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
                             f"{Path(config.out) / 'trials.csv'}")
     front = feasible_front(study)
     if not front:  # the constraints rule out every trial: nothing is worth retraining
-        write_outputs(study, config, console)
+        write_outputs(study, config, console, retrain_ev)
         raise NoFeasibleTrial(f"no search trial satisfies the constraints {', '.join(config.constraints)}: nothing "
                               f"retrained; loosen them or search more (results: {Path(config.out) / 'report.html'})")
     check_folder(Path(config.out) / "models", "out")  # before any retrain: its networks are saved there
@@ -1835,7 +1869,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
                       highlight=False)
     _retrain(study, retrains, retrain_ev, config, progress, console)
     remove_stale_temporaries(Path(config.out))
-    summary = write_outputs(study, config, console)
+    summary = write_outputs(study, config, console, retrain_ev)
     failed = [t for t in (_last_attempt(study, t) for t in retrains) if t.state != TrialState.COMPLETE]
     if failed:
         raise NasforgeError(f"{len(failed)} of {len(retrains)} retrains failed (trial {failed[-1].number}: "
@@ -2240,9 +2274,11 @@ def _network_places(recorded: Path, out: str | None, root: str | Path | None) ->
     return list(dict.fromkeys(candidates))
 
 
-def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> dict[str, Any]:
+def write_outputs(study: Study, config: SearchConfig, console: Any = None,
+                  retrain_evaluator: Any = None) -> dict[str, Any]:
     """``trials.csv``, ``front.json``, ``pareto.png`` and ``summary.json`` in the run folder, from the
-    stored trials alone (so a resumed or finished study rewrites them identically); returns the summary."""
+    stored trials alone (so a resumed or finished study rewrites them identically); returns the summary.
+    ``retrain_evaluator``: stage 2's, where built (:func:`retrain_training` reads its augmentation)."""
     import numpy as np
 
     from ..analysis.pareto import hypervolume, reference_point, to_maximization
@@ -2307,6 +2343,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
         "search_training": search_training(config, study.space, [t.fidelity or {} for t in study.trials  # trained
                                                                   if not is_retrain(t) and t.state in trained]),
+        "retrain_training": retrain_training(config, study.space, retrain_evaluator),
         "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by",
                                         "best_model_dir", "retrained_param_range"))}  # null until a network retrains
     finals = [r for r in rows if r["test_acc"] is not None]
@@ -2468,10 +2505,28 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         console.print(f"best retrained network (by {summary['best_selected_by']}): test accuracy "
                       f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); {span}saved in "
                       f"{Path(summary['best_model_dir']).parent}")
+        _print_unretrained_better(console, study, rows, summary)
     search, retrain = (summary.get(key) for key in ("search_seconds", "retrain_seconds"))
     stage2 = (f"retraining {_fmt(retrain, '.0f')} s" if retraining else "no retraining (--retrain 0)")
     console.print(f"search {_fmt(search, '.0f')} s, {stage2}; wrote trials.csv, front.json, pareto.png, report.html, "
                   f"summary.json in {out}", highlight=False)
+
+
+def _print_unretrained_better(console: Any, study: Study, rows: list[dict], summary: dict[str, Any]) -> None:
+    """A note naming the front members sent to retrain whose retrain did not complete and whose search trial ranks
+    above the reported best (:func:`selection_score`): the best line names the best of the networks retrained, not
+    of the front."""
+    from rich.markup import escape
+
+    unfinished = [r for r in rows if r.get("retrain_trial") is not None and r.get("test_acc") is None]
+    if not unfinished:
+        return
+    sources = {t.number: t for t in study.trials}
+    best = selection_score(study, sources.get(summary["best_trial"]))
+    for r in [r for r in unfinished if selection_score(study, sources.get(r["trial"])) > best]:
+        console.print(f"[yellow]note:[/] trial {r['trial']}, better by {summary['best_selected_by']}, has no "
+                      f"retrained network: its retrain (trial {r['retrain_trial']}) did not complete; "
+                      f"{escape(summary['resume_command'])} retrains it", soft_wrap=True, highlight=False)
 
 
 def _ranked_budget(study: Study, rows: list[dict]) -> str:
