@@ -938,11 +938,16 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
     if not retrains:
         return f"study {name} has no retrained network saved: no search trial completed within its constraints{hint}"
     unsaved = [t for t in retrains if unsaved_retrain(t)]
+    failed = [t for t in retrains if not unsaved_retrain(t)]
+    told = (f"its {len(failed)} retrain trial(s) failed (trial {failed[-1].number}: {failed[-1].error})"
+            if failed else "")
     if unsaved:  # completed without a network folder (a search-size result, or a damaged model_dir): not failed
         latest = unsaved[-1]
         recorded = (latest.user_attrs or {}).get("model_dir")
         what = "no network folder" if recorded is None else f"model_dir {reprlib.repr(recorded)}, no folder name"
+        # beside failed ones, their error is told too (a resume may fail on it again)
+        also, them = (f", and {told}", "them") if failed else ("", "it")
         return (f"study {name} has no retrained network saved: its retrain trial {latest.number} completed without a "
-                f"saved network (it recorded {what}); retrain it with: {resume_command(name, storage)}{hint}")
-    return (f"study {name} has no retrained network saved: its {len(retrains)} retrain trial(s) failed (trial "
-            f"{retrains[-1].number}: {retrains[-1].error}); retrain them with: {resume_command(name, storage)}{hint}")
+                f"saved network (it recorded {what}){also}; retrain {them} with: {resume_command(name, storage)}{hint}")
+    return (f"study {name} has no retrained network saved: {told}; retrain them with: "
+            f"{resume_command(name, storage)}{hint}")
