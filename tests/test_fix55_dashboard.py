@@ -70,3 +70,31 @@ def test_an_aborted_run_says_why_it_stopped_in_place_of_an_eta(capsys):
         study.optimize(_failing, 20, max_failure_rate=0.5, min_trials_for_failure_rate=2, progress=True)
     last = capsys.readouterr().err.splitlines()[-1]
     assert "done 2/20 | failed 2 |" in last and last.endswith("| stopped: too many failed trials"), last
+
+
+def test_export_beside_an_unsaved_retrain_still_tells_a_failed_ones_error(tmp_path, capsys):
+    """Regression of 7c9b2003: a retrain that completed without a saved network hid a failed retrain's error
+    ('CUDA out of memory', which the resume may meet again), which the message before it gave."""
+    from nasforge import Result
+    from nasforge.cli import main
+    from nasforge.pipelines.search import SearchConfig
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = Study(get_space("nb201"), "random", objectives=["val_acc", "params"], seed=0, name="S", storage=url)
+    config = SearchConfig(trials=2, workers=1, retrain=2, out=str(tmp_path), name="S",
+                          objectives=["val_acc", "params"]).resolved().to_json()
+    for key, value in {"pipeline": "search", "pipeline_config": config, "search_done": True}.items():
+        study.set_user_attr(key, value)
+    study.tell(study.ask(), Result(metrics={"val_acc": 1.0, "params": 2.0}))
+    study.tell(study.ask(), Result(metrics={"val_acc": 0.5, "params": 1.0}))
+    study.tell(study.ask(), Result(metrics={"val_acc": 1.0, "params": 2.0, "test_acc": 0.5},
+                                   user_attrs={"stage": "retrain", "source_trial": 0}))  # search-size: no network
+    study.tell(study.ask(), Result(status="failed", error="RuntimeError: CUDA out of memory",
+                                   user_attrs={"stage": "retrain", "source_trial": 1}))
+    study.storage.close()
+    assert main(["export", str(tmp_path), "--format", "safetensors", "--out", str(tmp_path / "x.safetensors")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert ("its retrain trial 2 completed without a saved network (it recorded no network folder), and its 1 "
+            "retrain trial(s) failed (trial 3: RuntimeError: CUDA out of memory); retrain them with: nasforge "
+            "resume S --storage ") in err, err

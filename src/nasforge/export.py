@@ -965,9 +965,15 @@ def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any
     if not retrains:
         return f"study {name} has no retrained network saved: no search trial completed within its constraints{hint}"
     unsaved = [t for t in retrains if unsaved_retrain(t)]
+    failed = [t for t in retrains if not unsaved_retrain(t)]
+    told = (f"its {len(failed)} retrain trial(s) failed (trial {failed[-1].number}: {failed[-1].error})"
+            if failed else "")
     if unsaved:  # completed without a network folder (a search-size result, or a damaged model_dir): not failed
         latest = unsaved[-1]
+        # beside failed ones, their error is told too (a resume may fail on it again)
+        also, them = (f", and {told}", "them") if failed else ("", "it")
         return (f"study {name} has no retrained network saved: its retrain trial {latest.number} completed without a "
-                f"saved network ({_unsaved_record(latest)}); retrain it with: {resume_command(name, storage)}{hint}")
-    return (f"study {name} has no retrained network saved: its {len(retrains)} retrain trial(s) failed (trial "
-            f"{retrains[-1].number}: {retrains[-1].error}); retrain them with: {resume_command(name, storage)}{hint}")
+                f"saved network ({_unsaved_record(latest)}){also}; retrain {them} with: "
+                f"{resume_command(name, storage)}{hint}")
+    return (f"study {name} has no retrained network saved: {told}; retrain them with: "
+            f"{resume_command(name, storage)}{hint}")
