@@ -18,12 +18,13 @@ UNGUARDED_MESSAGE = ("executor='process' starts workers that import the main scr
                      "(see docs/engine.md, Process executor)")
 
 
-def exit_if_unguarded_child() -> None:
+def exit_if_unguarded_child(reading: bool = False) -> None:
     """Stop this process if it is a worker still importing the main script, and stop a user's model file loaded to
     rebuild its space (:func:`nasforge.spaces.model_space.reference.stop_study_at_import`) where its top-level
-    code makes, loads or runs a study (cheap otherwise)."""
+    code makes, loads or runs a study (cheap otherwise). ``reading``: a study opened on a read-only storage, which
+    can neither run nor store anything (e.g. a file narrowing its space to an earlier study's results): not stopped."""
     reference = sys.modules.get("nasforge.spaces.model_space.reference")  # loaded before any model file is
-    if reference is not None:
+    if reference is not None and not reading:
         reference.stop_study_at_import()
     mp = sys.modules.get("multiprocessing")  # a spawned worker always has it; others need not load it
     if mp is not None and getattr(mp.current_process(), "_inheriting", False):

@@ -229,7 +229,7 @@ class Study:
         own asks did; ``replay=False`` skips it for inspection (trials, best_trial, pareto_front, to_json(), ...):
         the strategy stays fresh, so it takes a read-only storage, which refuses any ask or tell.
         """
-        exit_if_unguarded_child()
+        exit_if_unguarded_child(reading=getattr(storage, "readonly", False) is True)
         check_name(name, new=False)
         check_bool("replay", replay)
         space = None if space is None else as_space(space)

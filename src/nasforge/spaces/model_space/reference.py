@@ -32,6 +32,7 @@ from ...extras import missing_dependency
 
 _FILE_MODULES: dict[str, str] = {}  # private module name -> absolute file path
 _LOADING = threading.local()  # .files: the user files whose top-level code this thread runs now (innermost last)
+_STOPPED: set[str] = set()  # private module names of the files whose loading stopped at a study (StudyAtImport)
 
 
 class StudyAtImport(BaseException):
@@ -55,9 +56,13 @@ def load_reference(ref: str) -> Any:
     if not where or not attr:
         raise UsageError(f"module reference {ref!r} must look like 'package.module:Class' or 'file.py:Class'")
     target = _load_file(where, attr) if where.endswith(".py") else _import(where)
+    stopped = getattr(target, "__name__", None) in _STOPPED
     for part in attr.split("."):
         if not hasattr(target, part):
-            raise UsageError(f"{where} has no {attr!r} (module reference {ref!r})")
+            why = (f"; its loading stopped where its top-level code makes, loads or runs a study, perhaps before "
+                   f"defining {part!r}: guard that script code with `if __name__ == \"__main__\":`") if stopped else ""
+            raise UsageError(f"{where} has no {attr!r} (module reference {ref!r}){why}")
+        stopped = False
         target = getattr(target, part)
     return target
 
@@ -301,8 +306,11 @@ def _import(module_name: str) -> Any:
     """The module ``module_name``; not found on ``sys.path``, it is looked for in the working directory too (which
     ``python -m nasforge`` puts first on ``sys.path`` and the ``nasforge`` script lacks), added last so that it
     shadows no installed module, and kept there. An import of an optional package of nasforge's that is not
-    installed is a :class:`MissingDependencyError` naming its extra."""
+    installed is a :class:`MissingDependencyError` naming its extra. Its top-level code stops where it makes, loads
+    or runs a study, as a file's does (:func:`_load_file`)."""
     held = _HeldStderr()
+    loading = _LOADING.__dict__.setdefault("files", [])
+    loading.append(module_name)
     try:
         with held:
             try:
@@ -311,6 +319,8 @@ def _import(module_name: str) -> Any:
                 if not _module_missing(exc, module_name) or not _add_working_directory():
                     raise
                 return importlib.import_module(module_name)
+    except StudyAtImport as stop:
+        return _stopped_module(module_name, stop)
     except ImportError as exc:
         if (missing := missing_dependency(exc, module_name, chained=False)) is not None:  # it imports torch: the extra
             raise missing from (None if missing is exc else exc)
@@ -319,6 +329,44 @@ def _import(module_name: str) -> Any:
         raise UsageError(_exited(module_name, exc, held.last_line())) from None
     except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
         raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        loading.pop()
+
+
+def _stopped_module(module_name: str, stop: StudyAtImport) -> Any:
+    """The module ``module_name`` whose import ``stop`` ended at a study (importlib dropped it), put back in
+    ``sys.modules`` with what it defined above that point; a UsageError when the study stopped another module's import
+    (a package's ``__init__``, a module it imports) before ``module_name`` was run."""
+    import gc
+    import types
+
+    namespace, tb = None, stop.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == module_name:
+            namespace = frame.f_globals
+        tb = tb.tb_next
+    module = next((m for m in gc.get_referrers(namespace) if isinstance(m, types.ModuleType)
+                   and m.__dict__ is namespace), None) if namespace is not None else None
+    if module is None:
+        raise UsageError(f"importing {module_name} stopped where the top-level code of a module it imports makes, "
+                         f"loads or runs a study ({_STOP_ADVICE})") from None
+    sys.modules[module_name] = module
+    parent, _, child = module_name.rpartition(".")
+    if parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
+    _STOPPED.add(module_name)
+    warnings.warn(_stopped_warning(module_name), UserWarning, stacklevel=user_stacklevel())
+    return module
+
+
+_STOP_ADVICE = "script code, which runs again whenever the file is loaded to rebuild its model space: Study.load, " \
+    "resume, export, each worker"
+
+
+def _stopped_warning(what: str) -> str:
+    return (f"{what} makes, loads or runs a study at its top level ({_STOP_ADVICE}); loading stopped there, keeping "
+            "what it defined above it. Guard the script code with `if __name__ == \"__main__\":`")
 
 
 def _import_hint(exc: ImportError, module_name: str) -> str:
@@ -392,10 +440,8 @@ def _load_file(path_text: str, attr: str) -> Any:
         with held:
             spec.loader.exec_module(module)
     except StudyAtImport:  # what the file defined above its study stays (the module class, in a script)
-        warnings.warn(f"{path_text} makes, loads or runs a study at its top level (script code, which runs again "
-                      "whenever the file is loaded to rebuild its model space: Study.load, resume, export, each "
-                      "worker); loading stopped there, keeping what the file defined above it. Guard the script "
-                      "code with `if __name__ == \"__main__\":`", UserWarning, stacklevel=user_stacklevel())
+        _STOPPED.add(name)
+        warnings.warn(_stopped_warning(path_text), UserWarning, stacklevel=user_stacklevel())
     except SystemExit as exc:
         del sys.modules[name]
         raise UsageError(_exited(path_text, exc, held.last_line())) from None
