@@ -160,6 +160,7 @@ class _Renamed(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``nasforge`` argument parser with every command's subparser (what ``main`` parses with)."""
     from .. import __version__
 
     parser = _ArgumentParser(prog="nasforge", description="Neural Architecture Search toolkit.")

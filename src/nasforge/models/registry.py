@@ -32,6 +32,7 @@ def register_model(name: str, factory: ModelFactory, any_space: bool = False, re
 
 
 def available_models() -> list[str]:
+    """Names of the registered network builders (:func:`create_model`'s ``name``), sorted."""
     return MODELS.names()
 
 

@@ -33,11 +33,14 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean absolute error, in the metric's units (a UsageError for inputs of other lengths, fewer than 2
+    values or NaN/inf, as every metric here)."""
     t, p = _pair(y_true, y_pred)
     return float(np.mean(np.abs(t - p)))
 
 
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Root mean squared error, in the metric's units (inputs checked as for :func:`mae`)."""
     t, p = _pair(y_true, y_pred)
     return float(np.sqrt(np.mean((t - p) ** 2)))
 

@@ -28,6 +28,7 @@ for _cls in (GINPredictor, MLPEnsemblePredictor, XGBPredictor, LGBPredictor, Ran
 
 
 def available_predictors() -> list[str]:
+    """Names of the registered predictors, sorted (those of a missing extra too: building one says which)."""
     return PREDICTORS.names()
 
 
@@ -45,6 +46,7 @@ def uncertain_predictors() -> list[str]:
 
 
 def predictor_class(name: str) -> type[Predictor]:
+    """The Predictor class registered as ``name`` (a UsageError naming the choices for an unknown one)."""
     return PREDICTORS.get(name)
 
 

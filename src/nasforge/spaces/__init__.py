@@ -122,6 +122,7 @@ def space_record(space: SearchSpace) -> dict[str, Any] | None:
 
 
 def available_spaces() -> list[str]:
+    """Names of the registered search spaces (:func:`get_space`'s ``name``), sorted."""
     return SPACES.names()
 
 
