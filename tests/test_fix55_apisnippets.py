@@ -36,13 +36,15 @@ def _told(value: dict[str, float]):
         return study.tell(study.ask(), value)
 
 
-def test_strategies_doc_says_which_invalid_objectives_keep_their_metrics() -> None:
-    """docs/strategies.md said every refused score (NaN, inf, 1e300) is stored FAILED 'its metrics kept'; a NaN or
-    infinite objective keeps none, as any result the engine cannot store."""
+def test_invalid_objectives_keep_their_finite_metrics_as_the_docs_say() -> None:
+    """docs/strategies.md said every refused score (NaN, inf, 1e300) is stored FAILED 'its metrics kept', but a NaN or
+    infinite objective kept none (a diverged training lost its params): it keeps the finite metrics beside it."""
     beyond = _told({"val_acc": 1e300, "params": 1.0})
     nan = _told({"val_acc": math.nan, "params": 1.0})
-    assert beyond.state == nan.state == "FAILED"
-    assert beyond.metrics == {"val_acc": 1e300, "params": 1.0} and nan.metrics == {}
+    both = _told({"val_acc": math.inf, "params": math.nan})
+    assert beyond.state == nan.state == both.state == "FAILED"
+    assert beyond.metrics == {"val_acc": 1e300, "params": 1.0} and nan.metrics == {"params": 1.0}
+    assert both.metrics == {} and "'val_acc' is inf" in both.error
     text = " ".join((DOCS / "strategies.md").read_text(encoding="utf-8").split())
     assert "its value as measured, its metrics kept)" not in text
-    assert "a NaN or infinite objective, like any result the engine cannot store as it is, keeps none" in text
+    assert "a NaN or infinite objective keeps the finite metrics beside it" in text

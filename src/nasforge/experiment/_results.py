@@ -71,6 +71,7 @@ def _checked_result(result: Any, objectives: Sequence[str], need_objectives: boo
         return Result.failed(f"{_UNUSABLE}{type(result).__name__}, expected a Result")
     cost = _cost(result.cost)
     user_attrs = plain_values(result.user_attrs)
+    metrics: dict[str, float] = {}
     try:
         attrs = _json_values(user_attrs, "user_attrs", clash_fails=result.status == "ok")
         status = result.status if result.status in STATUSES else _fail(
@@ -81,8 +82,9 @@ def _checked_result(result: Any, objectives: Sequence[str], need_objectives: boo
             _fail(f"cost {_short(result.cost)} is not a finite number of seconds >= 0")
         if status == "ok":
             _check_objectives(metrics, objectives, need_objectives)
-    except _Invalid as exc:
-        return Result(status="failed", error=f"invalid result: {exc}", cost=cost or 0.0,
+    except _Invalid as exc:  # finite metrics read before the refusal are kept (params beside a NaN objective)
+        kept = {name: value for name, value in metrics.items() if math.isfinite(value)}
+        return Result(status="failed", error=f"invalid result: {exc}", metrics=kept, cost=cost or 0.0,
                       user_attrs=_kept_attrs(user_attrs))
     error = None if result.error is None else storable_text(str(result.error))
     return Result(metrics=metrics, cost=cost, status=status, error=error, intermediate=curve, user_attrs=attrs)
