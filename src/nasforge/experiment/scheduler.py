@@ -701,8 +701,7 @@ class _Loop:
         known = [s for s in (own, says) if s is not None]
         if known:
             return min(known)
-        ends = [t.intermediate[-1][0] for t in self.study.trials if t.state == TrialState.COMPLETE and t.intermediate]
-        return max(ends, default=None)
+        return self.curves.longest_complete()
 
     def ends_training(self, trial: Trial) -> bool:
         """Whether ``trial`` ran where training ends: no multi-fidelity budget, or the strategy's top one."""
@@ -745,6 +744,10 @@ class _Curves:
         self.seen: dict[int, tuple[int, int]] = {}  # trial number -> (event, reports) its curve is of
         self.curves: dict[int, tuple[tuple[int, float], ...]] = {}
         self.budgets: dict[int, float | None] = {}  # trial number -> its budget, for those with a curve
+        self.by_budget: dict[float | None, dict[int, tuple[tuple[int, float], ...]]] = {}  # the curves by budget
+        self.looked = 0  # the trials numbered below were looked at: of those, only the `open` ones may change
+        self.open: set[int] = set()  # looked at while not finished (a finished trial's curve and state stay)
+        self.longest: int | None = None  # the last step of the longest COMPLETE trial's curve
 
     def oriented(self, points: Sequence[tuple[int, float]]) -> tuple[tuple[int, float], ...]:
         """Stored ``(step, value)`` reports as the pruner sees them (higher is better)."""
@@ -753,20 +756,45 @@ class _Curves:
     def current(self, number: int) -> Mapping[int, Sequence[tuple[int, float]]]:
         """Trial number -> its curve, for every trial with reports at trial ``number``'s budget, that one included
         (read-only: the pruner cannot change it)."""
-        for trial in self.study.trials:
-            seen, now = self.seen.get(trial.number), (trial.event, len(trial.intermediate))
+        self.refresh()
+        return MappingProxyType(dict(self.by_budget.get(self.budgets.get(number), {})))
+
+    def longest_complete(self) -> int | None:
+        """The last step of the longest COMPLETE trial's curve (None: no COMPLETE trial has reports)."""
+        self.refresh()
+        return self.longest
+
+    def refresh(self) -> None:
+        """Take in the trials changed since the last look: the new ones and those not finished then (a finished
+        trial never changes again), so that a report costs the trials running or waiting, not all trials."""
+        trials = self.study.trials
+        numbers = [*sorted(self.open), *range(self.looked, len(trials))]
+        self.looked = len(trials)
+        for number in numbers:
+            trial = trials[number]
+            if trial.state.finished:
+                self.open.discard(number)
+                if trial.state == TrialState.COMPLETE and trial.intermediate:
+                    end = trial.intermediate[-1][0]
+                    self.longest = end if self.longest is None else max(self.longest, end)
+            else:
+                self.open.add(number)
+            seen, now = self.seen.get(number), (trial.event, len(trial.intermediate))
             if seen == now:
                 continue
-            self.seen[trial.number] = now
+            self.seen[number] = now
             if not trial.intermediate:
-                self.curves.pop(trial.number, None)
+                if self.curves.pop(number, None) is not None:
+                    self.by_budget[self.budgets[number]].pop(number, None)
                 continue
             further = seen is not None and seen[0] == now[0] and seen[1] <= now[1]  # reports since, no event
-            known = self.curves.get(trial.number, ()) if further else ()
-            self.curves[trial.number] = known + self.oriented(trial.intermediate[len(known):])
-            self.budgets[trial.number] = self.budget(trial)
-        budget = self.budgets.get(number)
-        return MappingProxyType({n: curve for n, curve in self.curves.items() if self.budgets[n] == budget})
+            known = self.curves.get(number, ()) if further else ()
+            self.curves[number] = known + self.oriented(trial.intermediate[len(known):])
+            budget = self.budget(trial)
+            if number in self.budgets and self.budgets[number] != budget:
+                self.by_budget[self.budgets[number]].pop(number, None)
+            self.budgets[number] = budget
+            self.by_budget.setdefault(budget, {})[number] = self.curves[number]
 
 
 DETERMINISTIC_ERRORS = ("ArchitectureError: ", "UsageError: the network of ")
