@@ -95,3 +95,21 @@ def test_a_name_hiding_its_run_folder_names_the_run_folder(tmp_path, monkeypatch
            "export the run with: nasforge export nasforge-runs/dr" in message
     other = _refusal("other")  # no file or folder here: the run folder looked at is named as before
     assert "and nasforge-runs/other/ holds no study.db" in other and "not read" not in other
+
+
+def test_a_pruned_trial_that_recorded_a_network_is_not_said_to_have_saved_none(tmp_path):
+    """Regression of the PRUNED message: an evaluator that catches TrialPruned may save its network all the same (a
+    PRUNED trial with ``model_dir``); the refusal said "so it saved no network" of it. It now names that network and
+    says why it is not exported (only a COMPLETE trial's is)."""
+    from nasforge import Result, Study
+
+    url, folder = f"sqlite:///{tmp_path / 'py.db'}", tmp_path / "net"
+    folder.mkdir()
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="py", storage=url)
+    study.tell(study.ask(), Result(metrics={"acc": 1.0}))
+    study.tell(study.ask(), Result(status="pruned", metrics={"acc": 0.5}, user_attrs={"model_dir": str(folder)}))
+    study.storage.close()
+    message = _refusal("py", 1, url)
+    assert "saved no network" not in message
+    assert message == (f"--trial 1: no saved network: trial 1 was PRUNED (stopped early by the pruner): the network it "
+                       f"recorded (model_dir {folder}) is not exported, only a COMPLETE trial's; trials with one: none")

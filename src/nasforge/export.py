@@ -839,13 +839,16 @@ def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str,
     saved none), as :func:`_none_retrained` says it for a study. A resume is advised only where it would retrain
     ``trial``: stage 1 did not finish, ``trial`` is chosen for retraining and its own retrain is not queued yet (a
     search killed before or between the enqueues), or one of ``trial`` is queued and unfinished or failed."""
-    from .experiment.stages import is_retrain, source_trial, unsaved_retrain
+    from .experiment.stages import is_retrain, saved_model_dir, source_trial, unsaved_retrain
     from .pipelines.search import PIPELINE, resume_command
 
     if trial.state.value == "FAILED":
         return f": trial {trial.number} FAILED ({trial.error or 'no error recorded'})"
-    if trial.state.value == "PRUNED":  # finished: stopped early, before any network was saved
-        return f": trial {trial.number} was PRUNED (stopped early by the pruner, so it saved no network)"
+    if trial.state.value == "PRUNED":  # finished: stopped early, most often before any network was saved
+        recorded = saved_model_dir(trial)  # an evaluator that caught TrialPruned may have saved one all the same
+        return (f": trial {trial.number} was PRUNED (stopped early by the pruner, so it saved no network)"
+                if recorded is None else f": trial {trial.number} was PRUNED (stopped early by the pruner): the "
+                f"network it recorded (model_dir {recorded}) is not exported, only a COMPLETE trial's")
     if trial.state.value != "COMPLETE":
         return f": trial {trial.number} is {trial.state.value} (not finished)"
     config = attrs.get("pipeline_config")
