@@ -92,7 +92,7 @@ def test_a_name_hiding_its_run_folder_names_the_run_folder(tmp_path, monkeypatch
     (tmp_path / "dr").mkdir() if kind == "folder" else (tmp_path / "dr").write_text("notes")
     message = _refusal("dr")
     assert "the run folder nasforge-runs/dr/ of that name is not read: a file or folder dr here comes first; " \
-           "export the run with: nasforge export nasforge-runs/dr" in message
+           "pass nasforge-runs/dr in its place to export the run" in message  # keeping --trial and --out
     other = _refusal("other")  # no file or folder here: the run folder looked at is named as before
     assert "and nasforge-runs/other/ holds no study.db" in other and "not read" not in other
 

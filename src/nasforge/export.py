@@ -802,7 +802,7 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
             shadowed = Path(RUNS_ROOT) / path
             if default_run is None and len(path.parts) == 1 and run_folder_storage(shadowed):  # ./NAME hides it
                 looked = (f" (the run folder {shadowed}/ of that name is not read: a file or folder {source} here "
-                          f"comes first; export the run with: nasforge export {shlex.quote(str(shadowed))})")
+                          f"comes first; pass {shlex.quote(str(shadowed))} in its place to export the run)")
             other = f" ({DEFAULT_STORAGE} holds a study {source}: --storage {DEFAULT_STORAGE} exports it)" if held \
                 else ""
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db"
