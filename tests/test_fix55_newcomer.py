@@ -99,3 +99,24 @@ def test_status_of_a_python_study_has_no_unfinished_line(tmp_path, monkeypatch, 
     study.close()
     assert main(["status", "p", "--storage", "sqlite:///study.db"]) == 0
     assert "unfinished" not in capsys.readouterr().out
+
+
+def test_status_of_a_search_at_work_has_no_unfinished_line(tmp_path, monkeypatch, capsys):
+    """Would fail: a live run with no trial running for a moment (its study just stored, between two trials or its
+    stages) was said to have stopped, with the resume command that 'finishes it'. A live run holds its lock."""
+    import fcntl
+
+    from nasforge.pipelines.search import LOCK
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "nasforge-runs" / "r"
+    folder.mkdir(parents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _stopped_run(folder, search_done=False, waiting=False)
+    with open(folder / LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the run's process holds it while it works
+        assert main(["status", "r"]) == 0
+        assert "unfinished" not in capsys.readouterr().out
+    assert main(["status", "r"]) == 0  # a lock file no process holds (a run killed): stopped
+    assert "unfinished: the run stopped before its end" in capsys.readouterr().out

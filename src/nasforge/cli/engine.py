@@ -256,29 +256,43 @@ def _refuse_unstarted_run(folder: Path, study: str, command: str) -> None:
     """A UsageError when ``folder`` holds nothing but the lock of a search of ``study`` that has not created its
     study (in the folder's study.db) yet: one killed as it started (it stored nothing), or one starting now (a
     live process holds the lock)."""
-    import fcntl
-
     from ..pipelines.search import LOCK
 
     try:
         if os.listdir(folder) != [LOCK]:
             return
-        fd = os.open(folder / LOCK, os.O_RDONLY)
     except OSError:
         return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released at once by the close
-        running = False
-    except OSError as exc:
-        running = isinstance(exc, BlockingIOError)  # a search holds it
-    finally:
-        os.close(fd)
+    running = _run_lock_held(folder)
+    if running is None:
+        return
     if running:
         raise UsageError(f"{str(folder)!r} is the run folder of a nasforge search starting now: its study "
                          f"{study!r} is not created yet; run {command} again once it is")
     raise UsageError(f"{str(folder)!r} is the run folder of a nasforge search stopped before it created its study "
                      f"{study!r} (the folder holds only its lock file {LOCK}): nothing was stored, so there is no "
                      "study to read or resume; run the same nasforge search command again")
+
+
+def _run_lock_held(folder: Path) -> bool | None:
+    """Whether a live process (a search or resume at work) holds the :data:`~nasforge.pipelines.search.LOCK` of run
+    folder ``folder``; None when the folder has no lock file that can be opened (a run that ended or was stopped by
+    Ctrl-C removed it)."""
+    import fcntl
+
+    from ..pipelines.search import LOCK
+
+    try:
+        fd = os.open(folder / LOCK, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released at once by the close
+        return False
+    except OSError as exc:
+        return isinstance(exc, BlockingIOError)  # a search holds it
+    finally:
+        os.close(fd)
 
 
 def _one_study_name(url: str) -> str | None:
@@ -577,7 +591,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _search_stopped(study: Any, counts: dict[str, int]) -> bool:
     """Whether ``study`` is the study of a ``nasforge search`` run folder (its study.db) whose run stopped before
     its end (Ctrl-C, SIGTERM, an error): trials waiting or its search not done, none running (a running trial
-    whose process is gone has its own line), and no ``summary.json`` in the folder."""
+    whose process is gone has its own line), no ``summary.json`` in the folder, and no live process holding its
+    lock (a run starting, between two trials or between its stages has no trial running for a moment)."""
     from ..pipelines.search import PIPELINE, RUN_DATABASE
 
     database = sqlite_path(study.storage_url)
@@ -585,7 +600,8 @@ def _search_stopped(study: Any, counts: dict[str, int]) -> bool:
         return False
     if counts.get("RUNNING") or not (counts.get("WAITING") or not study.user_attrs.get("search_done")):
         return False
-    return not (Path(database).parent / "summary.json").is_file()
+    folder = Path(database).parent  # a run at work now (starting, between trials or stages) holds its lock
+    return not (folder / "summary.json").is_file() and not _run_lock_held(folder)
 
 
 def _outputs_unwritten(study: Any, counts: dict[str, int]) -> bool:
