@@ -746,7 +746,7 @@ class _Curves:
         self.budgets: dict[int, float | None] = {}  # trial number -> its budget, for those with a curve
         self.by_budget: dict[float | None, dict[int, tuple[tuple[int, float], ...]]] = {}  # the curves by budget
         self.looked = 0  # the trials numbered below were looked at: of those, only the `open` ones may change
-        self.open: set[int] = set()  # looked at while not finished (a finished trial's curve and state stay)
+        self.open: dict[int, None] = {}  # looked at while not finished, by number (a finished trial's curve stays)
         self.longest: int | None = None  # the last step of the longest COMPLETE trial's curve
 
     def oriented(self, points: Sequence[tuple[int, float]]) -> tuple[tuple[int, float], ...]:
@@ -768,17 +768,21 @@ class _Curves:
         """Take in the trials changed since the last look: the new ones and those not finished then (a finished
         trial never changes again), so that a report costs the trials running or waiting, not all trials."""
         trials = self.study.trials
-        numbers = [*sorted(self.open), *range(self.looked, len(trials))]
-        self.looked = len(trials)
+        start, self.looked = self.looked, len(trials)
+        # open numbers are all below `start`, and kept in the order they were added: ascending, as trials are, with
+        # no sort (a queue of WAITING trials stays open: a report costs each one as little as a look cost before)
+        numbers = [*self.open, *range(start, self.looked)]
+        complete, pruned, failed = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED
         for number in numbers:
             trial = trials[number]
-            if trial.state.finished:
-                self.open.discard(number)
-                if trial.state == TrialState.COMPLETE and trial.intermediate:
+            state = trial.state
+            if state is complete or state is pruned or state is failed:  # finished: TrialState.finished, inlined
+                self.open.pop(number, None)
+                if state is complete and trial.intermediate:
                     end = trial.intermediate[-1][0]
                     self.longest = end if self.longest is None else max(self.longest, end)
-            else:
-                self.open.add(number)
+            elif number >= start:
+                self.open[number] = None
             seen, now = self.seen.get(number), (trial.event, len(trial.intermediate))
             if seen == now:
                 continue
