@@ -36,3 +36,36 @@ def test_surrogate_eval_writes_strict_json_for_undefined_scores(tmp_path, capsys
     report = _strict((tmp_path / "e" / "fidelity.json").read_text())
     assert report["seeds"]["surrogate_vs_other_seeds"]["kendall_tau"] is None
     assert "KT nan" not in printed and "KT -" in printed
+
+
+def _latency_table(path):
+    lines = ["arch,acc,latency_ms"]
+    for i, arch in enumerate(itertools.product(["conv3", "conv5", "skip"], ["conv3", "conv5", "skip"],
+                                               ["conv3", "conv5"])):
+        lines.append(f"{'|'.join(arch)},{80 + i % 7},{1 + i % 5}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_bench_says_when_it_maximizes_a_metric_search_minimizes(tmp_path, capsys):
+    """nasforge search minimizes params/flops/latency_ms/train_seconds by default; bench (predictors eval, surrogate
+    eval) maximized a table column of that name silently (the regret of the slowest network). It still maximizes
+    (the rule of its name), but says so, on stderr beside --format json, and --direction minimize silences it."""
+    table = tmp_path / "t.csv"
+    _latency_table(table)
+    run = ["bench", "--table", str(table), "--space", "chain", "--strategies", "random", "--seeds", "1", "--trials",
+           "3", "--workers", "1", "--secondary", "", "--format", "json", "--objective", "latency_ms"]
+    assert main([*run, "--out", str(tmp_path / "a")]) == 0
+    captured = capsys.readouterr()
+    _strict(captured.out)
+    assert "note: --objective latency_ms is maximized" in captured.err and "--direction minimize" in captured.err
+    assert main([*run, "--direction", "min", "--out", str(tmp_path / "b")]) == 0
+    assert "note: --objective" not in capsys.readouterr().err
+    assert json.loads((tmp_path / "b" / "bench.json").read_text())["direction"] == "minimize"
+
+
+def test_the_noted_metrics_are_those_search_minimizes_by_default():
+    from nasforge.benchmarks.tabular import minimized_word
+    from nasforge.cli.options import SEARCH_MINIMIZED
+    from nasforge.pipelines.search import METRICS, default_direction
+
+    assert set(SEARCH_MINIMIZED) == {m for m in METRICS if default_direction(m) == "minimize" and not minimized_word(m)}
