@@ -69,3 +69,26 @@ def test_the_noted_metrics_are_those_search_minimizes_by_default():
     from nasforge.pipelines.search import METRICS, default_direction
 
     assert set(SEARCH_MINIMIZED) == {m for m in METRICS if default_direction(m) == "minimize" and not minimized_word(m)}
+
+
+def test_oneshot_study_takes_format_csv_like_every_listing(tmp_path, monkeypatch, capsys):
+    """oneshot study refused --format csv (table|json only) while every other command with --format takes csv.
+    Now it writes a row per scorer (ranking.json's rows; a nested value as a JSON cell), the progress on stderr."""
+    import csv
+    import io
+    from types import SimpleNamespace
+
+    import nasforge.oneshot.study as ranking
+
+    rows = [{"name": 'spos, "recal"', "kendall_tau": 0.5, "spearman": float("nan"), "fav_ops": {"none": 0.2}}]
+
+    def fake(cfg, out, log=print, **kwargs):
+        log("progress line")
+        return SimpleNamespace(to_json=lambda: {"rows": rows})
+
+    monkeypatch.setattr(ranking, "run_ranking_study", fake)
+    assert main(["oneshot", "study", "--format", "csv", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "progress line" in captured.err and "progress line" not in captured.out
+    parsed = list(csv.DictReader(io.StringIO(captured.out)))
+    assert parsed == [{"name": 'spos, "recal"', "kendall_tau": "0.5", "spearman": "", "fav_ops": '{"none": 0.2}'}]
