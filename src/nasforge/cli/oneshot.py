@@ -21,7 +21,7 @@ from typing import Any
 from . import UsageError
 from .options import (add_score_arguments, add_space_arguments, fraction, load_space, non_negative_float,
                       non_negative_int, not_a_file, positive_float, positive_int, score_settings)
-from .output import counted, json_safe, print_rows
+from .output import add_format_argument, counted, json_safe, print_rows
 
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
@@ -129,7 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--name", default="oneshot-search", metavar="NAME", help="study name (unique within --storage)")
     s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     s.add_argument("--top", type=positive_int, default=5, metavar="N", help="architectures listed")
-    s.add_argument("--format", default="table", choices=("table", "csv", "json"), help="output format")
+    add_format_argument(s)
     s.set_defaults(func=run_search)
 
     r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth",
@@ -194,7 +194,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for JSON, table and plots (an earlier report there is refused: see --overwrite)")
     r.add_argument("--overwrite", action="store_true",
                    help="replace an earlier report in --out (its stored ground truth is reused either way)")
-    r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
+    add_format_argument(r, note="csv: a row per scorer, as ranking.json's rows; with csv or json the progress "
+                                "lines go to stderr")
     r.set_defaults(func=run_study)
 
 
@@ -531,10 +532,10 @@ def run_study(args: argparse.Namespace) -> int:
                         supernet_seeds=args.supernet_seeds, fewshot_split_epoch=args.few_shot_split_epoch,
                         fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads,
                         augment=args.augment, **given)
-    as_json = args.format == "json"  # stdout holds the JSON alone; the progress lines go to stderr
+    as_data = args.format != "table"  # stdout holds the JSON or CSV alone; the progress lines go to stderr
     try:
         result = run_ranking_study(cfg, args.out, storage=args.storage,
-                                   log=functools.partial(print, file=sys.stderr, flush=True) if as_json else print,
+                                   log=functools.partial(print, file=sys.stderr, flush=True) if as_data else print,
                                    overwrite=args.overwrite, label=_flag)
     except KeyboardInterrupt as exc:  # the trainings done are stored: say where and how to go on
         default = Path(args.out) / "ground_truth.db"
@@ -543,8 +544,12 @@ def run_study(args: argparse.Namespace) -> int:
             exc.add_note(f"the ground-truth trainings done so far are stored in {where}; rerun the same command "
                          "to reuse them")
         raise
-    if as_json:
+    if args.format == "json":
         print(json.dumps(result.to_json(), indent=1, allow_nan=False))
+    elif args.format == "csv":  # a nested value (a row's fav_ops) as a JSON cell
+        rows = [{k: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+                for row in result.to_json()["rows"]]
+        print_rows(rows, "csv")
     else:
         print(format_table(result))
         prune = result.pruning

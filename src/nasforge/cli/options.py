@@ -457,9 +457,23 @@ def direction_note(metric: str, direction: str | None, option: str) -> str:
     else ''."""
     from ..benchmarks.tabular import minimized_word
 
-    word = None if direction is not None else minimized_word(metric)
-    return (f"note: {option} {metric} is minimized (its name has the part {word!r}); pass --direction maximize if "
-            "larger is better" if word else "")
+    if direction is not None:
+        return ""
+    word = minimized_word(metric)
+    if word:
+        return (f"note: {option} {metric} is minimized (its name has the part {word!r}); pass --direction maximize "
+                "if larger is better")
+    if metric in SEARCH_MINIMIZED:  # maximized here, by the name rule, but minimized by nasforge search
+        return (f"note: {option} {metric} is maximized (only a name with a part loss or error is minimized here, "
+                f"while nasforge search --objectives minimizes {metric}); pass --direction minimize if smaller is "
+                "better")
+    return ""
+
+
+SEARCH_MINIMIZED = ("params", "flops", "latency_ms", "train_seconds")
+"""The metrics of ``nasforge search`` that it minimizes by default and whose name has no part loss or error (its
+``pipelines.search.METRICS`` but the accuracies and the losses): a table column of one of these names is maximized by
+``bench``, ``predictors eval`` and ``surrogate eval`` unless ``--direction`` says otherwise, so they say so."""
 
 
 def arch_column(args: argparse.Namespace) -> str:

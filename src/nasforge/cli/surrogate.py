@@ -330,7 +330,9 @@ def run_eval(args: argparse.Namespace) -> int:
         note_inferred(args, table.space)  # now that nothing refuses the run
         report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy,
                                  args.direction)
-        written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out", follow=False)]
+        # strict JSON, as every other JSON nasforge writes: an undefined score (constant values) is null, not NaN
+        text = json.dumps(json_safe(report), indent=1, allow_nan=False)
+        written = [write_atomic(out / "fidelity.json", text, "--out", follow=False)]
         if "regret" in report:  # every output saved before printing: a closed stdout loses nothing
             written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
     for path in earlier:  # an earlier run's plot this run did not redraw would contradict fidelity.json
@@ -344,9 +346,13 @@ def run_eval(args: argparse.Namespace) -> int:
         if not seeds["held_out"]:
             print("    (not held out: these archs may include the surrogate's training rows, so the scores flatter "
                   "it; fit with --holdout > 0 for out-of-sample scores)")
+        undefined = False
         for label, key in (("surrogate", "surrogate_vs_other_seeds"), ("one seed", "one_seed_vs_other_seeds")):
             s = seeds[key]
-            print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
+            undefined |= not all(math.isfinite(s[k]) for k in ("mae", "r2", "kendall_tau"))
+            print(f"    {label:>9}: MAE {_score(s['mae'])}  R2 {_score(s['r2'])}  KT {_score(s['kendall_tau'])}")
+        if undefined:  # as surrogate info shows such a score
+            print("    -: no score: the values or predictions are constant (null in fidelity.json)")
     if "regret" in report:
         runs = f"{args.seeds} run{'s' if args.seeds != 1 else ''}"
         print(f"(b) final regret after {args.trials} evaluations (mean of {runs}):")
@@ -356,6 +362,11 @@ def run_eval(args: argparse.Namespace) -> int:
                   f"surrogate pick on table {final['surrogate_true']:.3f}  mean |gap| {curves['mean_abs_gap']:.3f}")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _score(value: float) -> str:
+    """A fidelity score at 3 decimals, ``-`` where it is undefined (NaN: constant values), as ``surrogate info``."""
+    return f"{value:.3f}" if math.isfinite(value) else "-"
 
 
 def run_info(args: argparse.Namespace) -> int:
