@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from nasforge import Result, Study
 from nasforge.experiment.trial import Trial
 from nasforge.spaces import get_space
@@ -101,3 +103,13 @@ def test_a_queue_of_waiting_trials_stays_open_in_number_order_without_a_sort() -
         builtins.sorted = real_sorted
     assert sorts == []
     assert list(curves.open) == [n for n in range(305) if n not in (7, 120, 250)]
+
+
+def test_pruner_overhead_script_times_each_quarter_of_a_run(bench_module, nb201_table) -> None:
+    """benchmarks/pruner_overhead.py: CPU ms per trial in each quarter, for our pruners and Optuna's, on lookups."""
+    script = bench_module("pruner_overhead")
+    assert script._quarters([0.0, 0.001, 0.002, 0.004, 0.008]) == [1.0, 1.0, 2.0, 4.0]
+    quarters = script.ours(nb201_table, "median", 9)
+    assert len(quarters) == 4 and all(q >= 0 for q in quarters)
+    pytest.importorskip("optuna")
+    assert len(script.optuna_median(nb201_table, 9)) == 4
