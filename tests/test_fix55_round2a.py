@@ -3,13 +3,14 @@ load_if_exists=True, an earlier study loaded to narrow its space) loaded in full
 there (the rest missing for every later import); its asks, tells and runs still stop it. A result refused for its
 cost or its curve keeps no metrics, as before cfcc8d2a (only a refused objective keeps the finite ones)."""
 import importlib
+import math
 import sys
 import warnings
 
 import pytest
 from model_space_sources import TWO_CHOICE_NET
 
-from nasforge import Study
+from nasforge import Result, Study
 from nasforge.exceptions import UsageError
 from nasforge.experiment.storage import open_storage
 from nasforge.spaces.model_space import ModelSpace
@@ -98,3 +99,16 @@ def test_a_study_to_create_with_load_if_exists_stops_a_file_and_stores_nothing(i
         load_reference(f"{isolated / 'new56.py'}:Net2")
     with open_storage(url, readonly=True) as store:
         assert [s.name for s in store.list_studies()] == ["other"]
+
+
+def test_a_result_refused_for_its_cost_or_curve_keeps_no_metrics():
+    """Would fail: cfcc8d2a kept every metric (the objective too) of a result refused for a negative cost or a bad
+    curve, though its message said a result refused for other reasons than an objective keeps none, as before."""
+    study = Study("nb201", "random", objectives=["val_acc", "params"], directions=["maximize", "minimize"], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cost = study.tell(study.ask(), Result(metrics={"val_acc": 0.9, "params": 5.0}, cost=-1))
+        curve = study.tell(study.ask(), Result(metrics={"val_acc": 0.8, "params": 5.0}, intermediate="bad"))
+        nan = study.tell(study.ask(), Result(metrics={"val_acc": math.nan, "params": 3.0}))
+    assert cost.state == curve.state == nan.state == "FAILED"
+    assert cost.metrics == curve.metrics == {} and nan.metrics == {"params": 3.0}
