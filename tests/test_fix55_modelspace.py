@@ -1,4 +1,4 @@
-"""A model file (or package module) whose top-level code makes, loads or runs a study stops there when it is loaded
+"""A model file (or package module) whose top-level code makes or runs a study stops there when it is loaded
 to rebuild its space; a read-only load does not stop it, a package module stops like a file, and a class left
 undefined by the stop is named as such."""
 import importlib
@@ -66,12 +66,12 @@ def test_a_package_module_stops_at_its_study_like_a_file(isolated):
     importlib.import_module("pkg55.train")  # the script run once (a plain import: nothing stops it)
     assert _stored(url) == 1
     del sys.modules["pkg55.train"]  # a new process rebuilding the space from its reference
-    with pytest.warns(UserWarning, match="pkg55.train makes, loads or runs a study at its top level"):
+    with pytest.warns(UserWarning, match="pkg55.train makes or runs a study at its top level"):
         net = load_reference("pkg55.train:Net")
     assert net.__name__ == "Net" and _stored(url) == 1  # the module's study did not run again
     module = sys.modules["pkg55.train"]
     assert load_reference("pkg55.train:Net") is net and not hasattr(module, "AFTER")
-    with pytest.raises(UsageError, match="loading stopped where its top-level code makes, loads or runs a study, "
+    with pytest.raises(UsageError, match="loading stopped where its top-level code makes or runs a study, "
                                          "perhaps before defining 'AFTER'"):
         load_reference("pkg55.train:AFTER")
 
@@ -80,7 +80,7 @@ def test_a_class_below_the_study_is_named_as_left_undefined_by_the_stop(isolated
     (isolated / "nb55.py").write_text(TWO_CHOICE_NET + MEMORY_STUDY + "class Net2(Net):\n    pass\n")
     with pytest.warns(UserWarning, match="loading stopped there"), \
             pytest.raises(UsageError, match=r"nb55.py has no 'Net2' .*its loading stopped where its top-level code "
-                                            r"makes, loads or runs a study, perhaps before defining 'Net2'"):
+                                            r"makes or runs a study, perhaps before defining 'Net2'"):
         load_reference(f"{isolated / 'nb55.py'}:Net2")
     with pytest.raises(UsageError, match=r"has no 'Nett' \(module reference [^)]*\)$"):  # a typo elsewhere: as before
         load_reference(f"{_net(isolated)}:Nett")

@@ -20,14 +20,24 @@ UNGUARDED_MESSAGE = ("executor='process' starts workers that import the main scr
 
 def exit_if_unguarded_child(reading: bool = False) -> None:
     """Stop this process if it is a worker still importing the main script, and stop a user's model file loaded to
-    rebuild its space (:func:`nasforge.spaces.model_space.reference.stop_study_at_import`) where its top-level
-    code makes, loads or runs a study (cheap otherwise). ``reading``: a study opened on a read-only storage, which
-    can neither run nor store anything (e.g. a file narrowing its space to an earlier study's results): not stopped."""
-    reference = sys.modules.get("nasforge.spaces.model_space.reference")  # loaded before any model file is
-    if reference is not None and not reading:
-        reference.stop_study_at_import()
+    rebuild its space where its top-level code makes or runs a study (:func:`stop_model_file`; cheap otherwise).
+    ``reading``: a study only opened (``Study.load``, or a stored study joined with ``load_if_exists=True``), which
+    runs and stores nothing by itself (e.g. a file narrowing its space to an earlier study's results, or keeping a
+    study handle): not stopped; its asks, tells and runs are."""
+    if not reading:
+        stop_model_file()
     mp = sys.modules.get("multiprocessing")  # a spawned worker always has it; others need not load it
     if mp is not None and getattr(mp.current_process(), "_inheriting", False):
         sys.stderr.write(f"nasforge worker: {UNGUARDED_MESSAGE}\n")
         sys.stderr.flush()
         os._exit(UNGUARDED_EXIT)
+
+
+def stop_model_file() -> None:
+    """Stop a user's model file (or package module) loaded to rebuild its space
+    (:func:`nasforge.spaces.model_space.reference.stop_study_at_import`) where its top-level code makes a study or
+    asks, tells, enqueues or runs one: script code that would add trials again in every process rebuilding the
+    space (cheap otherwise)."""
+    reference = sys.modules.get("nasforge.spaces.model_space.reference")  # loaded before any model file is
+    if reference is not None:
+        reference.stop_study_at_import()

@@ -72,6 +72,7 @@ def _checked_result(result: Any, objectives: Sequence[str], need_objectives: boo
     cost = _cost(result.cost)
     user_attrs = plain_values(result.user_attrs)
     metrics: dict[str, float] = {}
+    objectives_checked = False  # a refusal there keeps the finite metrics; any other keeps none (as before)
     try:
         attrs = _json_values(user_attrs, "user_attrs", clash_fails=result.status == "ok")
         status = result.status if result.status in STATUSES else _fail(
@@ -81,9 +82,10 @@ def _checked_result(result: Any, objectives: Sequence[str], need_objectives: boo
         if cost is None:
             _fail(f"cost {_short(result.cost)} is not a finite number of seconds >= 0")
         if status == "ok":
+            objectives_checked = True
             _check_objectives(metrics, objectives, need_objectives)
-    except _Invalid as exc:  # finite metrics read before the refusal are kept (params beside a NaN objective)
-        kept = {name: value for name, value in metrics.items() if math.isfinite(value)}
+    except _Invalid as exc:  # an objective refused keeps the finite metrics beside it (params of a NaN objective)
+        kept = {name: value for name, value in metrics.items() if math.isfinite(value)} if objectives_checked else {}
         return Result(status="failed", error=f"invalid result: {exc}", metrics=kept, cost=cost or 0.0,
                       user_attrs=_kept_attrs(user_attrs))
     error = None if result.error is None else storable_text(str(result.error))

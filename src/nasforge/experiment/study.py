@@ -40,7 +40,7 @@ from ..strategies.base import restoring_stored_settings
 from ..strategies.constraints import check_satisfiable, constrain, parse_constraints, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
-from ._guard import exit_if_unguarded_child
+from ._guard import exit_if_unguarded_child, stop_model_file
 from ._results import as_result, checked_result, non_string_keys, plain_values, storable_text
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
@@ -120,7 +120,7 @@ class Study:
                  storage: Storage | str | os.PathLike[str] | None = None,
                  load_if_exists: bool = False, user_attrs: dict[str, Any] | None = None,
                  **strategy_kwargs: Any) -> None:
-        exit_if_unguarded_child()
+        exit_if_unguarded_child(reading=load_if_exists is True)  # a study to create stops a model file (below)
         check_bool("load_if_exists", load_if_exists)
         check_name(name, new=not load_if_exists)  # a study stored under an older version's name may be loaded
         space = as_space(space)
@@ -173,6 +173,13 @@ class Study:
         storage = _storage_arg(storage)
         store = get_storage(storage)
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
+        if load_if_exists is True and not _is_stored(store, name):  # created, not joined: stops a model file
+            try:
+                stop_model_file()
+            except BaseException:
+                if self._owns_storage:
+                    store.close()
+                raise
         if store.url != "memory":  # a stored study records its settings as JSON
             if given is None:  # and replays its trials into the object: a used one would not resume exactly
                 check_fresh(strategy, f"study {name!r}")
@@ -229,7 +236,7 @@ class Study:
         own asks did; ``replay=False`` skips it for inspection (trials, best_trial, pareto_front, to_json(), ...):
         the strategy stays fresh, so it takes a read-only storage, which refuses any ask or tell.
         """
-        exit_if_unguarded_child(reading=getattr(storage, "readonly", False) is True)
+        exit_if_unguarded_child(reading=True)  # opened only: its asks, tells and runs stop a model file
         check_name(name, new=False)
         check_bool("replay", replay)
         space = None if space is None else as_space(space)
@@ -400,6 +407,7 @@ class Study:
     def _propose(self, fidelity: dict[str, Any] | None, limit: int | None, queued: bool = False) -> Trial:
         """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
         :class:`_TotalReached` (creating nothing) when the study already has that many proposals."""
+        stop_model_file()  # a model file's top-level code asking a trial: script code
         check_bool("queued", queued)  # of ask and ask_until: any other value would be taken for a flag
         self._check_source()
         if self._strategy_stale:  # rebuilt before the storage's transaction: the rebuild reads the storage
@@ -458,6 +466,7 @@ class Study:
         its outcome is kept from the strategy, so a retrain at another fidelity cannot mislead the
         search; ``tell_strategy=True`` tells it like a proposal's (e.g. a warm-start architecture).
         """
+        stop_model_file()  # a model file's top-level code queueing a trial: script code
         try:
             arch = check_storable(self.space.check(arch))
         except (ValueError, TypeError) as exc:
@@ -489,6 +498,7 @@ class Study:
         A result that cannot be stored as it is (a metric that is not a number, a non-finite
         objective, ...) makes the trial FAILED with the reason, with a warning. A finished trial is a
         UsageError, also one that another Study object or process told first: its stored result is kept."""
+        stop_model_file()  # a model file's top-level code telling a result: script code
         trial = self.get_trial(trial)
         if trial.done:
             raise UsageError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")

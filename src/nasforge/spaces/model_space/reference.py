@@ -36,14 +36,14 @@ _STOPPED: set[str] = set()  # private module names of the files whose loading st
 
 
 class StudyAtImport(BaseException):
-    """Stops a model file's top-level code where it makes, loads or runs a study (script code that would run the
+    """Stops a model file's top-level code where it makes or runs a study (script code that would run the
     study again in every process rebuilding the space). A BaseException, so that the script's own
     ``except Exception`` does not swallow it."""
 
 
 def stop_study_at_import() -> None:
-    """Raise :class:`StudyAtImport` while a user's model file is loaded by :func:`_load_file` (called by ``Study``,
-    ``Study.load`` and the scheduler; cheap otherwise)."""
+    """Raise :class:`StudyAtImport` while a user's model file is loaded by :func:`_load_file` or :func:`_import`
+    (called where a study is made, asked, told, queued or run; cheap otherwise)."""
     if getattr(_LOADING, "files", None):
         raise StudyAtImport(_LOADING.files[-1])
 
@@ -59,7 +59,7 @@ def load_reference(ref: str) -> Any:
     stopped = getattr(target, "__name__", None) in _STOPPED
     for part in attr.split("."):
         if not hasattr(target, part):
-            why = (f"; its loading stopped where its top-level code makes, loads or runs a study, perhaps before "
+            why = (f"; its loading stopped where its top-level code makes or runs a study, perhaps before "
                    f"defining {part!r}: guard that script code with `if __name__ == \"__main__\":`") if stopped else ""
             raise UsageError(f"{where} has no {attr!r} (module reference {ref!r}){why}")
         stopped = False
@@ -306,8 +306,8 @@ def _import(module_name: str) -> Any:
     """The module ``module_name``; not found on ``sys.path``, it is looked for in the working directory too (which
     ``python -m nasforge`` puts first on ``sys.path`` and the ``nasforge`` script lacks), added last so that it
     shadows no installed module, and kept there. An import of an optional package of nasforge's that is not
-    installed is a :class:`MissingDependencyError` naming its extra. Its top-level code stops where it makes, loads
-    or runs a study, as a file's does (:func:`_load_file`)."""
+    installed is a :class:`MissingDependencyError` naming its extra. Its top-level code stops where it makes or runs
+    a study, as a file's does (:func:`_load_file`)."""
     held = _HeldStderr()
     loading = _LOADING.__dict__.setdefault("files", [])
     loading.append(module_name)
@@ -349,8 +349,8 @@ def _stopped_module(module_name: str, stop: StudyAtImport) -> Any:
     module = next((m for m in gc.get_referrers(namespace) if isinstance(m, types.ModuleType)
                    and m.__dict__ is namespace), None) if namespace is not None else None
     if module is None:
-        raise UsageError(f"importing {module_name} stopped where the top-level code of a module it imports makes, "
-                         f"loads or runs a study ({_STOP_ADVICE})") from None
+        raise UsageError(f"importing {module_name} stopped where the top-level code of a module it imports makes "
+                         f"or runs a study ({_STOP_ADVICE})") from None
     sys.modules[module_name] = module
     parent, _, child = module_name.rpartition(".")
     if parent in sys.modules:
@@ -365,7 +365,7 @@ _STOP_ADVICE = "script code, which runs again whenever the file is loaded to reb
 
 
 def _stopped_warning(what: str) -> str:
-    return (f"{what} makes, loads or runs a study at its top level ({_STOP_ADVICE}); loading stopped there, keeping "
+    return (f"{what} makes or runs a study at its top level ({_STOP_ADVICE}); loading stopped there, keeping "
             "what it defined above it. Guard the script code with `if __name__ == \"__main__\":`")
 
 
