@@ -55,3 +55,26 @@ def test_unreached_reference_warning_names_the_callers_line() -> None:
 
     caught = [w for w in _caught(tell_four) if "reference" in str(w.message)]
     assert len(caught) == 1 and caught[0].filename == __file__
+
+
+class _WriteOnly:
+    """A stand-in for sys.stderr with write and flush only (no isatty, no fileno), as some redirectors are."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_on_a_stream_without_isatty(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = _WriteOnly()
+    monkeypatch.setattr(sys, "stderr", stream)
+    study = Study("nb201", "random", seed=0)
+    study.optimize(lambda arch: 1.0, n_trials=2, progress=True)  # was AttributeError: no attribute 'isatty'
+    assert len(study.trials) == 2
+    assert "done 2/2" in "".join(stream.parts)
