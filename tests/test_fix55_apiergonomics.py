@@ -78,3 +78,25 @@ def test_progress_on_a_stream_without_isatty(monkeypatch: pytest.MonkeyPatch) ->
     study.optimize(lambda arch: 1.0, n_trials=2, progress=True)  # was AttributeError: no attribute 'isatty'
     assert len(study.trials) == 2
     assert "done 2/2" in "".join(stream.parts)
+
+
+@pytest.mark.parametrize("url", ["sqlite:p.db", "sqlite:/p.db", "SQLite:p.sqlite", "postgresql:u@h/p.db"])
+def test_storage_url_missing_slashes_is_refused(url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StorageError, match="bad storage URL") as info:
+        Study("nb201", seed=0, storage=url)
+    assert "sqlite:///p" in str(info.value) or "postgresql+psycopg://" in str(info.value)
+    assert os.listdir(tmp_path) == []  # no file 'sqlite:p.db', no folder 'sqlite:'
+
+
+def test_existing_file_named_like_a_url_still_opens(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    from nasforge.experiment.storage import open_storage
+    from nasforge.experiment.storage.urls import sqlite_url
+
+    # a study an older nasforge stored in a file literally named 'sqlite:p.db'
+    Study("nb201", seed=0, storage=sqlite_url(tmp_path / "sqlite:p.db"), name="old").close()
+    again = Study.load("old", "sqlite:p.db")
+    assert again.name == "old"
+    again.close()
+    open_storage("sqlite:p.db", readonly=True).close()
