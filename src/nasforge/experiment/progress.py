@@ -114,6 +114,15 @@ def _bar_columns(console: Any) -> list[Any]:
             Cut("eta", 2), Cut("status", 3)]
 
 
+def _is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal: False for an object without ``isatty`` (a notebook's or a logger's stand-in
+    for ``sys.stderr``, or None where Python runs without one) or whose ``isatty`` fails (a closed file)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class ProgressReporter:
     """Shows done / failed / pruned / running, the best value so far (for several objectives: the size of the
     Pareto front and each objective's own best) and an ETA: the time so far per trial's worth of work done, times
@@ -161,7 +170,7 @@ class ProgressReporter:
         self._seen = (0, self._start)  # done and time at the last update
         self._last_status, self._status_cost = -float("inf"), 0.0
         self._bar: Any = None
-        if self.stream.isatty():
+        if _is_terminal(self.stream):
             from rich.console import Console
 
             console = Console(file=self.stream)

@@ -251,7 +251,8 @@ class LearningCurvePruner(Pruner):
             warnings.warn(f"pruner 'curve': max_step={self.max_step}, but the curves of the "
                           f"{len(self._complete_ends)} complete trials end by step {max(self._complete_ends)}, so "
                           "no trial counts as finished and nothing is pruned; set max_step to the step at which "
-                          "trials end (or leave it out to use the longest curve)", RuntimeWarning, stacklevel=2)
+                          "trials end (or leave it out to use the longest curve)", RuntimeWarning,
+                          stacklevel=user_stacklevel())
             self._complete_ends = None
 
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool:

@@ -330,7 +330,8 @@ class _Loop:
             warnings.warn(f"study {study.name!r} does not record which curves its pruner compares; made since "
                           "2026-12-07 08:39 UTC, it is taken to compare a trial only with those at its budget, as "
                           "that release did (if an older release made it, which compared every budget: "
-                          "study.set_user_attr('prunes_within_budget', False) keeps that rule)", stacklevel=2)
+                          "study.set_user_attr('prunes_within_budget', False) keeps that rule)",
+                          stacklevel=user_stacklevel())
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline

@@ -505,7 +505,7 @@ class Study:
         self.record_result(trial, as_result(result, self.objectives, "tell got"))
         if trial.state == TrialState.FAILED and trial.error and trial.error.startswith("invalid result"):
             warnings.warn(f"study {self.name!r}: trial {trial.number} FAILED: {trial.error}", RuntimeWarning,
-                          stacklevel=2)
+                          stacklevel=user_stacklevel())
         return trial
 
     @_locked

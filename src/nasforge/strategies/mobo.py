@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import check_int, check_real
-from ..exceptions import UsageError
+from ..exceptions import UsageError, user_stacklevel
 from ..pareto import non_dominated_mask
 from ..spaces import Architecture, SearchSpace
 from .base import PendingAware
@@ -243,7 +243,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                 warnings.warn(f"{self.name}: surrogate predictor {built.predictor!r} gives no uncertainty (std 0), so "
                               "its Thompson draws are its means and the search is greedy on that objective; use a "
                               "predictor with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate",
-                              UserWarning, stacklevel=2)
+                              UserWarning, stacklevel=user_stacklevel())
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
         self.samples, self.gain = samples, gain
         self.tail_df = tail_df

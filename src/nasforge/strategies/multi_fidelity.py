@@ -21,7 +21,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from ..checks import check_int, check_real, is_real
-from ..exceptions import SpaceExhausted, UsageError, WaitingForResults
+from ..exceptions import SpaceExhausted, UsageError, WaitingForResults, user_stacklevel
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
@@ -94,7 +94,7 @@ def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
         warnings.warn(f"min_budget={min_budget:g} and max_budget={max_budget:g} with eta={eta} give one budget "
                       f"({out[0]:g}): max_budget / min_budget is below eta, so every evaluation runs at the full "
                       "budget (no successive halving); lower eta or min_budget for several budgets",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=user_stacklevel())
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_real
-from ..exceptions import UsageError
+from ..exceptions import UsageError, user_stacklevel
 from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import RandomWarmUp, Score, Strategy
@@ -123,7 +123,7 @@ class MultiObjectiveStrategy(Strategy):
             warnings.warn(f"{self.name}: reference {self.reference} is not improved on by any of the {len(points)} "
                           f"results told on objective {k + 1} (best {best[k]:g}), so no candidate adds hypervolume; "
                           "the reference is in the strategy's higher-is-better units, with minimized objectives "
-                          f"negated (a cost bounded by 55 is -55)", UserWarning, stacklevel=3)
+                          f"negated (a cost bounded by 55 is -55)", UserWarning, stacklevel=user_stacklevel())
 
     def hypervolume(self, reference: Sequence[float]) -> float:
         """Hypervolume of the feasible scores told against ``reference`` (higher-is-better units: minimized

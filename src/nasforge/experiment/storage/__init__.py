@@ -51,6 +51,7 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
             memory = "" if readonly or not create else "memory, "  # these open studies already stored
             raise StorageError(f"bad storage URL {storage!r}: {bench_folder_hint(storage)}expected {memory}"
                                "sqlite:///FILE.db, postgresql+psycopg://..., or a path ending in .db")
+        _check_not_url_typo(storage)
         storage = sqlite_url(_checked_plain_path(os.path.abspath(storage)))
     scheme_error = unknown_scheme(storage)
     if scheme_error:  # the same words as every command's URL check
@@ -60,6 +61,21 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
     from .sql import SQLStorage
 
     return SQLStorage(storage, durability=durability, readonly=readonly, create=create)
+
+
+def _check_not_url_typo(path: str) -> None:
+    """A StorageError for a plain path that is a storage URL missing its slashes (``sqlite:p.db``, ``sqlite:/p.db``),
+    which would otherwise name a new file ``sqlite:p.db`` (or one in a folder ``sqlite:``); an existing file of that
+    name (one a study was stored in so) is still opened as the path it is."""
+    scheme, colon, rest = path.partition(":")
+    if not colon or scheme.lower().partition("+")[0] not in ("sqlite", "postgres", "postgresql") \
+            or os.path.exists(path):
+        return
+    if scheme.lower().startswith("sqlite"):
+        name = rest.lstrip("/") or "FILE.db"
+        raise StorageError(f"bad storage URL {path!r}: a SQLite URL has three slashes before a relative path "
+                           f"(sqlite:///{name}) and four before an absolute one (sqlite:////{name})")
+    raise StorageError(f"bad storage URL {path!r}: a PostgreSQL URL reads postgresql+psycopg://USER@HOST/DATABASE")
 
 
 def _checked_plain_path(path: str) -> str:

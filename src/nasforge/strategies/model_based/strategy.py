@@ -26,7 +26,8 @@ def warn_no_uncertainty(surrogate: Surrogate, acquisition: Acquisition) -> None:
     if getattr(surrogate, "point_predictions", False) and acquisition.uses_std:
         warnings.warn(f"surrogate predictor {surrogate.predictor!r} gives no uncertainty (std 0), so acquisition "
                       f"{acquisition.name!r} cannot explore through it; use the 'mean' acquisition, or a predictor "
-                      "with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate", UserWarning, stacklevel=3)
+                      "with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate", UserWarning,
+                      stacklevel=user_stacklevel())
 
 
 class ModelBasedStrategy(PendingAware):
