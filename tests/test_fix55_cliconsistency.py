@@ -92,3 +92,17 @@ def test_oneshot_study_takes_format_csv_like_every_listing(tmp_path, monkeypatch
     assert "progress line" in captured.err and "progress line" not in captured.out
     parsed = list(csv.DictReader(io.StringIO(captured.out)))
     assert parsed == [{"name": 'spos, "recal"', "kendall_tau": "0.5", "spearman": "", "fav_ops": '{"none": 0.2}'}]
+
+
+def test_bench_workers_simulated_note_does_not_advise_the_refused_direction(tmp_path, capsys):
+    """Regression of the note above: under --workers-simulated it advised '--direction minimize', which
+    --workers-simulated refuses (only a maximized objective is simulated). It says what works there instead."""
+    table = tmp_path / "t.csv"
+    _latency_table(table)
+    run = ["bench", "--table", str(table), "--space", "chain", "--strategies", "random", "--seeds", "1", "--trials",
+           "3", "--workers-simulated", "2", "--format", "csv", "--objective", "latency_ms"]
+    assert main([*run, "--out", str(tmp_path / "a")]) == 0
+    note = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("note: --objective"))
+    assert "--direction minimize if" not in note and "negated values" in note
+    assert main([*run, "--direction", "minimize", "--out", str(tmp_path / "b")]) == 2  # why the advice was wrong
+    assert "only a maximized --objective can be simulated" in capsys.readouterr().err

@@ -69,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
     from ..checks import check_int
     from ..strategies import get_strategy
 
-    note = direction_note(args.objective, args.direction, "--objective")
+    to_minimize = ("--workers-simulated simulates a maximized objective only (--direction minimize is refused): "
+                   "give a column of its negated values to minimize it" if args.workers_simulated
+                   else "pass --direction minimize if smaller is better")
+    note = direction_note(args.objective, args.direction, "--objective", to_minimize)
     args.direction = objective_direction(args.objective, args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     if not args.space_module:  # before the table loads: a typo is named at once

@@ -451,10 +451,12 @@ def holds_metric(args: argparse.Namespace, frame: Any, metric: str) -> bool:
         (seed := _SEED_COLUMN.match(str(c))) and seed.group("metric") in names)) for c in frame.columns)
 
 
-def direction_note(metric: str, direction: str | None, option: str) -> str:
-    """The one-line note of a run whose ``metric`` (named by ``option``) is minimized because its name says so
-    (``direction`` not given, a name with a part loss or error: :func:`~nasforge.benchmarks.tabular.minimized_word`),
-    else ''."""
+def direction_note(metric: str, direction: str | None, option: str,
+                   to_minimize: str = "pass --direction minimize if smaller is better") -> str:
+    """The one-line note of a run whose ``metric`` (named by ``option``) takes its direction from its name
+    (``direction`` not given): minimized, a name with a part loss or error
+    (:func:`~nasforge.benchmarks.tabular.minimized_word`), or maximized although ``nasforge search`` minimizes it
+    (:data:`SEARCH_MINIMIZED`), the note then ending in ``to_minimize`` (how to minimize it instead); else ''."""
     from ..benchmarks.tabular import minimized_word
 
     if direction is not None:
@@ -465,8 +467,7 @@ def direction_note(metric: str, direction: str | None, option: str) -> str:
                 "if larger is better")
     if metric in SEARCH_MINIMIZED:  # maximized here, by the name rule, but minimized by nasforge search
         return (f"note: {option} {metric} is maximized (only a name with a part loss or error is minimized here, "
-                f"while nasforge search --objectives minimizes {metric}); pass --direction minimize if smaller is "
-                "better")
+                f"while nasforge search --objectives minimizes {metric}); {to_minimize}")
     return ""
 
 
