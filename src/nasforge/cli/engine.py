@@ -562,7 +562,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"constraints {', '.join(info['constraints'])}: {info['infeasible']} of {len(searched)} {which} "
               "infeasible")
     if info["pareto_front"] is not None:
-        print(f"pareto front: {counted(len(front), 'trial')}")
+        print(f"pareto front: {counted(len(front), 'trial')}{_front_feasibility(study, front, searched)}")
         for member in info["pareto_front_trials"][:FRONT_SHOWN]:
             values = " ".join(f"{o}={number_text(member[o])}" for o in study.objectives)
             print(f"  trial {member['trial']} {values} {member['arch']}")
@@ -586,6 +586,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(shown_on("outputs: not written (no summary.json: the run stopped before it, unless it is writing them "
                        f"now): {hint} writes them", sys.stdout))
     return 0
+
+
+def _front_feasibility(study: Any, front: list, searched: list) -> str:
+    """What the status line of a constrained study's front adds while no complete trial meets the constraints: that
+    the trials listed are the least violating ones (a study's fallback, as its report says), or that a search job's
+    front is empty for that reason; '' otherwise."""
+    if not study.constraints or not searched or (front and (study.violations(front) <= 0).any()):
+        return ""
+    if front:
+        return " (none feasible: the least-violating trials)"
+    return " (none feasible)" if (study.violations(searched) > 0).all() else ""
 
 
 def _search_stopped(study: Any, counts: dict[str, int]) -> bool:
