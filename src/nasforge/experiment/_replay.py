@@ -34,7 +34,11 @@ no new architecture (before 2026-12-07 also on an enumerable space that still ha
 
 def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any] | None:
     """Constructor arguments of ``obj`` read back from same-named attributes (plain data only); None when
-    they do not suffice to rebuild it (:func:`nasforge.settings.constructor_settings`)."""
+    they do not suffice to rebuild it (:func:`nasforge.settings.constructor_settings`). An object with a
+    ``recorded_settings()`` method (a model-based strategy, whose parts are built into objects) gives them itself."""
+    recorded = getattr(obj, "recorded_settings", None)
+    if callable(recorded) and tuple(skip) == ("self", "space", "seed"):
+        return recorded()
     settings, complete = constructor_settings(obj, skip)
     return settings if complete else None
 

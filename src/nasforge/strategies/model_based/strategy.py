@@ -11,7 +11,7 @@ import numpy as np
 
 from ...checks import check_int
 from ...exceptions import MissingDependencyError, UsageError, user_stacklevel
-from ...settings import is_plain
+from ...settings import constructor_settings, is_plain, owned_by_nasforge
 from ...spaces import Architecture, SearchSpace, as_space
 from ..base import PendingAware, Score, _built_in, restoring
 from .acquisitions import Acquisition, make_acquisition
@@ -71,6 +71,7 @@ class ModelBasedStrategy(PendingAware):
             raise UsageError(f"{self.name}: {exc}") from exc
         super().__init__(space, seed, dedup)
         self.surrogate_spec = surrogate
+        self._parts_given = {"acquisition": acquisition, "optimizer": optimizer}  # as given: recorded_settings
         warn_no_uncertainty(self._surrogate_template, self.acquisition)
         self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
         self.history: list[tuple[Architecture, float]] = []
@@ -179,8 +180,22 @@ class ModelBasedStrategy(PendingAware):
         return {**super()._settings(values), **{k: described(values[k]) for k in parts if k in values}}
 
     def _left_out(self) -> set[str]:
-        """Also the once-only warning's flag, which states saved before it was added lack."""
-        return super()._left_out() | {"_warned_nan"}
+        """Also the once-only warning's flag and the parts as given, which states saved before them lack."""
+        return super()._left_out() | {"_warned_nan", "_parts_given"}
+
+    def recorded_settings(self) -> dict[str, Any] | None:
+        """The settings a stored study records to rebuild this strategy (``Study.load``, ``nasforge resume``):
+        the constructor's, with the surrogate, acquisition and optimizer as given (kept under other names, or built
+        into objects, so :func:`~nasforge.settings.constructor_settings` cannot read them back); None when one was
+        given as an object, or for a subclass with a constructor of its own (its arguments are read back as any
+        strategy's)."""
+        settings, complete = constructor_settings(self)
+        given = getattr(self, "_parts_given", None)
+        if not owned_by_nasforge(self) or given is None:
+            return settings if complete else None
+        parts = {"dedup": self.dedup, "surrogate": self.surrogate_spec, **given, "n_initial": self.n_initial,
+                 "refit_every": self.refit_every, "n_candidates": self.n_candidates}
+        return {**settings, **parts} if all(is_plain(v) for v in parts.values()) else None
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
