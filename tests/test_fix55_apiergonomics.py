@@ -80,6 +80,34 @@ def test_progress_on_a_stream_without_isatty(monkeypatch: pytest.MonkeyPatch) ->
     assert "done 2/2" in "".join(stream.parts)
 
 
+class _WriteOnlyNoFlush:
+    """A redirector with ``write`` alone (no flush, no isatty), as some loggers' stand-ins for sys.stderr are."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+
+def test_progress_on_a_stream_with_write_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = _WriteOnlyNoFlush()
+    monkeypatch.setattr(sys, "stderr", stream)
+    study = Study("nb201", "random", seed=0)
+    study.optimize(lambda arch: 1.0, n_trials=2, progress=True)  # was AttributeError: no attribute 'flush'
+    assert len(study.trials) == 2
+    assert "done 2/2" in "".join(stream.parts)
+
+
+def test_progress_without_a_stderr_prints_nothing_to_stdout(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setattr(sys, "stderr", None)  # Python run without one (pythonw, fd 2 closed)
+    study = Study("nb201", "random", seed=0)
+    study.optimize(lambda arch: 1.0, n_trials=2, progress=True)
+    assert len(study.trials) == 2
+    assert "done" not in capsys.readouterr().out  # was: the progress lines, on stdout among the script's output
+
+
 @pytest.mark.parametrize("url", ["sqlite:p.db", "sqlite:/p.db", "SQLite:p.sqlite", "postgresql:u@h/p.db"])
 def test_storage_url_missing_slashes_is_refused(url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

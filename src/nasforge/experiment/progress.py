@@ -277,8 +277,12 @@ class ProgressReporter:
         return f"timeout in {format_seconds(left)}" if left is not None and left < eta else f"eta {format_seconds(eta)}"
 
     def _line(self, done: int, status: Status, now: float) -> None:
-        print(f"[{self.name}] done {done}/{self.total} | {' | '.join(status())} "
-              f"| elapsed {format_seconds(now - self._start)} | {self._eta(done, now)}", file=self.stream, flush=True)
+        if self.stream is not None:  # None: Python runs without a sys.stderr (print would write to stdout)
+            self.stream.write(f"[{self.name}] done {done}/{self.total} | {' | '.join(status())} "
+                              f"| elapsed {format_seconds(now - self._start)} | {self._eta(done, now)}\n")
+            flush = getattr(self.stream, "flush", None)  # a write-only stand-in for sys.stderr may have none
+            if flush is not None:
+                flush()
         self._last_line, self._unshown = now, None
 
     def close(self, stopped: str | None = None) -> None:
