@@ -37,3 +37,23 @@ def test_an_old_reinforce_study_with_ppo_only_settings_loads_and_continues(tmp_p
     study.close()
     with pytest.raises(UsageError, match="batch_size needs algorithm='ppo'"):  # a new study is still told
         Study(SPACE, "reinforce", objectives="acc", seed=3, batch_size=4)
+
+
+def test_an_old_gp_bo_study_with_an_encoding_beside_the_hamming_kernel_loads(tmp_path):
+    """Would fail: older versions took surrogate={"name": "gp", "encoding": ...} with the default hamming kernel (the
+    encoding was unused); HEAD refused it on load, so the stored study no longer opened."""
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    with Study(SPACE, "gp_bo", objectives="acc", seed=3, name="g", storage=url) as study:
+        study.optimize(_score, n_trials=4)
+    config = '{"surrogate": {"name": "gp", "kernel": "hamming", "encoding": "path"}}'
+    with sqlite3.connect(path) as raw:  # as the release of 2026-12-05 stored it
+        raw.execute("UPDATE nasforge_studies SET strategy_config = ?", (config,))
+    raw.close()
+    with pytest.warns(UserWarning, match="encoding 'path' .stored by an older version. is ignored by the hamming"):
+        study = Study.load("g", url)
+    study.optimize(_score, n_trials=1)
+    assert len(study.trials) == 5
+    study.close()
+    with pytest.raises(UsageError, match="needs kernel 'rbf' or 'matern'"):  # a new study is still told
+        Study(SPACE, "gp_bo", objectives="acc", seed=3, surrogate={"name": "gp", "encoding": "path"})
