@@ -10,7 +10,7 @@ import numpy as np
 from ..checks import check_int, check_real
 from ..exceptions import UsageError, user_stacklevel
 from ..spaces import Architecture, SearchSpace
-from .base import Score, Strategy
+from .base import Score, Strategy, restoring
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -179,7 +179,12 @@ class Reinforce(Strategy):
         check_int("ppo_epochs", ppo_epochs, 1)
         ppo_only = {"batch_size": batch_size, "ppo_epochs": ppo_epochs, "clip": clip}
         ignored = [k for k, v in ppo_only.items() if v != self.PPO_DEFAULTS[k]]
-        if algorithm != "ppo" and ignored:
+        if algorithm != "ppo" and ignored and restoring():
+            # older versions took these settings and ignored them: a study that stored them loads as it did
+            verb = "is" if len(ignored) == 1 else "are"
+            warnings.warn(f"reinforce: {', '.join(ignored)} (stored by an older version) {verb} ignored without "
+                          f"algorithm='ppo', as then", UserWarning, stacklevel=user_stacklevel())
+        elif algorithm != "ppo" and ignored:
             raise UsageError(f"reinforce: {', '.join(ignored)} needs algorithm='ppo' (plain REINFORCE steps on every "
                              f"result), got algorithm={algorithm!r}")
         super().__init__(space, seed, dedup)

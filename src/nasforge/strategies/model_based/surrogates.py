@@ -21,6 +21,7 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 from __future__ import annotations
 
 import copy
+import warnings
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -30,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from ...checks import SEED_LIMIT, check_bool, check_int, check_real, is_real
-from ...exceptions import NotFittedError, UsageError
+from ...exceptions import NotFittedError, UsageError, user_stacklevel
 from ...extras import check_installed, require
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
-from ..base import _cached, _remember
+from ..base import _cached, _remember, restoring
 
 SURROGATES: Registry[type[Surrogate]] = Registry("surrogate")
 
@@ -561,7 +562,11 @@ class GPSurrogate(Surrogate):
         super().__init__(space)
         if kernel not in ("hamming", "rbf", "matern"):
             raise UsageError(f"gp surrogate: unknown kernel {kernel!r}; choose from hamming, rbf, matern")
-        if kernel == "hamming" and encoding is not None:
+        if kernel == "hamming" and encoding is not None and restoring():
+            # older versions took an encoding beside the hamming kernel and ignored it: such a study loads as it did
+            warnings.warn(f"gp surrogate: encoding {encoding!r} (stored by an older version) is ignored by the "
+                          f"hamming kernel, as then", UserWarning, stacklevel=user_stacklevel())
+        elif kernel == "hamming" and encoding is not None:
             raise UsageError(f"gp surrogate: encoding {encoding!r} needs kernel 'rbf' or 'matern' "
                              "(the hamming kernel works on the categorical view)")
         check_int("gp surrogate: max_opt_points", max_opt_points, 1)
