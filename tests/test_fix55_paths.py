@@ -1,0 +1,63 @@
+"""Review paths55: paths as users have them (a full disk, a dangling link, a read-only folder, a value starting
+with '-') get one line naming the path, and nothing stored is lost."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from cli_lines import error_line
+from predictor_data import sample
+
+from nasforge.cli import main
+from nasforge.predictors import get_predictor
+
+FAST = {"n_estimators": 10}
+
+
+@contextlib.contextmanager
+def _file_size_limit(size: int) -> Iterator[None]:
+    """Files written meanwhile may not grow past ``size`` bytes (RLIMIT_FSIZE, as ``ulimit -f`` sets it; Python
+    ignores SIGXFSZ, so a write past it fails with EFBIG, as one on a full disk fails with ENOSPC)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return sample(60)
+
+
+@pytest.mark.parametrize("model", ["lgb", "xgb"])
+def test_a_tree_predictor_saved_on_a_full_disk_is_an_oserror_and_leaves_nothing(data, tmp_path, model):
+    """Would fail: LightGBM's / XGBoost's own writer raised LightGBMError / XGBoostError (the CLI's traceback)."""
+    space, archs, y = data
+    predictor = get_predictor(model, space, **FAST).fit(archs, y)
+    with _file_size_limit(2048), pytest.raises(OSError):
+        predictor.save(tmp_path / "p")
+    assert not (tmp_path / "p").exists()
+    predictor.save(tmp_path / "p")  # the same bytes as before, loading as before
+    assert (tmp_path / "p" / ("model.txt" if model == "lgb" else "model.json")).stat().st_size > 2048
+
+
+@pytest.mark.parametrize("model", ["lgb", "xgb"])
+def test_surrogate_fit_on_a_full_disk_is_one_line(data, tmp_path, capsys, model):
+    """Would fail: ``nasforge surrogate fit`` on a full disk ended in the library's traceback."""
+    space, archs, y = data
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"arch": [space.format(a) for a in archs], "val_acc": y}).to_csv(table, index=False)
+    with _file_size_limit(2048):
+        line = error_line(capsys, ["surrogate", "fit", "--table", str(table), "--space", "nb201", "--metrics",
+                                   "val_acc", "--model", model, "--params", '{"n_estimators": 10}', "--out",
+                                   str(tmp_path / "s")])
+    assert line.endswith(f"--out {tmp_path / 's'}: cannot save the surrogate (File too large)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no folder, no staging left
+    assert main(["surrogate", "fit", "--table", str(table), "--space", "nb201", "--metrics", "val_acc", "--model",
+                 model, "--params", '{"n_estimators": 10}', "--out", str(tmp_path / "s")]) == 0
