@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import resource
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -61,3 +62,17 @@ def test_surrogate_fit_on_a_full_disk_is_one_line(data, tmp_path, capsys, model)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no folder, no staging left
     assert main(["surrogate", "fit", "--table", str(table), "--space", "nb201", "--metrics", "val_acc", "--model",
                  model, "--params", '{"n_estimators": 10}', "--out", str(tmp_path / "s")]) == 0
+
+
+@pytest.mark.parametrize("below", ["", "sub/run"])
+def test_an_out_through_a_link_to_nothing_names_the_link(tmp_path, monkeypatch, capsys, below):
+    """Would fail: '--out: cannot create ... (File exists)', naming neither the link nor what it lacks."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").symlink_to("/nonexistent-mount/runs")
+    out = f"runs/{below}" if below else "runs"
+    (tmp_path / "t.csv").write_text("arch,acc\nx|y,1\nx|z,2\nw|y,3\nw|z,4\n")
+    line = error_line(capsys, ["bench", "--table", "t.csv", "--space", "chain", "--objective", "acc", "--trials", "2",
+                               "--seeds", "1", "--strategies", "random", "--out", out])
+    assert line.endswith(f"--out {out}: cannot create {out!r}: 'runs' is a symbolic link to '/nonexistent-mount/runs'"
+                         ", which does not exist (create its target, or remove the link)")
+    assert not Path("/nonexistent-mount").exists()
