@@ -76,3 +76,19 @@ def test_an_out_through_a_link_to_nothing_names_the_link(tmp_path, monkeypatch, 
     assert line.endswith(f"--out {out}: cannot create {out!r}: 'runs' is a symbolic link to '/nonexistent-mount/runs'"
                          ", which does not exist (create its target, or remove the link)")
     assert not Path("/nonexistent-mount").exists()
+
+
+def test_an_export_into_an_existing_folder_it_cannot_write_does_not_say_create(tmp_path, monkeypatch):
+    """Would fail: 'its folder ... cannot be created (no write permission in ...)' for a folder that exists (on a
+    read-only file system, say), as if it were missing."""
+    import os
+
+    from nasforge.exceptions import UsageError
+    from nasforge.export import export_target
+
+    (tmp_path / "out").mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(UsageError, match=r"cannot write in its folder .*out \(no write permission\)$"):
+        export_target(tmp_path / "net", "onnx", str(tmp_path / "out" / "m.onnx"))
+    with pytest.raises(UsageError, match=r"its folder .*new cannot be created \(no write permission in "):
+        export_target(tmp_path / "net", "onnx", str(tmp_path / "out" / "new" / "m.onnx"))

@@ -414,9 +414,20 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     except OSError as exc:  # e.g. a name longer than the file system allows
         raise UsageError(f"cannot export to {out}: {exc.strerror or exc}") from None
     if not writable:
-        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created (no write permission "
-                         f"in {existing})")
+        reason = "read-only file system" if _read_only(existing) else "no write permission"
+        if existing == out.parent:  # it exists: nothing to create, but nothing can be written in it
+            raise UsageError(f"cannot export to {out}: cannot write in its folder {existing} ({reason})")
+        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created ({reason} in "
+                         f"{existing})")
     return out
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only (where no permission helps)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
 
 
 def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_folder: bool = False,
