@@ -92,3 +92,21 @@ def test_an_export_into_an_existing_folder_it_cannot_write_does_not_say_create(t
         export_target(tmp_path / "net", "onnx", str(tmp_path / "out" / "m.onnx"))
     with pytest.raises(UsageError, match=r"its folder .*new cannot be created \(no write permission in "):
         export_target(tmp_path / "net", "onnx", str(tmp_path / "out" / "new" / "m.onnx"))
+
+
+@pytest.mark.parametrize(("argv", "joined"), [
+    (["search", "--data", "npz", "--data-dir", "-lead.npz"], "--data-dir=-lead.npz"),
+    (["bench", "--space-module", "-net.py:Net"], "--space-module=-net.py:Net"),
+    (["trials", "s", "--out", "-x.csv"], "--out=-x.csv"),
+    (["oneshot", "train", "--out", "-ck"], "--out=-ck"),
+])
+def test_a_path_starting_with_a_dash_says_how_to_give_it(capsys, argv, joined):
+    """Would fail: 'argument --data-dir: expected one argument', though one was given."""
+    line = error_line(capsys, argv)
+    assert f"expected one argument; {argv[-1]!r} was read as an option: a value starting with '-' is joined to its " \
+           f"option ({joined})" in line
+
+
+def test_an_option_left_without_its_value_gets_no_such_hint(capsys):
+    assert "read as an option" not in error_line(capsys, ["search", "--out", "--no-progress"])
+    assert "read as an option" not in error_line(capsys, ["search", "--out", "--bogus"])
