@@ -110,3 +110,33 @@ def test_a_path_starting_with_a_dash_says_how_to_give_it(capsys, argv, joined):
 def test_an_option_left_without_its_value_gets_no_such_hint(capsys):
     assert "read as an option" not in error_line(capsys, ["search", "--out", "--no-progress"])
     assert "read as an option" not in error_line(capsys, ["search", "--out", "--bogus"])
+
+
+def test_a_run_whose_database_file_was_removed_does_not_say_the_study_is_stored(tmp_path):
+    """Would fail: the note read 'the study is stored; finish the run with: nasforge resume ... --storage' naming
+    the file that had just been removed (or moved away), which the error itself says to put back first."""
+    from engine_evaluators import Toy
+
+    from nasforge.exceptions import StorageFileMovedError
+    from nasforge.experiment import Study
+    from nasforge.pipelines.search import noting_resume, resume_command
+    from nasforge.spaces import get_space
+
+    path = tmp_path / "run" / "study.db"
+    path.parent.mkdir()
+    url = f"sqlite:///{path}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="s", storage=url)
+    study.optimize(Toy(), n_trials=1)
+
+    def remove(_study, trial) -> None:
+        for side in ("", "-wal", "-shm"):
+            Path(f"{path}{side}").unlink(missing_ok=True)
+
+    with pytest.raises(StorageFileMovedError) as raised, noting_resume("s", url, usage_errors=False):
+        study.optimize(Toy(), n_trials=3, callbacks=[remove])
+    study.storage.close()
+    assert raised.value.__notes__ == [f"once the database file is back at its path, finish the run with: "
+                                      f"{resume_command('s', url)}"]
+    with pytest.raises(RuntimeError) as raised, noting_resume("s", url, usage_errors=False):
+        raise RuntimeError("boom")
+    assert raised.value.__notes__ == [f"the study is stored; finish the run with: {resume_command('s', url)}"]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..checks import MAX_THREADS, SEED_LIMIT, check_path, is_real
-from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..exceptions import NasforgeError, StorageFileMovedError, StudyExistsError, UsageError
 from ..extras import check_installed
 from ..jsonfiles import loads
 from ..pareto import SENSES, as_direction
@@ -701,7 +701,10 @@ def noting_resume(name: str, storage: str, usage_errors: bool) -> Iterator[None]
         command = resume_command(name, storage)
         if command not in str(exc) and (usage_errors or not isinstance(exc, UsageError)) \
                 and not isinstance(exc, NoFeasibleTrial):  # a resume would end alike
-            exc.add_note(f"the study is stored; finish the run with: {command}")
+            if isinstance(exc, StorageFileMovedError):  # the storage names a file that is gone (or another one)
+                exc.add_note(f"once the database file is back at its path, finish the run with: {command}")
+            else:
+                exc.add_note(f"the study is stored; finish the run with: {command}")
         raise
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ...checks import is_number, is_real
-from ...exceptions import (EmptyStorageError, ForeignStorageError, MissingStorageError, StudyExistsError,
-                           StudyNotFoundError, UsageError)
+from ...exceptions import (EmptyStorageError, ForeignStorageError, MissingStorageError, StorageFileMovedError,
+                           StudyExistsError, StudyNotFoundError, UsageError)
 from ...extras import missing_dependency, require
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
@@ -779,10 +779,11 @@ class SQLStorage(Storage):
             if (stat.st_dev, stat.st_ino) == identity:
                 return
             change = "is another file now (the one opened was moved, renamed or replaced)"
-        raise StorageError(f"storage {self.shown!r}: the database file {path!r} {change} while this process had it "
-                           "open; nothing more is written, so that no trial goes to a file no path names or to a "
-                           "second one: put the file back, or resume the study where it is now (--storage), with "
-                           "its -wal and -shm files beside it (they hold the latest writes)")
+        raise StorageFileMovedError(
+            f"storage {self.shown!r}: the database file {path!r} {change} while this process had it open; nothing "
+            "more is written, so that no trial goes to a file no path names or to a second one: put the file back, or "
+            "resume the study where it is now (--storage), with its -wal and -shm files beside it (they hold the "
+            "latest writes)")
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
