@@ -140,3 +140,50 @@ def test_a_run_whose_database_file_was_removed_does_not_say_the_study_is_stored(
     with pytest.raises(RuntimeError) as raised, noting_resume("s", url, usage_errors=False):
         raise RuntimeError("boom")
     assert raised.value.__notes__ == [f"the study is stored; finish the run with: {resume_command('s', url)}"]
+
+
+SMALL_SPACE = '''
+from torch import nn
+from nasforge.spaces.model_space import ValueChoice
+
+
+class Small(nn.Module):
+    def __init__(self, num_classes=10, in_channels=1):
+        super().__init__()
+        self.body = nn.Conv2d(in_channels, ValueChoice([4, 8], label="width"), 3, padding=1)
+        self.head = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        y = self.body(x).mean((2, 3))
+        return self.head(nn.functional.pad(y, (0, 8 - y.shape[1])))
+'''
+
+
+def _saved_network(tmp_path: Path, module_file: str, folder: str = "net") -> Path:
+    import torch
+
+    from nasforge.export import save_model
+    from nasforge.spaces.model_space import ModelSpace
+
+    (tmp_path / module_file).write_text(SMALL_SPACE)
+    space = ModelSpace(f"{tmp_path / module_file}:Small", input_shape=(1, 8, 8))
+    arch = space.parse("width=4")
+    torch.manual_seed(0)
+    return save_model(tmp_path / folder, space.build(arch), model_name="model_space", arch=arch,
+                      model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
+                      preprocessing={"input_shape": [1, 8, 8], "scale": 1 / 16, "mean": [0.0], "std": [1.0],
+                                     "class_names": [str(i) for i in range(10)]})
+
+
+@pytest.mark.parametrize("module_file", ["my net.py", "my-net.py", "réseau.py"])
+def test_a_network_of_a_module_file_whose_name_is_no_identifier_exports_as_torchscript(tmp_path, module_file):
+    """Would fail for 'my net.py': the file's private module name held its stem as it is, a qualified name TorchScript
+    cannot read back ("expected a valid token but found ' '"), a traceback from 'nasforge export --format
+    torchscript'."""
+    import torch
+
+    from nasforge.export import export_model
+
+    out = export_model(_saved_network(tmp_path, module_file), "torchscript", tmp_path / "model.pt")
+    assert torch.jit.load(str(out))(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+
