@@ -187,3 +187,16 @@ def test_a_network_of_a_module_file_whose_name_is_no_identifier_exports_as_torch
     out = export_model(_saved_network(tmp_path, module_file), "torchscript", tmp_path / "model.pt")
     assert torch.jit.load(str(out))(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_an_export_to_a_path_that_is_not_utf8_is_written(tmp_path, fmt):
+    """Would fail: torch's writers and readers take a path only as UTF-8 text: an --out holding a byte that is not
+    UTF-8 (a Latin-1 folder name) was refused as 'the network fails on an input' (onnx) or a traceback."""
+    import os
+
+    from nasforge.export import export_model
+
+    folder = _saved_network(tmp_path, "small.py")
+    name = os.fsdecode(b"caf\xe9." + (b"pt" if fmt == "torchscript" else b"onnx"))
+    out = export_model(folder, fmt, str(tmp_path / name))
+    assert out.stat().st_size > 0 and (tmp_path / f"{name}.json").is_file()
