@@ -200,3 +200,50 @@ def test_an_export_to_a_path_that_is_not_utf8_is_written(tmp_path, fmt):
     name = os.fsdecode(b"caf\xe9." + (b"pt" if fmt == "torchscript" else b"onnx"))
     out = export_model(folder, fmt, str(tmp_path / name))
     assert out.stat().st_size > 0 and (tmp_path / f"{name}.json").is_file()
+
+
+def _latin1(tmp_path: Path, name: bytes) -> Path:
+    """``tmp_path / name`` for a name of bytes that are not UTF-8 (a Latin-1 'é' is b'\\xe9')."""
+    import os
+
+    return tmp_path / os.fsdecode(name)
+
+
+def test_a_search_whose_out_or_storage_is_not_utf8_is_one_line(tmp_path, monkeypatch, capsys):
+    """Would fail: a UnicodeEncodeError traceback once the run folder was made (its lock records the resume
+    command as text)."""
+    monkeypatch.chdir(tmp_path)
+    out = _latin1(tmp_path, b"caf\xe9")
+    line = error_line(capsys, ["search", "--trials", "1", "--out", str(out)])
+    assert line.startswith(f"nasforge search: error: --out {str(out)!r}: the folder named holds a byte that is not "
+                           "UTF-8 text")
+    line = error_line(capsys, ["search", "--trials", "1", "--out", "ok", "--storage", f"sqlite:///{out}.db"])
+    assert f"--storage {f'sqlite:///{out}.db'!r}: the database file named holds a byte that is not UTF-8" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_study_in_a_file_whose_path_is_not_utf8_is_read_and_refused_for_writing_in_one_line(tmp_path, capsys):
+    """Would fail: every command, 'studies' too, ended in a UnicodeEncodeError traceback (the file's path put into a
+    SQLite URI as UTF-8 text)."""
+    import shutil
+
+    from engine_evaluators import Toy
+
+    from nasforge.experiment import Study
+    from nasforge.spaces import get_space
+
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="s",
+                  storage=f"sqlite:///{tmp_path / 'ok.db'}")
+    study.optimize(Toy(), n_trials=2)
+    study.storage.close()  # its last writes in the file itself, for the copy
+    path = _latin1(tmp_path, b"caf\xe9.db")
+    shutil.copy(tmp_path / "ok.db", path)
+    before = path.read_bytes()
+    assert main(["studies", "--storage", f"sqlite:///{path}", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("s,")
+    assert main(["trials", "s", "--storage", f"sqlite:///{path}", "--format", "csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    line = error_line(capsys, ["delete", "s", "--storage", f"sqlite:///{path}"])
+    assert "the path of the database file holds a byte that is not UTF-8 text, so it cannot be opened for " \
+           "writing" in line
+    assert path.read_bytes() == before
