@@ -28,6 +28,11 @@ class StorageError(NasforgeError, RuntimeError):
     """A storage cannot be opened or used (bad URL, locked or foreign file, newer schema)."""
 
 
+class StorageFileMovedError(StorageError):
+    """The SQLite file a storage opened was moved, renamed or removed (or replaced) while it was open: nothing
+    more is written to it."""
+
+
 class ForeignStorageError(StorageError, UsageError):
     """The storage named is not a nasforge database (another application's, or not a database at all)."""
 

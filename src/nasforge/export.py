@@ -414,9 +414,20 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     except OSError as exc:  # e.g. a name longer than the file system allows
         raise UsageError(f"cannot export to {out}: {exc.strerror or exc}") from None
     if not writable:
-        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created (no write permission "
-                         f"in {existing})")
+        reason = "read-only file system" if _read_only(existing) else "no write permission"
+        if existing == out.parent:  # it exists: nothing to create, but nothing can be written in it
+            raise UsageError(f"cannot export to {out}: cannot write in its folder {existing} ({reason})")
+        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created ({reason} in "
+                         f"{existing})")
     return out
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether ``folder`` is on a file system mounted read-only (where no permission helps)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
 
 
 def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_folder: bool = False,
@@ -543,8 +554,11 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                 with open(tmp, "wb") as file:
                     file.write(buffer.getbuffer())
             else:
+                buffer = io.BytesIO()  # torch takes a path only as UTF-8 text: a name that is not UTF-8 failed
                 with _trace_failure(folder, fmt, info):
-                    _export_onnx(model, _example_input(folder, fmt, info), tmp, folder)
+                    _export_onnx(model, _example_input(folder, fmt, info), buffer, folder)
+                with open(tmp, "wb") as file:
+                    file.write(buffer.getbuffer())
             if fmt != "safetensors":
                 _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
             # the sidecar first: a kill before the model file is in place leaves a previous export (its sidecar
@@ -640,24 +654,27 @@ CHECK_BATCHES = (1, 3)
 
 
 def _exported_runner(fmt: str, path: Path) -> Callable[[Any], Any]:
-    """A function running the exported file at ``path`` on a float tensor, returning its output as a tensor."""
+    """A function running the exported file at ``path`` on a float tensor, returning its output as a tensor. The
+    file is read here and its bytes handed over: the runtimes take a path only as UTF-8 text."""
     import torch
 
+    data = Path(path).read_bytes()
     if fmt == "torchscript":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.load(str(path)).eval()
+            return torch.jit.load(io.BytesIO(data)).eval()
     try:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 4  # a failing run is reported by _check_export, not logged
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         return lambda x: torch.from_numpy(session.run(["logits"], {"input": x.numpy()})[0])
     except ImportError:  # onnx's own (slower) reference runtime
+        import onnx
         from onnx.reference import ReferenceEvaluator
 
-        evaluator = ReferenceEvaluator(str(path))
+        evaluator = ReferenceEvaluator(onnx.load_model_from_string(data))
         return lambda x: torch.from_numpy(evaluator.run(["logits"], {"input": x.numpy()})[0])
 
 
@@ -702,7 +719,7 @@ def _not_finite(model: nn.Module, fmt: str, folder: str | Path) -> str:
             f"hold NaN: {cause}")
 
 
-def _export_onnx(model: nn.Module, example: Any, out: Path, folder: str | Path) -> None:
+def _export_onnx(model: nn.Module, example: Any, out: Path | io.BytesIO, folder: str | Path) -> None:
     """ONNX with a dynamic batch dimension (input ``input``, output ``logits``), by torch's TorchScript-based
     exporter (fast, and enough for these convolutional networks), attention off its fused op, which ONNX lacks;
     an operation ONNX lacks is a ``UsageError``."""
@@ -717,7 +734,8 @@ def _export_onnx(model: nn.Module, example: Any, out: Path, folder: str | Path) 
     try:
         with warnings.catch_warnings(), torch.no_grad(), unfused_attention(), _native_stdout_silenced():
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, (example,), str(out), input_names=["input"], output_names=["logits"],
+            torch.onnx.export(model, (example,), out if isinstance(out, io.BytesIO) else str(out),
+                              input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
     except torch.onnx.errors.OnnxExporterError as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

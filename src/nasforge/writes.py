@@ -71,9 +71,24 @@ def check_folder(folder: str | Path, name: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        link = _dangling_link(folder) if isinstance(exc, FileExistsError) else None
+        if link is not None:
+            raise UsageError(f"{name}: cannot create {str(folder)!r}: {str(link)!r} is a symbolic link to "
+                             f"{os.readlink(link)!r}, which does not exist (create its target, or remove the "
+                             "link)") from None
         raise UsageError(f"{name}: cannot create {str(folder)!r} ({exc.strerror or exc})") from None
     _probe(folder, name)
     return folder
+
+
+def _dangling_link(folder: Path) -> Path | None:
+    """The first of ``folder`` and the folders above it that is a symbolic link to nothing (which ``mkdir`` finds
+    there as a file that exists), or None."""
+    with contextlib.suppress(OSError):
+        for path in (*reversed(folder.parents), folder):
+            if path.is_symlink() and not path.exists():
+                return path
+    return None
 
 
 def _probe(folder: Path, shown: str) -> None:

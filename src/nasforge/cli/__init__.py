@@ -101,6 +101,8 @@ class _ArgumentParser(argparse.ArgumentParser):
             message += _dash_argument(self)
             # a renamed flag (trials --csv) is no option argparse knows: named as renamed, not as an argument
             renamed = renamed or [w for w in _ARGV if _renamed(self.prog.partition(" ")[2], [w])]
+        elif message.startswith("argument ") and message.endswith(": expected one argument"):
+            message += _dash_value(self, message[len("argument "):-len(": expected one argument")].split("/"))
         if renamed:  # the renamed option first: likely the cause of what followed
             message = f"{_unrecognized(self, renamed)}; also: {message}"
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
@@ -119,6 +121,16 @@ def _dash_argument(parser: argparse.ArgumentParser) -> str:
         return ""
     return (f"; {words[0]!r} was read as an option: an argument starting with '-' goes after '--' "
             f"({parser.prog} [OPTIONS] -- {words[0]})")
+
+
+def _dash_value(parser: argparse.ArgumentParser, options: Sequence[str]) -> str:
+    """For an option given no value (one of ``options``): a hint when the word after it on the command line starts
+    with one '-' and is no option of ``parser`` (``--data-dir -x.npz``: a value read as an option), "" otherwise."""
+    for option, word in zip(_ARGV, _ARGV[1:]):
+        if option in options and not word.startswith("--") and _read_as_unknown_option(parser, word):
+            return (f"; {word!r} was read as an option: a value starting with '-' is joined to its option "
+                    f"({option}={word})")
+    return ""
 
 
 def _read_as_unknown_option(parser: argparse.ArgumentParser, word: str) -> bool:

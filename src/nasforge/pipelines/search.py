@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..checks import MAX_THREADS, SEED_LIMIT, check_path, is_real
-from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..exceptions import NasforgeError, StorageFileMovedError, StudyExistsError, UsageError
 from ..extras import check_installed
 from ..jsonfiles import loads
 from ..pareto import SENSES, as_direction
@@ -250,6 +250,7 @@ class SearchConfig:
         for name in ("out", "data_dir"):  # (storage: a URL, checked as one below)
             if getattr(self, name) is not None:
                 check_path(label(name), getattr(self, name))
+        _check_utf8_place(label("out"), self.out, "the folder")
         integer("trials", 1)
         integer("workers", 1)
         integer("threads", 1, optional=True)
@@ -358,6 +359,7 @@ class SearchConfig:
                  "must be a storage URL (sqlite:///FILE.db, postgresql://...)")
             if not resumed:  # a moved or copied run resumes from its new place; a URL older rules allowed is kept
                 check_storage_url(self.storage, label("storage"))
+                _check_utf8_place(label("storage"), self.storage, "the database file")
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
         need(self.evaluator != "supernet" or self.supernet is not None, "supernet",
              f"must name a folder saved by 'nasforge oneshot train' with {label('evaluator')} supernet")
@@ -671,6 +673,16 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             return _complete(study, config, space, console, progress, evaluators)
 
 
+def _check_utf8_place(shown: str, value: Any, what: str) -> None:
+    """A UsageError naming ``shown`` when the path or URL ``value`` holds a byte that is not UTF-8 (Python's lone
+    surrogate, ``'\\udce9'`` for a Latin-1 ``é``): a study records its folder and resume command as text, which such
+    a byte cannot be written in."""
+    if isinstance(value, (str, Path)) and not is_utf8(str(value)):
+        raise UsageError(f"{shown} {str(value)!r}: {what} named holds a byte that is not UTF-8 text, "
+                         "which a study cannot record (its run folder and resume command are stored as text): "
+                         "rename it, or choose another path")
+
+
 def _check_space_name_fits(space: SearchSpace) -> None:
     """A UsageError, before any work, for a space whose name is too long to name the networks stage 2 saves."""
     from ..evaluators.training import space_name_budget
@@ -701,7 +713,10 @@ def noting_resume(name: str, storage: str, usage_errors: bool) -> Iterator[None]
         command = resume_command(name, storage)
         if command not in str(exc) and (usage_errors or not isinstance(exc, UsageError)) \
                 and not isinstance(exc, NoFeasibleTrial):  # a resume would end alike
-            exc.add_note(f"the study is stored; finish the run with: {command}")
+            if isinstance(exc, StorageFileMovedError):  # the storage names a file that is gone (or another one)
+                exc.add_note(f"once the database file is back at its path, finish the run with: {command}")
+            else:
+                exc.add_note(f"the study is stored; finish the run with: {command}")
         raise
 
 

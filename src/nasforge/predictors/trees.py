@@ -6,6 +6,7 @@ small, slow-learning trees on column subsamples of the functional ``features`` e
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,15 @@ class XGBPredictor(Predictor):
         return self._model.predict(x)
 
     def _save_model(self, folder: Path) -> list[str]:
-        self._model.save_model(folder / "model.json")
+        # the bytes XGBRegressor.save_model writes, written by Python: a full disk is an OSError (one line), not an
+        # XGBoostError from the library's own writer
+        booster = self._model.get_booster()
+        booster.set_attr(scikit_learn=json.dumps({"_estimator_type": "regressor"}))
+        try:
+            text = booster.save_raw(raw_format="json")
+        finally:
+            booster.set_attr(scikit_learn=None)
+        (folder / "model.json").write_bytes(bytes(text))
         return ["model.json"]
 
     def _load_model(self, folder: Path) -> None:
@@ -98,7 +107,8 @@ class LGBPredictor(Predictor):
         return self._booster.predict(x, num_threads=self.n_jobs)
 
     def _save_model(self, folder: Path) -> list[str]:
-        self._booster.save_model(str(folder / "model.txt"))
+        # the text Booster.save_model writes, written by Python: a full disk is an OSError, not a LightGBMError
+        (folder / "model.txt").write_bytes(self._booster.model_to_string().encode("utf-8"))
         return ["model.txt"]
 
     def _load_model(self, folder: Path) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ...checks import is_number, is_real
-from ...exceptions import (EmptyStorageError, ForeignStorageError, MissingStorageError, StudyExistsError,
-                           StudyNotFoundError, UsageError)
+from ...exceptions import (EmptyStorageError, ForeignStorageError, MissingStorageError, StorageFileMovedError,
+                           StudyExistsError, StudyNotFoundError, UsageError)
 from ...extras import missing_dependency, require
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
@@ -28,8 +28,8 @@ from ..trial import Trial, TrialState
 from .display import PASSWORD_NOT_RECORDED, display_url, some_names
 from .base import (MAX_LABEL_LENGTH, SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError,
                    StorageUnreachableError, StudyId, StudyRecord, StudySummary, WriteRightsError, check_name,
-                   check_utf8_name, checked_fields, closed_error, deleted_error, finished_error, keep_target,
-                   valid_target)
+                   check_utf8_name, checked_fields, closed_error, deleted_error, finished_error, is_utf8,
+                   keep_target, valid_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -111,7 +111,7 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
             # decided anew for every read (no pooling), so a long-lived reader sees what a writer that started
             # later commits: a WAL database no writer has open is read as immutable (see _ImmutableRead), any
             # other with SQLite's locks (a writer's lock on a file in another journal mode is waited for)
-            uri = f"file:{urllib.parse.quote(real)}?mode=ro"
+            uri = f"file:{urllib.parse.quote(os.fsencode(real))}?mode=ro"  # bytes: a name that is not UTF-8 too
             stamp = _file_stamp(real)  # before the look for a log: a writer starting after it changes the stamp
             if not _unlogged_wal(real):
                 return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
@@ -121,6 +121,11 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
 
         engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.NullPool)
     else:
+        if not is_utf8(path):  # SQLAlchemy hands SQLite the path as UTF-8 text (readers get its bytes, above)
+            raise ForeignStorageError(f"storage {url!r}: the path of the database file holds a byte that is not "
+                                      "UTF-8 text, so it cannot be opened for writing: move or rename it to a UTF-8 "
+                                      "name (the read-only commands, status, trials, report, export, read it where "
+                                      "it is)")
         if path and path != ":memory:" and os.path.isfile(path):
             _check_file(path, url, require_ours=not create)  # before the WAL pragma touches the file
         engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
@@ -513,7 +518,8 @@ def _unreachable(exc: sa.exc.DBAPIError, engine: sa.Engine) -> bool:
 def _read_only(path: str, immutable: bool = False) -> contextlib.closing[sqlite3.Connection]:
     """A read-only stdlib connection to the SQLite file ``path`` (it changes nothing, not even a new file);
     ``immutable``: without SQLite's locks and journals (the file as it lies)."""
-    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+    uri = f"file:{urllib.parse.quote(os.fsencode(os.path.abspath(path)))}?mode=ro"  # bytes: a name not UTF-8 too
+    uri += "&immutable=1" if immutable else ""
     return contextlib.closing(sqlite3.connect(uri, uri=True))
 
 
@@ -779,10 +785,11 @@ class SQLStorage(Storage):
             if (stat.st_dev, stat.st_ino) == identity:
                 return
             change = "is another file now (the one opened was moved, renamed or replaced)"
-        raise StorageError(f"storage {self.shown!r}: the database file {path!r} {change} while this process had it "
-                           "open; nothing more is written, so that no trial goes to a file no path names or to a "
-                           "second one: put the file back, or resume the study where it is now (--storage), with "
-                           "its -wal and -shm files beside it (they hold the latest writes)")
+        raise StorageFileMovedError(
+            f"storage {self.shown!r}: the database file {path!r} {change} while this process had it open; nothing "
+            "more is written, so that no trial goes to a file no path names or to a second one: put the file back, or "
+            "resume the study where it is now (--storage), with its -wal and -shm files beside it (they hold the "
+            "latest writes)")
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:

@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 import site
 import sys
 import sysconfig
@@ -419,7 +420,10 @@ def _load_file(path_text: str, attr: str) -> Any:
     path = Path(path_text).expanduser().resolve()
     if not path.is_file():
         raise UsageError(f"no such Python file: {path_text}")
-    name = f"_nasforge_user_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    # an identifier of ASCII letters, digits and _ (a space, '-' or 'é' in the file's name made a qualified name
+    # TorchScript cannot read back); the hash of the whole path tells files of one stem apart
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", path.stem)
+    name = f"_nasforge_user_{stem}_{hashlib.sha1(os.fsencode(path)).hexdigest()[:10]}"
     if name in sys.modules:
         return sys.modules[name]
     imported = _imported_as_top_level(path)
