@@ -37,7 +37,8 @@ def test_readme_example_on_a_table_of_ones_own(own_nb201_table, tmp_path, capsys
     assert json.loads((tmp_path / "out" / "bench.json").read_text())["objective"] == "acc"
     assert main(["bench", "--table", str(own_nb201_table), "--space", "nb201", "--strategies", "random",
                  "--out", str(tmp_path / "o2")]) == 2
-    assert "--objective: metric 'val_acc' is not in table 'my.csv'; available: ['acc']" in err_line(capsys)
+    assert ("--objective: metric 'val_acc' is not in table 'my.csv' (did you mean 'acc'?); available: ['acc']"
+            in err_line(capsys))
     assert main(["bench", "--arch-column", "nope", "--strategies", "random", "--out", str(tmp_path / "o3")]) == 2
     assert "--arch-column names a column of --table: pass --table too" in err_line(capsys)  # was ignored
 

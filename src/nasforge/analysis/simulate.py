@@ -193,7 +193,9 @@ def why_not_a_metric(benchmark: TabularBenchmark, column: str, arch_column: str 
         return f"is the architecture column of table {benchmark.name!r}{f' ({option})' if option else ''}, not a metric"
     if column in getattr(benchmark, "text_columns", ()):
         return f"is a column of table {benchmark.name!r} that is not numeric"
-    return f"is not in table {benchmark.name!r}"
+    from ..registry import did_you_mean
+
+    return f"is not in table {benchmark.name!r}{did_you_mean(column, benchmark.metrics)}"
 
 
 def _training_seconds(benchmark: TabularBenchmark, column: str) -> np.ndarray:

@@ -166,7 +166,10 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
         raise UsageError(f"table {table.name!r} holds space {table.space.name!r}, not {space.name!r}")
     missing = [m for m in metrics if m not in table.metrics]
     if missing:
-        raise UsageError(f"metric(s) {missing} not in table {table.name!r}; available: {table.metrics}")
+        from ..registry import did_you_mean
+
+        raise UsageError(f"metric(s) {missing} not in table {table.name!r}{did_you_mean(missing[0], table.metrics)}; "
+                         f"available: {table.metrics}")
     values = {m: np.asarray(table.values(m), dtype=np.float64) for m in metrics}
     per_seed = {m: table.seed_values(m) for m in metrics if m in table.seed_metrics}
     return _Data(list(table.archs), values, per_seed, source or table.name, dict(table.aliases))

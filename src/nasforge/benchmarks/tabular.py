@@ -13,6 +13,7 @@ from ..checks import check_names
 from ..exceptions import MissingFileError, UsageError
 from ..extras import check_installed
 from ..pareto import as_direction
+from ..registry import did_you_mean
 from ..spaces import Architecture, SearchSpace, as_space
 
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".json", ".json.gz", ".jsonl")
@@ -200,7 +201,8 @@ class TabularBenchmark:
         if unknown:
             text = [m for m in unknown if m in self.text_columns]
             raise UsageError(f"metric(s) {unknown} not in table {name!r}"
-                             + (f" (column(s) {text} are not numeric)" if text else "")
+                             + (f" (column(s) {text} are not numeric)" if text else
+                                did_you_mean(unknown[0], plain + list(seeds)))
                              + f"; available: {plain + list(seeds)}")
         if not wanted:
             raise UsageError(f"table {name!r} has no numeric metric column besides {arch_column!r}"

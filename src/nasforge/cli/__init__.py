@@ -66,6 +66,10 @@ RENAMED: dict[str, dict[str, str]] = {
 }
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<value>[^']*)' \(choose from (?P<choices>.*)\)$")
+"""argparse's refusal of a value not in an option's (or a command group's) choices."""
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, and False: a flag) and help
     texts that already state theirs, and shows an empty text as ``none``. A default of 0 is shown (``0 ==
@@ -103,6 +107,12 @@ class _ArgumentParser(argparse.ArgumentParser):
             renamed = renamed or [w for w in _ARGV if _renamed(self.prog.partition(" ")[2], [w])]
         elif message.startswith("argument ") and message.endswith(": expected one argument"):
             message += _dash_value(self, message[len("argument "):-len(": expected one argument")].split("/"))
+        elif (choice := _INVALID_CHOICE.search(message)) is not None:  # argparse's own lacks a guess before 3.14
+            from ..registry import did_you_mean
+
+            hint = did_you_mean(choice.group("value"), re.findall(r"'([^']*)'", choice.group("choices")))
+            cut = message.rindex(" (choose from ")
+            message = message[:cut] + hint + message[cut:]
         if renamed:  # the renamed option first: likely the cause of what followed
             message = f"{_unrecognized(self, renamed)}; also: {message}"
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)

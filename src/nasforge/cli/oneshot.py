@@ -267,7 +267,10 @@ def _split_decisions(text: str | None, space: Any, option: str = "--few-shot-spl
     names = [name for name, _ in decisions(space)]
     unknown = [d for d in split_on if d not in names]
     if unknown:
-        raise UsageError(f"{option}: unknown decision(s) {', '.join(unknown)}; choose from {', '.join(names)}")
+        from ..registry import did_you_mean
+
+        raise UsageError(f"{option}: unknown decision(s) {', '.join(unknown)}{did_you_mean(unknown[0], names)}; "
+                         f"choose from {', '.join(names)}")
     repeated = sorted({d for d in split_on if split_on.count(d) > 1})
     if repeated:
         raise UsageError(f"{option}: decision(s) {', '.join(repeated)} given twice; split on distinct decisions")

@@ -629,7 +629,10 @@ def registered_names(text: str, option: str, kind: str, kinds: str, choices: lis
     if not names:
         raise UsageError(f"{option} names no {kind}: {text!r}; choose from {choices}")
     if unknown := [n for n in names if n not in choices]:
-        raise UsageError(f"{option}: unknown {kinds} {unknown}; choose from {choices}")
+        from ..registry import did_you_mean
+
+        raise UsageError(f"{option}: unknown {kinds} {unknown}{did_you_mean(unknown[0], choices)}; "
+                         f"choose from {choices}")
     return names
 
 

@@ -92,7 +92,10 @@ def run_eval(args: argparse.Namespace) -> int:
     args.dataset = metric_dataset(args, args.metric, "--metric", frame)
     table = load_table(args, frame=frame, reads=[args.metric])
     if args.metric not in table.metrics:
-        raise UsageError(f"--metric: {args.metric!r} is not in table {table.name!r}; available: {table.metrics}")
+        from ..registry import did_you_mean
+
+        raise UsageError(f"--metric: {args.metric!r} is not in table {table.name!r}"
+                         f"{did_you_mean(args.metric, table.metrics)}; available: {table.metrics}")
     if max(sizes) + args.test_size > len(table):
         raise UsageError(f"--train-sizes {max(sizes)} + --test-size {args.test_size} exceed the {len(table)} rows "
                          f"of {table.name}")

@@ -158,7 +158,10 @@ def run_fit(args: argparse.Namespace) -> int:
     params = json_object(args.params, "--params")
     refuse_seed(params, "--params", "use --seed (it seeds the hold-out split and the models)")
     if args.model not in available_predictors():
-        raise UsageError(f"--model: unknown predictor {args.model!r}; choose from {available_predictors()}")
+        from ..registry import did_you_mean
+
+        raise UsageError(f"--model: unknown predictor {args.model!r}"
+                         f"{did_you_mean(args.model, available_predictors())}; choose from {available_predictors()}")
     if not 0.0 <= args.holdout < 1.0:
         raise UsageError(f"--holdout must be a fraction in [0, 1), got {args.holdout}")
     noise = _noise(args.noise)
@@ -190,7 +193,10 @@ def run_fit(args: argparse.Namespace) -> int:
         space, available = data.space, data.metrics
     missing = [m for m in metrics if m not in available]
     if missing:
-        raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
+        from ..registry import did_you_mean
+
+        raise UsageError(f"--metrics: {missing} not in the table{did_you_mean(missing[0], available)}; "
+                         f"available: {available}")
     if trials:
         check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
     if not predictor_class(args.model).has_file_format():  # before asking for a package it needs
@@ -313,7 +319,10 @@ def run_eval(args: argparse.Namespace) -> int:
                          f"{source!r}): pass that table (--table/--dataset), or --other-table to score it against "
                          "this one")
     if metric not in table.metrics:
-        raise UsageError(f"--metric: {metric!r} is not in table {table.name!r}; available: {table.metrics}")
+        from ..registry import did_you_mean
+
+        raise UsageError(f"--metric: {metric!r} is not in table {table.name!r}{did_you_mean(metric, table.metrics)}; "
+                         f"available: {table.metrics}")
     if args.noisy and not any(surrogate.noise.values()):
         raise UsageError(f"--noisy: surrogate {surrogate.name!r} has no noise model (fit it with --noise)")
     check_strategies(surrogate.space, strategies, option="--strategies")  # a missing package or objective count

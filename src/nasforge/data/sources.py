@@ -25,6 +25,7 @@ import numpy as np
 from ..checks import check_path, check_real, check_seed
 from ..exceptions import MissingFileError, UsageError, user_stacklevel
 from ..oneshot.checks import check_augment
+from ..registry import did_you_mean
 from .dataset import (ImageDataset, check_drawn_split, check_images, check_layout, class_list, from_arrays,
                       split_indices, warn_tabular)
 
@@ -63,7 +64,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
             raise UsageError(f"data_dir {str(data_dir)!r} applies to data read from files, not digits (built in)")
         return load_digits(seed, augment=augment, **given)
     if name not in DATASETS:
-        raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
+        raise UsageError(f"unknown data set {name!r}{did_you_mean(name, DATASETS)}; choose from {list(DATASETS)}")
     if data_dir is None:
         raise UsageError(f"data set {name!r} needs a data directory (--data-dir PATH)")
     path = data_path(name, data_dir)

@@ -10,6 +10,7 @@ from ..exceptions import MissingFileError, UsageError
 from ..jsonfiles import loads
 from ..oneshot.checks import DATA_OPTIONS, check_data, check_data_record, check_split_options
 from ..oneshot.study import data_names, split_defaults  # split_defaults re-exported: it was defined here before
+from ..registry import did_you_mean
 from ..spaces import Architecture
 from .base import Result
 
@@ -29,7 +30,7 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     from ..oneshot.scoring import search_score
 
     if isinstance(data, str) and data not in data_names():
-        raise UsageError(f"unknown data set {data!r}; choose from {data_names()}")
+        raise UsageError(f"unknown data set {data!r}{did_you_mean(data, data_names())}; choose from {data_names()}")
     if not isinstance(data, (str, ImageDataset)):
         raise UsageError(f"data must be a data set name or an ImageDataset, got {type(data).__name__}")
     if data_options is not None and (not isinstance(data_options, dict) or set(data_options) - set(DATA_OPTIONS)):

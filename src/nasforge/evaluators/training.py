@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..checks import check_int, check_real, check_seed, check_threads
 from ..exceptions import ArchitectureError, UsageError
 from ..oneshot.checks import check_augment, check_split_options
+from ..registry import did_you_mean
 from ..spaces import Architecture
 from ..spaces.base import check_architecture
 from .base import Result
@@ -590,7 +591,8 @@ def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, 
             raise UsageError(f"data {name!r} is a one-shot study's data set, loaded with its split: give "
                              f"data_options={{}} (study_data's defaults) or data_options with keys "
                              f"{list(SPLIT_OPTIONS)}")
-        raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}, or "
+        raise UsageError(f"data {name!r}: unknown data set{did_you_mean(name, [*DATASETS, *data_names()])}; "
+                         f"choose from {list(DATASETS)}, or "
                          f"{[n for n in data_names() if n not in DATASETS]} with data_options")
     options = data_options or {}
     check_data_options(name, data_dir, options.get("noise"), _data_label, test_fraction=options.get("test_fraction"))

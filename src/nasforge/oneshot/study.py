@@ -26,6 +26,7 @@ import numpy as np
 
 from ..checks import check_int, is_int, is_number
 from ..exceptions import UsageError
+from ..registry import did_you_mean
 from ..spaces import Architecture, SearchSpace, get_space
 from .checks import DATA_OPTIONS, check_augment, check_split_options
 
@@ -56,7 +57,8 @@ def check_data_options(name: str, data_dir: str | None, noise: float | None, lab
     defaults = split_defaults()
     allowed_noise = (None,) if strict_noise else (None, defaults["noise"])
     if name not in data_names():
-        raise UsageError(f"{label('data')} {name}: unknown data set; choose from {data_names()}")
+        raise UsageError(f"{label('data')} {name}: unknown data set{did_you_mean(name, data_names())}; "
+                         f"choose from {data_names()}")
     if name in STUDY_DATASETS and data_dir is not None:
         raise UsageError(f"{label('data_dir')} {data_dir} applies to data read from files, not {name} (built in)")
     if name not in STUDY_DATASETS and data_dir is None:
@@ -170,7 +172,9 @@ class RankingConfig:
         unknown = [d for d in self.split_on if d not in names]
         if unknown or not self.split_on:
             what = f"unknown decision(s) {', '.join(unknown)}" if unknown else "no decision given"
-            raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: {what}; choose from {', '.join(names)}")
+            hint = did_you_mean(unknown[0], names) if unknown else ""
+            raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: {what}{hint}; "
+                             f"choose from {', '.join(names)}")
         repeated = sorted({d for d in self.split_on if self.split_on.count(d) > 1})
         if repeated:
             raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: decision(s) {', '.join(repeated)} "
@@ -178,7 +182,8 @@ class RankingConfig:
         check_splittable(get_space(self.space), self.split_on, label("split_on"))
         bad = [t for t in self.extra_tricks if t not in EXTRA_TRICKS]
         if bad:
-            raise UsageError(f"{label('extra_tricks')}: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
+            raise UsageError(f"{label('extra_tricks')}: unknown {bad}{did_you_mean(bad[0], EXTRA_TRICKS)}; "
+                             f"choose from {list(EXTRA_TRICKS)}")
         repeated = sorted({t for t in self.extra_tricks if self.extra_tricks.count(t) > 1})
         if repeated:
             raise UsageError(f"{label('extra_tricks')}: trick(s) {', '.join(repeated)} given twice; each adds one row, "
@@ -237,7 +242,7 @@ def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: fl
     from ..data import load_dataset, load_digits
 
     if name not in data_names():
-        raise UsageError(f"unknown data set {name!r}; choose from {data_names()}")
+        raise UsageError(f"unknown data set {name!r}{did_you_mean(name, data_names())}; choose from {data_names()}")
     if name not in STUDY_DATASETS:  # only the fractions that apply: a split the files hold is not drawn
         from ..evaluators.training import held_fractions
 

@@ -27,7 +27,7 @@ import shlex
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -230,10 +230,12 @@ class SearchConfig:
         :data:`TEST_METRIC` as an objective or constraint; and values releases before 2026-12-06 stored: a
         multi-fidelity strategy with the supernet evaluator, an ``out`` inside the data folder (a copy writes beside
         itself), a ``name`` of dots only or over 255 bytes (:func:`valid_name`)."""
-        def need(ok: bool, name: str, rule: str) -> None:
+        def need(ok: bool, name: str, rule: str, choices: Iterable[str] = ()) -> None:
+            """A UsageError naming the field, ``rule`` and the value (with the closest of ``choices``) unless ``ok``."""
             if not ok:
                 value = getattr(self, name)
-                raise UsageError(f"{label(name)} {rule}, got {'nothing' if value is None else repr(value)}")
+                raise UsageError(f"{label(name)} {rule}, got {'nothing' if value is None else repr(value)}"
+                                 f"{did_you_mean(value, choices)}")
 
         def integer(name: str, minimum: int, optional: bool = False) -> None:
             value = getattr(self, name)
@@ -295,7 +297,8 @@ class SearchConfig:
 
         names = data_names() if self.evaluator == "supernet" else DATASETS  # study_data's, digits-hard too
         supernet_only = f" ({self.data} needs {label('evaluator')} supernet)" if self.data in data_names() else ""
-        need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}{supernet_only}")
+        need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}{supernet_only}",
+             names)
         need(self.evaluator != "training" or self.data not in (None, "digits") or self.data_dir is None, "data_dir",
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
@@ -313,10 +316,11 @@ class SearchConfig:
             if isinstance(self.storage, str):
                 check_storage_out_of_data(self.storage, label("storage"), self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
-             f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)")
+             f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)", AUGMENTATIONS)
         pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
         need(self.pruner is None or (isinstance(pruner, str) and pruner in PRUNERS), "pruner",
-             f"must be one of {', '.join(PRUNERS.names())} or a spec {{\"name\": NAME, ...settings}}")
+             f"must be one of {', '.join(PRUNERS.names())} or a spec {{\"name\": NAME, ...settings}}",
+             PRUNERS.names() if isinstance(self.pruner, str) else ())
         self._validate_pruner(need)
         from ..strategies.multi_fidelity import budget_rule
 
@@ -376,7 +380,7 @@ class SearchConfig:
             need(self.evaluator == "training", "bn_mode",
                  "applies to the training evaluator only (the supernet evaluator's is in supernet_score)")
             need(isinstance(self.bn_mode, str) and self.bn_mode in BN_MODES, "bn_mode",
-                 f"must be one of {', '.join(BN_MODES)} with the training evaluator")
+                 f"must be one of {', '.join(BN_MODES)} with the training evaluator", BN_MODES)
         if self.evaluator == "supernet" and not resumed:
             from ..evaluators.supernet import check_supernet_strategy
 
@@ -534,7 +538,8 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
             continue
         name, _, sense = item.partition(":")
         if name not in METRICS:
-            raise UsageError(f"unknown objective {name!r}; choose from {list(OBJECTIVES)}")
+            raise UsageError(f"unknown objective {name!r}{did_you_mean(name, OBJECTIVES)}; "
+                             f"choose from {list(OBJECTIVES)}")
         if sense and sense.strip().lower() not in SENSES:
             raise UsageError(f"objective {item!r}: direction must be max, min, maximize or minimize, got {sense!r}")
         names.append(name)
