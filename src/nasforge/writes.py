@@ -71,14 +71,22 @@ def check_folder(folder: str | Path, name: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        link = _dangling_link(folder) if isinstance(exc, FileExistsError) else None
-        if link is not None:
-            raise UsageError(f"{name}: cannot create {str(folder)!r}: {str(link)!r} is a symbolic link to "
-                             f"{os.readlink(link)!r}, which does not exist (create its target, or remove the "
-                             "link)") from None
+        if isinstance(exc, FileExistsError):
+            refuse_dangling_link(folder, name)
         raise UsageError(f"{name}: cannot create {str(folder)!r} ({exc.strerror or exc})") from None
     _probe(folder, name)
     return folder
+
+
+def refuse_dangling_link(folder: str | Path, name: str) -> None:
+    """A UsageError naming ``name`` (e.g. ``--out runs``) when ``folder``, or a folder above it, is a symbolic link
+    to nothing: creating ``folder`` there would fail, or (``mkdir`` of the link's path alone) create its target."""
+    folder = Path(folder)
+    link = _dangling_link(folder)
+    if link is not None:
+        raise UsageError(f"{name}: cannot create {str(folder)!r}: {str(link)!r} is a symbolic link to "
+                         f"{os.readlink(link)!r}, which does not exist (create its target, or remove the "
+                         "link)") from None
 
 
 def _dangling_link(folder: Path) -> Path | None:

@@ -603,8 +603,12 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
 
 def not_a_file(path: str, option: str = "--out") -> Path:
     """``path`` as a Path for a folder to write into, checked before any work: a UsageError naming ``option`` when
-    it, or the nearest existing path above it, is a file, or when the file system refuses the name (too long)."""
+    it, or the nearest existing path above it, is a file, when it (or a folder above it) is a symbolic link to
+    nothing (as :func:`~nasforge.writes.check_folder` refuses it), or when the file system refuses the name."""
+    from ..writes import refuse_dangling_link
+
     folder = Path(path)
+    refuse_dangling_link(folder, f"{option} {path}")
     try:
         existing = next(p for p in (folder, *folder.parents) if p.exists())
     except OSError as exc:  # e.g. a name longer than the file system allows
