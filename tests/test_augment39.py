@@ -205,5 +205,5 @@ def test_bad_values_are_refused_in_python():
 def test_the_cli_refuses_a_bad_augmentation_with_the_valid_list(capsys, argv):
     assert main([*argv, "--augment", "flip"]) == 2
     err = capsys.readouterr().err
-    assert "argument --augment: invalid choice: 'flip' (choose from " in err and "crop_flip" in err
+    assert "argument --augment: invalid choice: 'flip' (did you mean 'crop_flip'?) (choose from " in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1

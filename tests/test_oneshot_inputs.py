@@ -186,7 +186,7 @@ def test_chain_supernet_names_the_choices_it_supports():
     ({"deploy": {"c": 16}}, r"deploy must be a dict of sizes C and N .* got \{'c': 16\}"),
     ({"deploy": {"C": 0}}, r"deploy\['C'\] must be an integer >= 1, got 0"),
     ({"latency_repeats": -1}, "latency_repeats must be an integer >= 0, got -1"),
-    ({"data": "digts"}, r"unknown data set 'digts'; choose from \['digits', 'digits-hard'"),
+    ({"data": "digts"}, r"unknown data set 'digts' \(did you mean 'digits'\?\); choose from \['digits', 'digits-hard'"),
     ({"score": {"bn": "batch"}}, r"score: unknown setting\(s\) \['bn'\]; choose from \['bn_mode'"),
     ({"score": "batch"}, "score must be a ScoreConfig or a dict of its fields, got 'batch'"),
     ({"score": {"bn_mode": "batch", "batch_size": 0}}, "batch_size must be an integer >= 1, got 0"),
