@@ -4,6 +4,7 @@ and continue the same search."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nasforge import Study
@@ -72,3 +73,55 @@ def test_a_state_dict_leaves_out_the_parts_as_given():
     assert "_parts_given" not in strategy.state_dict()
     other = make("gp_bo")
     other.load_state_dict(strategy.state_dict())
+
+
+@pytest.mark.parametrize("kwargs, given", [
+    ({"acquisition": "ei"}, {"acquisition": {"name": "ei"}}),
+    ({"acquisition": "ucb"}, {"acquisition": {"name": "ucb", "beta": 2}}),  # the default beta, 2.0, as an int
+    ({"optimizer": {"name": "auto"}}, {"optimizer": "auto"}),
+    ({}, {"surrogate": {"name": "gp", "kernel": "hamming"}, "acquisition": "ei", "optimizer": "auto"}),
+    ({}, {"n_initial": np.int64(3)}),  # a numpy int: the object records no settings
+    ({}, {"acquisition": "part object"}),  # a part given as an object: the same
+])
+def test_the_same_settings_spelled_otherwise_load_a_study_stored_by_name(tmp_path, kwargs, given):
+    """A study stored by name reloads with an equivalent object (as before the settings were compared): a part
+    spelled as a name or a dict, a numpy int, a part given as the object it names."""
+    from nasforge.strategies.model_based.acquisitions import make_acquisition
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study("nb201", "gp_bo", objectives="val_acc", seed=3, name="s", storage=url, n_initial=3,
+          **kwargs).optimize(score, n_trials=2, progress=False)
+    given = {"n_initial": 3, **kwargs, **given}
+    if given.get("acquisition") == "part object":
+        given["acquisition"] = make_acquisition(kwargs.get("acquisition", "ei"))
+    again = Study.load("s", url, strategy=get_strategy("gp_bo", "nb201", seed=3, **given))
+    again.optimize(score, n_trials=1, progress=False)
+    assert len(again.trials) == 3
+
+
+class _KeepsInit(ModelBasedStrategy):
+    """A user's subclass keeping nasforge's constructor (its settings are recorded), not registered."""
+
+    name = "keeps_init"
+
+
+def test_a_subclass_keeping_the_constructor_reloads_with_its_settings_spelled_otherwise(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study("nb201", _KeepsInit("nb201", seed=3, acquisition="ucb", n_initial=3), objectives="val_acc",
+          name="s", storage=url).optimize(score, n_trials=2, progress=False)
+    loaded = Study.load("s", url, strategy=_KeepsInit("nb201", seed=3, acquisition={"name": "ucb"}, n_initial=3))
+    assert len(loaded.trials) == 2
+    with pytest.raises(UsageError, match="UpperConfidenceBound.*ExpectedImprovement"):
+        Study.load("s", url, strategy=_KeepsInit("nb201", seed=3, acquisition="ei", n_initial=3))
+
+
+def test_another_part_than_the_recorded_one_is_still_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study("nb201", "gp_bo", objectives="val_acc", seed=3, name="s", storage=url, n_initial=3,
+          acquisition={"name": "ucb", "beta": 1.5}).optimize(score, n_trials=2, progress=False)
+    with pytest.raises(UsageError, match="'beta': 1.5}, not .*'beta': 2"):
+        Study.load("s", url, strategy=get_strategy("gp_bo", "nb201", seed=3, n_initial=3,
+                                                   acquisition={"name": "ucb", "beta": 2}))
+    loaded = Study.load("s", url, strategy=get_strategy("gp_bo", "nb201", seed=3, n_initial=np.int64(3),
+                                                        acquisition={"name": "ucb", "beta": np.float32(1.5)}))
+    assert len(loaded.trials) == 2

@@ -1178,14 +1178,16 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         # a rule setting the study does not record may be today's or the rule of its time, and, for one recorded
         # since its rule changed, the older rule (an older install's study, whatever its date); a refusal names the
         # rule of its time
-        given = _plain(init_config(strategy))
+        # compared as the strategy describes them (a model-based one: its parts as the objects they build)
+        given = _plain(_compared_settings(strategy))
         if record.strategy in STRATEGIES:
             built = _stored_strategy(record, space)
-            stored = _plain(init_config(built))
+            stored = _plain(_compared_settings(built))
             keys = set(stored) | set(given)
         else:
             built = strategy
             stored = {**_signature_defaults(type(strategy)), **_plain(record.strategy_config)}
+            stored = _plain(_compared_settings(strategy, stored))
             keys = set(stored) & set(given)
         unrecorded = {k: v for k, v in built.older_rules.items() if k not in (record.strategy_config or {})}
         taken = {k for k in unrecorded if record.strategy in STRATEGIES and _takes_keyword(record.strategy, k)}
@@ -1198,6 +1200,16 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
                                                                 f"{given.get(k)!r}" for k in changed))
     if differences:
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; {remedy}")
+
+
+def _compared_settings(strategy: Strategy, recorded: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The settings of ``strategy`` (or, given, the ``recorded`` ones) in the form a study compares them: the
+    strategy's ``compared_settings()`` where it has one (equal settings spelled otherwise compare equal), else its
+    :func:`init_config` (``recorded`` as they are)."""
+    compare = getattr(strategy, "compared_settings", None)
+    if callable(compare):
+        return compare(recorded)
+    return init_config(strategy) if recorded is None else recorded
 
 
 def _signature_defaults(cls: type) -> dict[str, Any]:

@@ -30,6 +30,24 @@ def warn_no_uncertainty(surrogate: Surrogate, acquisition: Acquisition) -> None:
                       stacklevel=user_stacklevel())
 
 
+def _python(value: Any) -> Any:
+    """``value`` with numpy scalars (also inside lists, tuples and dicts) as the Python numbers they hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_python(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _python(v) for k, v in value.items()}
+    return value
+
+
+def described_part(part: Any) -> dict[str, Any]:
+    """A built part (surrogate, acquisition, acquisition optimizer) as plain data: its class and public plain
+    attributes, so parts built from different spellings of the same settings compare equal."""
+    fields = {k: _python(v) for k, v in sorted(getattr(part, "__dict__", {}).items()) if not k.startswith("_")}
+    return {"class": type(part).__name__, **{k: v for k, v in fields.items() if is_plain(v)}}
+
+
 class ModelBasedStrategy(PendingAware):
     """Bayesian optimization over architectures, built from parts.
 
@@ -196,6 +214,32 @@ class ModelBasedStrategy(PendingAware):
         parts = {"dedup": self.dedup, "surrogate": self.surrogate_spec, **given, "n_initial": self.n_initial,
                  "refit_every": self.refit_every, "n_candidates": self.n_candidates}
         return {**settings, **parts} if all(is_plain(v) for v in parts.values()) else None
+
+    def compared_settings(self, recorded: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The settings a stored study compares when it is continued with this object (``Study.load(...,
+        strategy=...)``, ``load_if_exists``): this object's, or with ``recorded`` those a study recorded (parts as
+        given), with the parts described by the objects they build (:func:`described_part`) and numpy numbers as
+        Python's, so that the same setting spelled otherwise ("ei", ``{"name": "ei"}``, an ``ExpectedImprovement()``
+        object, ``np.int64(3)``) compares equal. A subclass with a constructor of its own compares as any
+        strategy (its :meth:`recorded_settings`)."""
+        if not owned_by_nasforge(self) or getattr(self, "_parts_given", None) is None:
+            return self.recorded_settings() if recorded is None else recorded
+        if recorded is None:
+            values: dict[str, Any] = {"dedup": self.dedup, "n_initial": self.n_initial, "refit_every": self.refit_every,
+                                      "n_candidates": self.n_candidates}
+            built = {"surrogate": self._surrogate_template, "acquisition": self.acquisition,
+                     "optimizer": self.optimizer}
+        else:
+            values, built = dict(recorded), {}
+            makers = {"surrogate": lambda spec: make_surrogate(spec, self.space), "acquisition": make_acquisition,
+                      "optimizer": lambda spec: make_optimizer(spec, self.space)}
+            for key, make in makers.items():
+                if key in values and is_plain(values[key]):
+                    try:
+                        built[key] = make(values[key])
+                    except (UsageError, ValueError, TypeError, KeyError):  # compared as recorded
+                        continue
+        return {**{k: _python(v) for k, v in values.items()}, **{k: described_part(v) for k, v in built.items()}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
