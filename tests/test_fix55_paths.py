@@ -247,3 +247,68 @@ def test_a_study_in_a_file_whose_path_is_not_utf8_is_read_and_refused_for_writin
     assert "the path of the database file holds a byte that is not UTF-8 text, so it cannot be opened for " \
            "writing" in line
     assert path.read_bytes() == before
+
+
+# -- review of fix55-oldcompat: a stored gp surrogate with an encoding beside the hamming kernel continues its search
+
+def _old_gp_study(tmp_path: Path, strategy: str, **kwargs):
+    """A study as a release of 2026-12-05 stored it: a gp surrogate with an encoding beside the hamming kernel (taken
+    and ignored then); loaded at HEAD (with the warning that says so)."""
+    import json
+    import sqlite3
+
+    from nasforge import Study
+    from nasforge.spaces import get_space
+
+    space = get_space("nb201")
+    objectives = {"objectives": ["acc", "p"], "directions": ["maximize", "minimize"]} if strategy == "ts_hvi" else \
+        {"objectives": "acc"}
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    gp = {"name": "gp", "kernel": "hamming"}
+    with Study(space, strategy, seed=3, name="g", storage=url, surrogate=gp, n_initial=3, **objectives,
+               **kwargs) as study:
+        study.optimize(_scores, n_trials=3)
+    with sqlite3.connect(tmp_path / "old.db") as raw:
+        raw.execute("UPDATE nasforge_studies SET strategy_config = ?",
+                    (json.dumps({"surrogate": {**gp, "encoding": "path"}, "n_initial": 3, **kwargs}),))
+    raw.close()
+    with pytest.warns(UserWarning, match="encoding 'path' .stored by an older version. is ignored") as caught:
+        study = Study.load("g", url)
+    assert len([w for w in caught if "stored by an older version" in str(w.message)]) == 1
+    return study
+
+
+def _scores(arch) -> dict[str, float]:
+    text = str(arch.genotype)
+    return {"acc": float(sum(map(ord, text)) % 97), "p": float(len(text) % 13)}
+
+
+def test_an_old_ts_hvi_study_with_a_gp_encoding_continues_its_search(tmp_path):
+    """Would fail: ts_hvi builds its surrogates anew at every refit, outside the load, where the encoding beside the
+    hamming kernel was refused: the loaded study's first new trial past n_initial stopped with a UsageError."""
+    study = _old_gp_study(tmp_path, "ts_hvi", refit_every=1)
+    study.optimize(_scores, n_trials=3)
+    assert len(study.trials) == 6
+    study.close()
+
+
+def test_an_old_gp_bo_study_with_a_gp_encoding_continues_after_an_interrupted_ask(tmp_path, monkeypatch):
+    """Would fail: after an ask interrupted (Ctrl-C), the strategy is rebuilt from its state before its next use, and
+    that rebuild refused the encoding beside the hamming kernel (UsageError), so the loaded study could not go on."""
+    study = _old_gp_study(tmp_path, "gp_bo")
+    asked = type(study.strategy).ask
+    calls = []
+
+    def interrupted_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return asked(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(study.strategy), "ask", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(lambda arch: _scores(arch)["acc"], n_trials=1)
+    monkeypatch.undo()
+    study.optimize(lambda arch: _scores(arch)["acc"], n_trials=2)
+    assert len([t for t in study.trials if t.state.name == "COMPLETE"]) == 5
+    study.close()

@@ -68,12 +68,12 @@ def restart(study: Study, base_state: dict[str, Any] | None) -> None:
     """Rebuild the strategy of a study whose ask or tell was interrupted (it may be ahead of the trials): back to
     ``base_state``, its state when the study was opened (None: rebuilt from the record), then :func:`replay` of the
     study's trials, so that it continues exactly as if the interrupted ask or tell never began."""
-    if base_state is None:
-        study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,
-                                      **(study.record.strategy_config or {}))
-    else:
-        study.strategy.load_state_dict(base_state)
-    with restoring_stored_settings():
+    with restoring_stored_settings():  # rebuilt from the stored settings, as Study.load does
+        if base_state is None:
+            study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,
+                                          **(study.record.strategy_config or {}))
+        else:
+            study.strategy.load_state_dict(base_state)
         replay(study, study.trials)
 
 

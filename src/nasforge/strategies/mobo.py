@@ -27,6 +27,7 @@ from ..spaces import Architecture, SearchSpace
 from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
+from .model_based.surrogates import remake_surrogate
 from .model_based.strategy import warn_no_uncertainty
 from .model_based.surrogates import KnownSurrogate, fit_surrogate, known_metrics, per_candidate
 from .multi_objective import MultiObjectiveStrategy, checked_reference
@@ -95,8 +96,9 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
         self._parts()
         warn_no_uncertainty(self._surrogate, self._acquisition)
 
-    def _parts(self) -> None:
-        self._surrogate = make_surrogate(self.surrogate, self.space)
+    def _parts(self, remake: bool = False) -> None:
+        # remake: the surrogate this strategy was built with, taken as then (see remake_surrogate)
+        self._surrogate = (remake_surrogate if remake else make_surrogate)(self.surrogate, self.space)
         self._acquisition = make_acquisition(self.acquisition)
         self._optimizer = make_optimizer(self.optimizer, self.space)  # exhaustive on DARTS: refused now
 
@@ -134,7 +136,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self._parts()
+        self._parts(remake=True)
 
 
 def probability_not_dominated(front: np.ndarray, mean: np.ndarray, std: np.ndarray,
@@ -266,7 +268,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             points = np.array([s for _, s in self.archive[: self.fit_size]], dtype=float)
             specs = self.surrogates or [self.surrogate] * points.shape[1]
             seed = (self.seed or 0) * 1009 + self.fit_size
-            self._models = [fit_surrogate(make_surrogate(spec, self.space), archs, points[:, j], seed=seed + j)
+            self._models = [fit_surrogate(remake_surrogate(spec, self.space), archs, points[:, j], seed=seed + j)
                             for j, spec in enumerate(specs)]
         return self._models
 

@@ -16,7 +16,8 @@ from ...spaces import Architecture, SearchSpace, as_space
 from ..base import PendingAware, Score, _built_in, restoring
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
-from .surrogates import Surrogate, categorical_codes, fit_surrogate, make_surrogate, per_candidate
+from .surrogates import (Surrogate, categorical_codes, fit_surrogate, make_surrogate, per_candidate,
+                         remake_surrogate)
 
 SurrogateSpec = str | dict[str, Any] | Surrogate
 
@@ -244,4 +245,4 @@ class ModelBasedStrategy(PendingAware):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self._model = None
-        self._surrogate_template = make_surrogate(self.surrogate_spec, self.space)
+        self._surrogate_template = remake_surrogate(self.surrogate_spec, self.space)  # as built

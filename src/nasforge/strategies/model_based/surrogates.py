@@ -20,6 +20,7 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import warnings
 import weakref
@@ -35,7 +36,7 @@ from ...exceptions import NotFittedError, UsageError, user_stacklevel
 from ...extras import check_installed, require
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
-from ..base import _cached, _remember, restoring
+from ..base import _cached, _remember, restoring, restoring_stored_settings
 
 SURROGATES: Registry[type[Surrogate]] = Registry("surrogate")
 
@@ -564,8 +565,9 @@ class GPSurrogate(Surrogate):
             raise UsageError(f"gp surrogate: unknown kernel {kernel!r}; choose from hamming, rbf, matern")
         if kernel == "hamming" and encoding is not None and restoring():
             # older versions took an encoding beside the hamming kernel and ignored it: such a study loads as it did
-            warnings.warn(f"gp surrogate: encoding {encoding!r} (stored by an older version) is ignored by the "
-                          f"hamming kernel, as then", UserWarning, stacklevel=user_stacklevel())
+            if not _REMAKING.get():  # said once, as the strategy was built
+                warnings.warn(f"gp surrogate: encoding {encoding!r} (stored by an older version) is ignored by the "
+                              f"hamming kernel, as then", UserWarning, stacklevel=user_stacklevel())
         elif kernel == "hamming" and encoding is not None:
             raise UsageError(f"gp surrogate: encoding {encoding!r} needs kernel 'rbf' or 'matern' "
                              "(the hamming kernel works on the categorical view)")
@@ -866,3 +868,18 @@ def make_surrogate(spec: str | dict[str, Any] | Surrogate, space: SearchSpace) -
     if isinstance(spec, Surrogate):
         return spec
     return SURROGATES.build(spec, space)
+
+
+_REMAKING: contextvars.ContextVar[bool] = contextvars.ContextVar("remaking_surrogate", default=False)
+
+
+def remake_surrogate(spec: str | dict[str, Any] | Surrogate, space: SearchSpace) -> Surrogate:
+    """:func:`make_surrogate` again for a spec a strategy was built with (at a refit, in ``load_state_dict``): it was
+    checked then, or taken from a study stored by an older version with a warning, so it is taken as then, without a
+    second warning; a refusal meant only for new settings would stop such a study's search after it loaded."""
+    token = _REMAKING.set(True)
+    try:
+        with restoring_stored_settings():
+            return make_surrogate(spec, space)
+    finally:
+        _REMAKING.reset(token)
