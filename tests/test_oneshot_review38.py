@@ -76,7 +76,7 @@ def test_supernet_evaluator_defaults_to_one_thread(tmp_path, ck, monkeypatch):
 
 
 @pytest.mark.parametrize("split, message", [
-    (("edge_9",), "--few-shot-split edge_9: unknown decision(s) edge_9 (did you mean 'edge_2_3'?); choose from edge_0_1,"),
+    (("edge_9",), "--few-shot-split edge_9: unknown decision(s) edge_9; choose from edge_0_1,"),
     (("edge_0_3", "edge_0_3"), "--few-shot-split edge_0_3,edge_0_3: decision(s) edge_0_3 given twice"),
     ((), "--few-shot-split : no decision given; choose from edge_0_1,"),
 ])

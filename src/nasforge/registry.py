@@ -23,12 +23,23 @@ T = TypeVar("T")
 
 
 def closest(word: object, choices: Iterable[str]) -> str | None:
-    """The choice closest to ``word`` (case ignored), or None when none is close (:mod:`difflib`)."""
+    """The choice closest to ``word`` (case ignored), or None when none is close (:mod:`difflib`) or when two are
+    equally close (``edge_9`` among ``edge_0_1 ... edge_2_3``: a guess between them would be arbitrary)."""
     if not isinstance(word, str):
         return None
     lowered = {choice.lower(): choice for choice in choices}
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1)
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=2)
+    if len(close) == 2 and _ratio(word.lower(), close[0]) == _ratio(word.lower(), close[1]):
+        return None
     return lowered[close[0]] if close else None
+
+
+def _ratio(word: str, choice: str) -> float:
+    """:func:`difflib.get_close_matches`'s score of ``choice`` for ``word``."""
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(word)
+    matcher.set_seq1(choice)
+    return matcher.ratio()
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:

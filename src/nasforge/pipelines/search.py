@@ -298,7 +298,7 @@ class SearchConfig:
         names = data_names() if self.evaluator == "supernet" else DATASETS  # study_data's, digits-hard too
         supernet_only = f" ({self.data} needs {label('evaluator')} supernet)" if self.data in data_names() else ""
         need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}{supernet_only}",
-             names)
+             () if supernet_only else names)  # a supernet data set: no guess beside the evaluator it needs
         need(self.evaluator != "training" or self.data not in (None, "digits") or self.data_dir is None, "data_dir",
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
