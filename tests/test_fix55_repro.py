@@ -111,7 +111,7 @@ def test_a_subclass_keeping_the_constructor_reloads_with_its_settings_spelled_ot
           name="s", storage=url).optimize(score, n_trials=2, progress=False)
     loaded = Study.load("s", url, strategy=_KeepsInit("nb201", seed=3, acquisition={"name": "ucb"}, n_initial=3))
     assert len(loaded.trials) == 2
-    with pytest.raises(UsageError, match="UpperConfidenceBound.*ExpectedImprovement"):
+    with pytest.raises(UsageError, match="acquisition=.ucb., not .ei.;"):  # as written, not the built parts
         Study.load("s", url, strategy=_KeepsInit("nb201", seed=3, acquisition="ei", n_initial=3))
 
 

@@ -1179,15 +1179,16 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         # since its rule changed, the older rule (an older install's study, whatever its date); a refusal names the
         # rule of its time
         # compared as the strategy describes them (a model-based one: its parts as the objects they build)
-        given = _plain(_compared_settings(strategy))
+        # (a refusal shows each setting as given and as recorded, "acquisition='ei', not 'pi'", where it can)
+        given, given_shown = _plain(_compared_settings(strategy)), _plain(init_config(strategy))
         if record.strategy in STRATEGIES:
             built = _stored_strategy(record, space)
-            stored = _plain(_compared_settings(built))
+            stored, stored_shown = _plain(_compared_settings(built)), _plain(init_config(built))
             keys = set(stored) | set(given)
         else:
             built = strategy
-            stored = {**_signature_defaults(type(strategy)), **_plain(record.strategy_config)}
-            stored = _plain(_compared_settings(strategy, stored))
+            stored_shown = {**_signature_defaults(type(strategy)), **_plain(record.strategy_config)}
+            stored = _plain(_compared_settings(strategy, stored_shown))
             keys = set(stored) & set(given)
         unrecorded = {k: v for k, v in built.older_rules.items() if k not in (record.strategy_config or {})}
         taken = {k for k in unrecorded if record.strategy in STRATEGIES and _takes_keyword(record.strategy, k)}
@@ -1196,8 +1197,9 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         changed = sorted(k for k in keys if given.get(k) not in [stored.get(k), *(rules[k] for rules in (then, older)
                                                                                    if k in rules)])
         if changed:
-            differences.append("strategy settings " + ", ".join(f"{k}={then.get(k, stored.get(k))!r}, not "
-                                                                f"{given.get(k)!r}" for k in changed))
+            differences.append("strategy settings " + ", ".join(
+                f"{k}={then.get(k, stored_shown.get(k, stored.get(k)))!r}, not {given_shown.get(k, given.get(k))!r}"
+                for k in changed))
     if differences:
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; {remedy}")
 
