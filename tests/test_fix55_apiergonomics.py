@@ -57,8 +57,8 @@ def test_unreached_reference_warning_names_the_callers_line() -> None:
     assert len(caught) == 1 and caught[0].filename == __file__
 
 
-class _WriteOnly:
-    """A stand-in for sys.stderr with write and flush only (no isatty, no fileno), as some redirectors are."""
+class _WriteOnlyNoFlush:
+    """A redirector with ``write`` alone (no flush, no isatty), as some loggers' stand-ins for sys.stderr are."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -66,6 +66,10 @@ class _WriteOnly:
     def write(self, text: str) -> int:
         self.parts.append(text)
         return len(text)
+
+
+class _WriteOnly(_WriteOnlyNoFlush):
+    """A stand-in for sys.stderr with write and flush only (no isatty, no fileno), as some redirectors are."""
 
     def flush(self) -> None:
         pass
@@ -78,17 +82,6 @@ def test_progress_on_a_stream_without_isatty(monkeypatch: pytest.MonkeyPatch) ->
     study.optimize(lambda arch: 1.0, n_trials=2, progress=True)  # was AttributeError: no attribute 'isatty'
     assert len(study.trials) == 2
     assert "done 2/2" in "".join(stream.parts)
-
-
-class _WriteOnlyNoFlush:
-    """A redirector with ``write`` alone (no flush, no isatty), as some loggers' stand-ins for sys.stderr are."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
 
 
 def test_progress_on_a_stream_with_write_alone(monkeypatch: pytest.MonkeyPatch) -> None:
