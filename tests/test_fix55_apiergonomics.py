@@ -75,20 +75,13 @@ class _WriteOnly(_WriteOnlyNoFlush):
         pass
 
 
-def test_progress_on_a_stream_without_isatty(monkeypatch: pytest.MonkeyPatch) -> None:
-    stream = _WriteOnly()
+@pytest.mark.parametrize("stream_class", [_WriteOnly, _WriteOnlyNoFlush])
+def test_progress_on_a_stream_without_isatty_or_flush(monkeypatch: pytest.MonkeyPatch, stream_class) -> None:
+    """Was AttributeError: no attribute 'isatty' (then, without flush: no attribute 'flush')."""
+    stream = stream_class()
     monkeypatch.setattr(sys, "stderr", stream)
     study = Study("nb201", "random", seed=0)
-    study.optimize(lambda arch: 1.0, n_trials=2, progress=True)  # was AttributeError: no attribute 'isatty'
-    assert len(study.trials) == 2
-    assert "done 2/2" in "".join(stream.parts)
-
-
-def test_progress_on_a_stream_with_write_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    stream = _WriteOnlyNoFlush()
-    monkeypatch.setattr(sys, "stderr", stream)
-    study = Study("nb201", "random", seed=0)
-    study.optimize(lambda arch: 1.0, n_trials=2, progress=True)  # was AttributeError: no attribute 'flush'
+    study.optimize(lambda arch: 1.0, n_trials=2, progress=True)
     assert len(study.trials) == 2
     assert "done 2/2" in "".join(stream.parts)
 
